@@ -1,0 +1,196 @@
+// The wire protocol between the extension host and the decoding process.
+// Newline-delimited JSON over stdio: one message per line, UTF-8. The host sends
+// requests; the decoder answers every request with exactly one response (result
+// or error) and may send stream events for it before that. Both sides import
+// this module, so it must not import `vscode` or any Node-only module.
+
+export const PROTOCOL_VERSION = 1;
+
+/** Strategies the engine implements; `ar` is the plain greedy reference. */
+export type StrategyName = 'ar' | 'jacobi' | 'pld' | 'tr-jacobi';
+export const STRATEGIES: readonly StrategyName[] = ['ar', 'jacobi', 'pld', 'tr-jacobi'];
+
+/** Single-line stops at the end of the current line; block at a blank line or the FIM end. */
+export type CompletionMode = 'line' | 'block';
+
+export interface DecodeOptions {
+  maxTokens: number;
+  strategy?: StrategyName;
+  /** Number of draft nodes per forward pass; omitted or 0 means "size it automatically". */
+  treeBudget?: number;
+  /** Extra stop strings; the completion is cut before the first one. */
+  stop?: string[];
+}
+
+export interface DecodeStats {
+  strategy: StrategyName;
+  tokens: number;
+  forwardPasses: number;
+  elapsedMs: number;
+  tokensPerSecond: number;
+  /** Generated tokens per forward pass (1 for `ar`). */
+  meanAcceptedPerPass: number;
+  /** Draft tokens accepted, split by where the draft came from. */
+  acceptedFromRetrieval: number;
+  acceptedFromJacobi: number;
+  /** Estimated tokens/s plain greedy would reach on this machine (from the latency curve). */
+  arTokensPerSecond: number;
+  speedupVsAr: number;
+  treeBudget: number;
+  stopReason: 'max-tokens' | 'eos' | 'stop-string' | 'cancelled';
+}
+
+export interface ModelInfo {
+  modelDir: string;
+  format: string;
+  name: string;
+  layers: number;
+  vocabSize: number;
+  parameters?: number;
+  /** Median ms per forward pass by number of query tokens, as measured at start-up. */
+  latencyCurve: Record<string, number>;
+}
+
+export interface CorpusDocument {
+  uri: string;
+  text: string;
+}
+
+// ---- requests (host -> decoder) ----
+
+export interface RequestParams {
+  /** Load (or reload) a model directory; must precede complete/generate. */
+  load: { modelDir: string; threads?: number };
+  /** Fill-in-the-middle completion at a cursor. */
+  complete: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions;
+  /** Streaming generation from a prefix (suffix optional); emits `chunk` events. */
+  generate: { prefix: string; suffix?: string } & DecodeOptions;
+  /** Stop the request with the given id within one decoding step. */
+  cancel: { requestId: number };
+  'corpus.add': { documents: CorpusDocument[] };
+  'corpus.update': { documents: CorpusDocument[] };
+  'corpus.remove': { uris: string[] };
+  stats: Record<string, never>;
+  shutdown: Record<string, never>;
+}
+
+export interface ResponseResults {
+  load: ModelInfo;
+  complete: { text: string; stats: DecodeStats };
+  generate: { text: string; stats: DecodeStats };
+  cancel: { cancelled: boolean };
+  'corpus.add': { documents: number; tokens: number };
+  'corpus.update': { documents: number; tokens: number };
+  'corpus.remove': { documents: number; tokens: number };
+  stats: {
+    model: ModelInfo | null;
+    corpus: { documents: number; tokens: number };
+    recent: DecodeStats[];
+  };
+  shutdown: Record<string, never>;
+}
+
+export type Method = keyof RequestParams;
+export const METHODS: readonly Method[] = [
+  'load', 'complete', 'generate', 'cancel', 'corpus.add', 'corpus.update', 'corpus.remove', 'stats', 'shutdown',
+];
+
+export interface Request<M extends Method = Method> {
+  id: number;
+  method: M;
+  params: RequestParams[M];
+}
+
+// ---- messages (decoder -> host) ----
+
+export type ErrorCode =
+  | 'parse-error'      // the line was not JSON or not a request object
+  | 'unknown-method'
+  | 'invalid-params'
+  | 'model-not-loaded'
+  | 'model-invalid'    // the model directory is broken; message names the file
+  | 'cancelled'
+  | 'internal';
+
+export interface ErrorBody {
+  code: ErrorCode;
+  message: string;
+}
+
+export interface SuccessResponse<M extends Method = Method> {
+  id: number;
+  result: ResponseResults[M];
+}
+
+export interface ErrorResponse {
+  /** null when the request id could not be read (parse errors). */
+  id: number | null;
+  error: ErrorBody;
+}
+
+/** Streamed text of a `generate` request, in order; concatenated they equal the final text. */
+export interface ChunkEvent {
+  id: number;
+  event: 'chunk';
+  data: { text: string };
+}
+
+/** Unsolicited progress (e.g. corpus indexing, calibration); id is absent. */
+export interface ProgressEvent {
+  event: 'progress';
+  data: { phase: 'loading' | 'calibrating' | 'indexing' | 'ready'; message: string; done?: number; total?: number };
+}
+
+export type DecoderMessage = SuccessResponse | ErrorResponse | ChunkEvent | ProgressEvent;
+
+export function encodeMessage(message: Request | DecoderMessage): string {
+  return JSON.stringify(message) + '\n';
+}
+
+/**
+ * Splits a byte stream into lines. Feed it chunks; it calls `onLine` for every
+ * complete line and keeps the remainder. Lines are decoded as UTF-8 by the caller's
+ * stream encoding (set the stream to 'utf8' so multi-byte characters are never split).
+ */
+export class LineSplitter {
+  private buffer = '';
+  constructor(private readonly onLine: (line: string) => void) {}
+  push(chunk: string): void {
+    this.buffer += chunk;
+    let newline = this.buffer.indexOf('\n');
+    while (newline >= 0) {
+      const line = this.buffer.slice(0, newline);
+      this.buffer = this.buffer.slice(newline + 1);
+      if (line.trim().length > 0) this.onLine(line);
+      newline = this.buffer.indexOf('\n');
+    }
+  }
+}
+
+export type ParsedRequest = { ok: true; request: Request } | { ok: false; response: ErrorResponse };
+
+/** Validates the envelope of one request line; params are validated by the handler. */
+export function parseRequest(line: string): ParsedRequest {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (e) {
+    return { ok: false, response: { id: null, error: { code: 'parse-error', message: `not valid JSON: ${(e as Error).message}` } } };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, response: { id: null, error: { code: 'parse-error', message: 'a request must be a JSON object' } } };
+  }
+  const obj = value as Record<string, unknown>;
+  const id = typeof obj.id === 'number' && Number.isInteger(obj.id) ? obj.id : null;
+  if (id === null) {
+    return { ok: false, response: { id: null, error: { code: 'parse-error', message: 'a request needs an integer "id"' } } };
+  }
+  if (typeof obj.method !== 'string' || !(METHODS as readonly string[]).includes(obj.method)) {
+    return { ok: false, response: { id, error: { code: 'unknown-method', message: `unknown method: ${JSON.stringify(obj.method)}` } } };
+  }
+  const params = obj.params ?? {};
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    return { ok: false, response: { id, error: { code: 'invalid-params', message: '"params" must be an object' } } };
+  }
+  return { ok: true, request: { id, method: obj.method as Method, params: params as RequestParams[Method] } };
+}
