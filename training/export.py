@@ -1,0 +1,286 @@
+"""Export a local Llama checkpoint to the msn-onnx/1 model-directory contract.
+
+The graph takes the new q tokens with explicit position ids and an additive [1,1,q,past+q] mask,
+attends over the sequence-major past rows plus the new rows, and returns the logits and ONLY the new
+rows' keys (rotary applied) and values. See /work/shared/DESIGN.md ("Model directory contract").
+
+CLI: python -m training.export --checkpoint HF_DIR --tokenizer tokenizer.json --out DIR
+                               [--name NAME] [--training-json FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from torch import nn
+from transformers import LlamaForCausalLM
+
+from training.model_config import count_parameters
+from training.tokenizer import END_OF_TEXT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+
+FORMAT = "msn-onnx/1"
+MASK_VALUE = -1e9  # large negative, not -inf: a fully masked row would give NaN
+OPSET = 17
+STATIC_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}  # inv_freq does not depend on the sequence length
+
+
+def rotate_half(x: torch.Tensor) -> torch.Tensor:
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class ContractLayer(nn.Module):
+    """One decoder layer over [past rows + new rows]; reuses the HF layer's modules (same weights)."""
+
+    def __init__(self, hf_layer: nn.Module, num_heads: int, num_kv_heads: int, head_dim: int):
+        super().__init__()
+        attention = hf_layer.self_attn
+        self.input_layernorm = hf_layer.input_layernorm
+        self.post_attention_layernorm = hf_layer.post_attention_layernorm
+        self.q_proj, self.k_proj, self.v_proj, self.o_proj = attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj
+        self.mlp = hf_layer.mlp
+        self.scaling = float(getattr(attention, "scaling", head_dim**-0.5))
+        self.num_heads, self.num_kv_heads, self.head_dim = num_heads, num_kv_heads, head_dim
+        self.group = num_heads // num_kv_heads
+
+    def forward(self, hidden, cos, sin, mask, past_key, past_value):
+        kv, group, dim = self.num_kv_heads, self.group, self.head_dim
+        normed = self.input_layernorm(hidden)
+        query = self.q_proj(normed).view(1, -1, self.num_heads, dim)
+        new_key = self.k_proj(normed).view(1, -1, kv, dim)
+        new_value = self.v_proj(normed).view(1, -1, kv, dim)
+        query = query * cos + rotate_half(query) * sin
+        new_key = new_key * cos + rotate_half(new_key) * sin
+
+        keys = torch.cat((past_key, new_key), dim=1)  # [1, T, kv, dim]
+        values = torch.cat((past_value, new_value), dim=1)
+        # Group the query heads that share a kv head instead of repeating the cache: [1, kv, group*q, dim].
+        grouped_query = query.view(1, -1, kv, group, dim).permute(0, 2, 3, 1, 4).reshape(1, kv, -1, dim)
+        scores = torch.matmul(grouped_query, keys.permute(0, 2, 3, 1)) * self.scaling  # [1, kv, group*q, T]
+        scores = scores + mask.repeat(1, 1, group, 1)  # rows ordered (group, q), like grouped_query
+        probs = torch.softmax(scores.float(), dim=-1).to(values.dtype)
+        context = torch.matmul(probs, values.permute(0, 2, 1, 3))  # [1, kv, group*q, dim]
+        context = context.view(1, kv, group, -1, dim).permute(0, 3, 1, 2, 4).reshape(1, -1, self.num_heads * dim)
+        hidden = hidden + self.o_proj(context)
+        hidden = hidden + self.mlp(self.post_attention_layernorm(hidden))
+        return hidden, new_key, new_value
+
+
+class ContractModel(nn.Module):
+    """msn-onnx/1 forward over a HF LlamaForCausalLM's weights.
+
+    Tied embeddings are held once, transposed ([hidden, vocab]): the lookup gathers columns and the
+    output projection is a plain MatMul, so the exported file stores the matrix only once.
+    """
+
+    def __init__(self, hf_model: LlamaForCausalLM):
+        super().__init__()
+        config = hf_model.config
+        rope_type = (getattr(config, "rope_parameters", None) or {}).get("rope_type", "default")
+        if rope_type not in STATIC_ROPE_TYPES:
+            raise ValueError(f"rope type {rope_type!r} depends on the sequence length; not exportable to a fixed graph")
+        self.num_heads = config.num_attention_heads
+        self.num_kv_heads = config.num_key_value_heads
+        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+        inner = hf_model.model
+        self.layers = nn.ModuleList(
+            ContractLayer(layer, self.num_heads, self.num_kv_heads, self.head_dim) for layer in inner.layers
+        )
+        self.norm = inner.norm
+        rotary = inner.rotary_emb
+        self.register_buffer("inv_freq", rotary.inv_freq.detach().float().clone(), persistent=False)
+        self.rope_scale = float(rotary.attention_scaling)
+
+        embed_weight = inner.embed_tokens.weight
+        self.tied = hf_model.lm_head.weight is embed_weight or torch.equal(hf_model.lm_head.weight, embed_weight)
+        if self.tied:
+            self.embedding_t = nn.Parameter(embed_weight.detach().t().contiguous())
+        else:
+            self.embedding = nn.Parameter(embed_weight.detach().clone())
+            self.output_t = nn.Parameter(hf_model.lm_head.weight.detach().t().contiguous())
+        self.output_bias = None
+        if getattr(hf_model.lm_head, "bias", None) is not None:
+            self.output_bias = nn.Parameter(hf_model.lm_head.bias.detach().clone())
+
+    def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
+        if self.tied:
+            return torch.index_select(self.embedding_t, 1, input_ids.reshape(-1)).t().unsqueeze(0)
+        return nn.functional.embedding(input_ids, self.embedding)
+
+    def project_out(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = torch.matmul(hidden, self.embedding_t if self.tied else self.output_t)
+        return logits if self.output_bias is None else logits + self.output_bias
+
+    def forward(self, input_ids, position_ids, attention_mask, *past_key_values):
+        freqs = position_ids.unsqueeze(-1).float() * self.inv_freq  # [1, q, dim/2]
+        angles = torch.cat((freqs, freqs), dim=-1).unsqueeze(2)  # [1, q, 1, dim]
+        cos, sin = angles.cos() * self.rope_scale, angles.sin() * self.rope_scale
+        hidden = self.embed(input_ids)
+        new_key_values = []
+        for index, layer in enumerate(self.layers):
+            hidden, key, value = layer(
+                hidden, cos, sin, attention_mask, past_key_values[2 * index], past_key_values[2 * index + 1]
+            )
+            new_key_values += [key, value]
+        logits = self.project_out(self.norm(hidden))
+        return (logits, *new_key_values)
+
+
+def input_names(num_layers: int) -> list[str]:
+    names = ["input_ids", "position_ids", "attention_mask"]
+    for i in range(num_layers):
+        names += [f"past_key_values.{i}.key", f"past_key_values.{i}.value"]
+    return names
+
+
+def output_names(num_layers: int) -> list[str]:
+    names = ["logits"]
+    for i in range(num_layers):
+        names += [f"new_key_values.{i}.key", f"new_key_values.{i}.value"]
+    return names
+
+
+def example_inputs(wrapper: ContractModel, q: int = 3, past: int = 2) -> tuple[torch.Tensor, ...]:
+    num_layers = len(wrapper.layers)
+    cache = [torch.zeros(1, past, wrapper.num_kv_heads, wrapper.head_dim) for _ in range(2 * num_layers)]
+    return (
+        torch.zeros(1, q, dtype=torch.long),
+        torch.arange(past, past + q).unsqueeze(0),
+        torch.zeros(1, 1, q, past + q),
+        *cache,
+    )
+
+
+def export_onnx(hf_model: LlamaForCausalLM, onnx_path: Path) -> ContractModel:
+    """Write the contract graph of `hf_model` (float32) to `onnx_path`; returns the wrapper used."""
+    hf_model = hf_model.float().eval()
+    wrapper = ContractModel(hf_model).eval()
+    num_layers = len(wrapper.layers)
+    dynamic_axes = {"input_ids": {1: "q"}, "position_ids": {1: "q"}, "attention_mask": {2: "q", 3: "total"}, "logits": {1: "q"}}
+    for i in range(num_layers):
+        dynamic_axes[f"past_key_values.{i}.key"] = {1: "past"}
+        dynamic_axes[f"past_key_values.{i}.value"] = {1: "past"}
+        dynamic_axes[f"new_key_values.{i}.key"] = {1: "q"}
+        dynamic_axes[f"new_key_values.{i}.value"] = {1: "q"}
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation and tracer warnings
+        torch.onnx.export(
+            wrapper,
+            example_inputs(wrapper),
+            str(onnx_path),
+            dynamo=False,  # the TorchScript exporter handles past=0 with plain dynamic axes
+            input_names=input_names(num_layers),
+            output_names=output_names(num_layers),
+            dynamic_axes=dynamic_axes,
+            opset_version=OPSET,
+            do_constant_folding=True,
+        )
+    return wrapper
+
+
+def token_id(tokenizer_json: dict, token: str) -> int | None:
+    for added in tokenizer_json.get("added_tokens", []):
+        if added["content"] == token:
+            return added["id"]
+    return tokenizer_json.get("model", {}).get("vocab", {}).get(token)
+
+
+def build_msn_json(hf_model: LlamaForCausalLM, tokenizer_json: dict, name: str, training: dict) -> dict:
+    config = hf_model.config
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    fim_tokens = (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, END_OF_TEXT)
+    has_fim = all(token_id(tokenizer_json, token) is not None for token in fim_tokens)
+    eos = token_id(tokenizer_json, END_OF_TEXT)
+    if eos is None:
+        eos = config.eos_token_id[0] if isinstance(config.eos_token_id, list) else config.eos_token_id
+    return {
+        "format": FORMAT,
+        "name": name,
+        "architecture": "llama",
+        "num_layers": config.num_hidden_layers,
+        "num_attention_heads": config.num_attention_heads,
+        "num_kv_heads": config.num_key_value_heads,
+        "head_dim": head_dim,
+        "hidden_size": config.hidden_size,
+        "vocab_size": config.vocab_size,
+        "max_positions": config.max_position_embeddings,
+        "bos_token_id": config.bos_token_id,
+        "eos_token_id": eos,
+        "fim": (
+            {"layout": "psm", "prefix": FIM_PREFIX, "suffix": FIM_SUFFIX, "middle": FIM_MIDDLE, "eot": END_OF_TEXT}
+            if has_fim else None
+        ),
+        "mask_value": MASK_VALUE,
+        "extra_outputs": [],
+        "parameters": count_parameters(hf_model),
+        "training": training,
+    }
+
+
+def model_card_stub(msn: dict) -> str:
+    return (
+        f"# {msn['name']}\n\n"
+        f"Exported to `{FORMAT}` by `training/export.py`. {msn['parameters']:,} parameters, "
+        f"{msn['num_layers']} layers, hidden {msn['hidden_size']}, vocab {msn['vocab_size']}.\n\n"
+        f"Training: `{json.dumps(msn['training'])}`\n\n"
+        "Data, licences, quality and speed: not yet recorded (see model/MODEL_CARD.md for the template).\n"
+    )
+
+
+def load_training_info(checkpoint: Path, training_json: Path | None) -> dict:
+    """Training record from --training-json, else the checkpoint's training.json, else unknown."""
+    for candidate in (training_json, checkpoint / "training.json"):
+        if candidate is not None and Path(candidate).is_file():
+            return json.loads(Path(candidate).read_text())
+    return {"method": "unknown", "tokens_seen": 0}
+
+
+def export_model_dir(
+    hf_model: LlamaForCausalLM, tokenizer_path: Path, out_dir: Path, name: str, training: dict
+) -> dict:
+    """Write model.onnx, tokenizer.json, msn.json (and a MODEL_CARD.md stub if absent) to `out_dir`."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tokenizer_json = json.loads(Path(tokenizer_path).read_text())
+    if Path(tokenizer_path).resolve() != (out_dir / "tokenizer.json").resolve():
+        shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
+    export_onnx(hf_model, out_dir / "model.onnx")
+    msn = build_msn_json(hf_model, tokenizer_json, name, training)
+    (out_dir / "msn.json").write_text(json.dumps(msn, indent=2) + "\n")
+    card = out_dir / "MODEL_CARD.md"
+    if not card.exists():
+        card.write_text(model_card_stub(msn))
+    check_file_size(out_dir / "model.onnx", msn["parameters"])
+    return msn
+
+
+def check_file_size(onnx_path: Path, parameters: int) -> None:
+    """Fail if the graph stores much more than the float32 weights (e.g. a transposed copy of tied embeddings)."""
+    size, expected = onnx_path.stat().st_size, parameters * 4
+    if size > expected * 1.05 + 200_000:
+        raise RuntimeError(f"{onnx_path} is {size:,} bytes, expected about {expected:,} (duplicated weights?)")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", required=True, type=Path, help="local Hugging Face LlamaForCausalLM directory")
+    parser.add_argument("--tokenizer", required=True, type=Path, help="tokenizer.json to ship with the model")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--training-json", type=Path, default=None, help="JSON object recorded as msn.json 'training'")
+    args = parser.parse_args(argv)
+
+    model = LlamaForCausalLM.from_pretrained(args.checkpoint, torch_dtype=torch.float32)
+    training = load_training_info(args.checkpoint, args.training_json)
+    msn = export_model_dir(model, args.tokenizer, args.out, args.name or args.checkpoint.name, training)
+    size = (args.out / "model.onnx").stat().st_size
+    print(f"wrote {args.out}: {msn['parameters']:,} parameters, model.onnx {size:,} bytes")
+
+
+if __name__ == "__main__":
+    main()
