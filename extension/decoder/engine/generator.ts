@@ -1,0 +1,195 @@
+// The decoding loop: prefill the prompt into the KV cache, then per step let the
+// strategy draft a tree, verify it in one forward pass, accept the longest greedy path
+// plus the bonus token, keep the accepted rows' KV, and emit. What is emitted is always
+// the model's argmax, so every strategy produces the tokens plain greedy would.
+import type { StrategyName } from '../../protocol';
+import { acceptGreedy } from '../draft/acceptance';
+import { buildTreeInputs } from '../draft/tree';
+import type { Acceptance, DraftStrategy, DraftTreeView } from '../draft/types';
+import type { MsnConfig } from '../model/msnConfig';
+import type { OnnxModel } from '../model/onnxModel';
+import type { CodeTokenizer } from '../model/tokenizer';
+import { buildChainInputs } from './chainInputs';
+import { Detokenizer } from './detokenizer';
+import { KvCache } from './kvCache';
+import { argmaxRows, topKOfRow } from './logits';
+import { findStop, stableLength, type StopRules } from './stopRules';
+
+const PREFILL_CHUNK = 64;
+
+export type StopReason = 'max-tokens' | 'eos' | 'stop-string' | 'cancelled';
+
+export interface GenerateOptions {
+  maxTokens: number;
+  stopRules: StopRules;
+  strategy: DraftStrategy;
+  /** Checked before every step (and prefill chunk); true ends the request as 'cancelled'. */
+  isCancelled?: () => boolean;
+  /** Streamed text; the chunks concatenate to the final text. */
+  onText?: (chunk: string) => void;
+}
+
+export interface GenerationResult {
+  strategy: StrategyName;
+  tokens: number[];
+  text: string;
+  stopReason: StopReason;
+  promptTokens: number;
+  /** Prompt tokens whose KV rows were reused from the previous request. */
+  reusedPromptTokens: number;
+  prefillMs: number;
+  /** Wall time of the decoding steps (drafting, forward passes, acceptance). */
+  decodeMs: number;
+  forwardPasses: number;
+  /** Sum over steps of the tree size (nodes incl. the root). */
+  treeNodes: number;
+  acceptedFromRetrieval: number;
+  acceptedFromJacobi: number;
+  acceptedFromNoise: number;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function rootOnlyTree(root: number): DraftTreeView {
+  return { nodes: [{ token: root, parent: -1, depth: 0, source: 'root' }] };
+}
+
+function maxDepth(tree: DraftTreeView): number {
+  let depth = 0;
+  for (const node of tree.nodes) depth = Math.max(depth, node.depth);
+  return depth;
+}
+
+export class Generator {
+  readonly cache: KvCache;
+  /** Tokens whose KV rows fill the cache, in order (for prompt-prefix reuse). */
+  private cachedTokens: number[] = [];
+  private readonly stopIds: Set<number>;
+
+  constructor(readonly model: OnnxModel, readonly tokenizer: CodeTokenizer, readonly config: MsnConfig) {
+    this.cache = new KvCache(config.numLayers, config.maxPositions, config.numKvHeads * config.headDim);
+    // The end-of-text token ends a completion; so do the FIM markers, which never belong in one.
+    const s = tokenizer.special;
+    this.stopIds = new Set([config.eosTokenId, s.eot, s.fimPrefix, s.fimSuffix, s.fimMiddle]);
+  }
+
+  /** Forgets the cached prompt (e.g. after the cache was used for calibration). */
+  invalidateCache(): void {
+    this.cache.reset();
+    this.cachedTokens = [];
+  }
+
+  async generate(prompt: readonly number[], options: GenerateOptions): Promise<GenerationResult> {
+    if (prompt.length === 0) throw new Error('empty prompt');
+    if (prompt.length > this.cache.capacity) throw new Error(`prompt of ${prompt.length} tokens exceeds the context window (${this.cache.capacity})`);
+    const { strategy } = options;
+    const cancelled = options.isCancelled ?? (() => false);
+    const result: GenerationResult = {
+      strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
+      reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0,
+      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0,
+    };
+
+    const prefillStart = performance.now();
+    const prefilled = await this.prefill(prompt.slice(0, -1), cancelled);
+    result.prefillMs = performance.now() - prefillStart;
+    result.reusedPromptTokens = prefilled.reused;
+    if (!prefilled.complete) {
+      result.stopReason = 'cancelled';
+      return result;
+    }
+
+    const detokenizer = new Detokenizer(this.tokenizer);
+    const context = [...prompt];
+    let root = prompt[prompt.length - 1];
+    let streamed = 0;
+    let stop: { reason: StopReason; cut?: number } | null = null;
+    const decodeStart = performance.now();
+    strategy.begin(prompt);
+
+    while (stop === null) {
+      if (cancelled()) { stop = { reason: 'cancelled' }; break; }
+      if (result.tokens.length >= options.maxTokens || this.cache.free < 1) { stop = { reason: 'max-tokens' }; break; }
+
+      let tree = strategy.draft(root, context);
+      // Near the end of the context window a deep tree would run past max_positions.
+      if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
+      const acceptance = await this.verify(tree, result);
+      strategy.observe(acceptance.outcome);
+
+      for (const token of acceptance.accepted.emitted) {
+        if (this.stopIds.has(token)) { stop = { reason: 'eos' }; break; }
+        result.tokens.push(token);
+        context.push(token);
+        detokenizer.push(token);
+        const cut = findStop(detokenizer.text, options.stopRules);
+        if (cut >= 0) { stop = { reason: 'stop-string', cut }; break; }
+        if (result.tokens.length >= options.maxTokens) { stop = { reason: 'max-tokens' }; break; }
+      }
+      root = context[context.length - 1];
+      if (stop === null && options.onText) {
+        const stable = stableLength(detokenizer.text, options.stopRules);
+        if (stable > streamed) {
+          options.onText(detokenizer.text.slice(streamed, stable));
+          streamed = stable;
+        }
+      }
+      if (stop === null) await yieldToEventLoop();
+    }
+
+    result.decodeMs = performance.now() - decodeStart;
+    result.stopReason = stop.reason;
+    result.text = stop.cut !== undefined ? detokenizer.text.slice(0, stop.cut) : detokenizer.finalText;
+    if (options.onText && result.text.length > streamed) options.onText(result.text.slice(streamed));
+    // The cache now holds prompt + accepted tokens minus the last root.
+    this.cachedTokens = context.slice(0, this.cache.length);
+    return result;
+  }
+
+  /** One forward pass over `tree`; commits the accepted path's KV rows. */
+  private async verify(tree: DraftTreeView, result: GenerationResult) {
+    const past = this.cache.length;
+    const inputs = buildTreeInputs(tree, past, this.config.maskValue);
+    const start = performance.now();
+    const out = await this.model.forward({ ...inputs, past, pastKeys: this.cache.keys, pastValues: this.cache.values });
+    const forwardMs = performance.now() - start;
+    const q = tree.nodes.length;
+    const vocab = this.config.vocabSize;
+    const argmax = argmaxRows(out.logits, q, vocab);
+    const accepted: Acceptance = acceptGreedy(tree, argmax);
+    this.cache.appendRows(out.newKeys, out.newValues, accepted.path);
+    result.forwardPasses++;
+    result.treeNodes += q;
+    result.acceptedFromRetrieval += accepted.acceptedBySource.retrieval;
+    result.acceptedFromJacobi += accepted.acceptedBySource.jacobi;
+    result.acceptedFromNoise += accepted.acceptedBySource.noise;
+    const logits = out.logits;
+    return {
+      accepted,
+      outcome: { tree, acceptance: accepted, forwardMs, topK: (node: number, k: number) => topKOfRow(logits, node, vocab, k) },
+    };
+  }
+
+  /**
+   * Puts `tokens` into the KV cache, reusing the rows of the longest common prefix with
+   * what the cache already holds. Returns complete=false when cancelled midway.
+   */
+  private async prefill(tokens: readonly number[], cancelled: () => boolean): Promise<{ complete: boolean; reused: number }> {
+    let common = 0;
+    const limit = Math.min(tokens.length, this.cachedTokens.length, this.cache.length);
+    while (common < limit && tokens[common] === this.cachedTokens[common]) common++;
+    this.cache.truncate(common);
+    this.cachedTokens = this.cachedTokens.slice(0, common);
+    for (let start = common; start < tokens.length; start += PREFILL_CHUNK) {
+      if (cancelled()) return { complete: false, reused: common };
+      const chunk = tokens.slice(start, start + PREFILL_CHUNK);
+      const past = this.cache.length;
+      const inputs = buildChainInputs(chunk, past, this.config.maskValue);
+      const out = await this.model.forward({ ...inputs, past, pastKeys: this.cache.keys, pastValues: this.cache.values });
+      this.cache.appendRows(out.newKeys, out.newValues, chunk.map((_, i) => i));
+      this.cachedTokens.push(...chunk);
+      await yieldToEventLoop();
+    }
+    return { complete: true, reused: common };
+  }
+}

@@ -1,0 +1,143 @@
+// Latency curve of this model on this machine: median ms of a forward pass for q query
+// tokens at a realistic past length. Measured once per (model, CPU, threads) and cached
+// as JSON, because the tree sizing (cost model) needs it before the first request.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { OnnxModel } from '../model/onnxModel';
+import { buildChainInputs } from './chainInputs';
+import type { KvCache } from './kvCache';
+
+export const CALIBRATION_QUERY_SIZES = [1, 2, 4, 8, 16, 32, 64] as const;
+const WARMUP_RUNS = 2;
+const TIMED_RUNS = 5;
+const CACHE_VERSION = 1;
+
+/** Median ms per forward pass, keyed by q. */
+export type LatencyCurve = Record<number, number>;
+
+export interface CalibrationKey {
+  modelHash: string;
+  cpuModel: string;
+  threads: number;
+}
+
+interface CachedCurve extends CalibrationKey {
+  version: number;
+  past: number;
+  curve: LatencyCurve;
+  measuredAt: string;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+export function currentCpuModel(): string {
+  return os.cpus()[0]?.model?.trim() || 'unknown-cpu';
+}
+
+export function defaultCacheDir(): string {
+  return path.join(os.tmpdir(), 'msn-complete');
+}
+
+export function calibrationFile(cacheDir: string, key: CalibrationKey): string {
+  const digest = createHash('sha256').update(`${key.modelHash}\n${key.cpuModel}\n${key.threads}`).digest('hex').slice(0, 24);
+  return path.join(cacheDir, `latency-${digest}.json`);
+}
+
+export function readCachedCurve(file: string, key: CalibrationKey): LatencyCurve | null {
+  try {
+    const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as CachedCurve;
+    const same = cached.version === CACHE_VERSION && cached.modelHash === key.modelHash && cached.cpuModel === key.cpuModel && cached.threads === key.threads;
+    if (!same) return null;
+    const complete = CALIBRATION_QUERY_SIZES.every((q) => typeof cached.curve[q] === 'number' && cached.curve[q] > 0);
+    return complete ? cached.curve : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeCachedCurve(file: string, key: CalibrationKey, past: number, curve: LatencyCurve): void {
+  try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const body: CachedCurve = { version: CACHE_VERSION, ...key, past, curve, measuredAt: new Date().toISOString() };
+    const temp = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(temp, JSON.stringify(body, null, 2));
+    fs.renameSync(temp, file);
+  } catch {
+    // A read-only cache dir only costs a re-calibration next time.
+  }
+}
+
+/** Past length used for calibration: typical for a completion prompt, within the window. */
+export function calibrationPast(maxPositions: number): number {
+  return Math.max(0, Math.min(512, maxPositions - 2 * CALIBRATION_QUERY_SIZES[CALIBRATION_QUERY_SIZES.length - 1]));
+}
+
+/**
+ * Measures the curve using `cache` as scratch past (its contents do not matter for
+ * timing; callers must invalidate any prompt they kept in it).
+ */
+export async function measureLatencyCurve(
+  model: OnnxModel, cache: KvCache, maskValue: number, vocabSize: number,
+  onProgress?: (done: number, total: number) => void,
+): Promise<{ curve: LatencyCurve; past: number }> {
+  const past = calibrationPast(cache.capacity);
+  const curve: LatencyCurve = {};
+  let done = 0;
+  for (const q of CALIBRATION_QUERY_SIZES) {
+    const tokens = Array.from({ length: q }, (_, i) => (i * 7919 + 13) % vocabSize);
+    const inputs = buildChainInputs(tokens, past, maskValue);
+    const times: number[] = [];
+    for (let run = 0; run < WARMUP_RUNS + TIMED_RUNS; run++) {
+      const start = performance.now();
+      await model.forward({ ...inputs, past, pastKeys: cache.keys, pastValues: cache.values });
+      if (run >= WARMUP_RUNS) times.push(performance.now() - start);
+    }
+    curve[q] = median(times);
+    onProgress?.(++done, CALIBRATION_QUERY_SIZES.length);
+  }
+  return { curve, past };
+}
+
+export interface CalibrationRequest {
+  model: OnnxModel;
+  cache: KvCache;
+  maskValue: number;
+  vocabSize: number;
+  key: CalibrationKey;
+  cacheDir?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The cached curve for this key, or a fresh measurement (then cached). */
+export async function loadOrMeasureLatencyCurve(request: CalibrationRequest): Promise<{ curve: LatencyCurve; fromCache: boolean; file: string }> {
+  const file = calibrationFile(request.cacheDir ?? defaultCacheDir(), request.key);
+  const cached = readCachedCurve(file, request.key);
+  if (cached) return { curve: cached, fromCache: true, file };
+  const { curve, past } = await measureLatencyCurve(request.model, request.cache, request.maskValue, request.vocabSize, request.onProgress);
+  writeCachedCurve(file, request.key, past, curve);
+  return { curve, fromCache: false, file };
+}
+
+/** Latency for any q by linear interpolation of the curve (beyond the ends: linear extrapolation from the last segment). */
+export function interpolateLatency(curve: LatencyCurve, q: number): number {
+  const points = Object.keys(curve).map(Number).sort((a, b) => a - b);
+  if (points.length === 0) return NaN;
+  if (points.length === 1) return curve[points[0]];
+  if (q <= points[0]) return curve[points[0]];
+  for (let i = 1; i < points.length; i++) {
+    if (q <= points[i]) {
+      const a = points[i - 1];
+      const b = points[i];
+      return curve[a] + ((curve[b] - curve[a]) * (q - a)) / (b - a);
+    }
+  }
+  const a = points[points.length - 2];
+  const b = points[points.length - 1];
+  return curve[b] + ((curve[b] - curve[a]) * (q - b)) / (b - a);
+}

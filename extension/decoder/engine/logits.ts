@@ -1,0 +1,44 @@
+// Small pure helpers over a [q, vocab] logits buffer.
+
+/** Index of the largest value of each row (first one on ties, like torch.argmax). */
+export function argmaxRows(logits: Float32Array, rows: number, vocab: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const base = r * vocab;
+    let best = 0;
+    let bestValue = logits[base];
+    for (let v = 1; v < vocab; v++) {
+      const x = logits[base + v];
+      if (x > bestValue) {
+        bestValue = x;
+        best = v;
+      }
+    }
+    out[r] = best;
+  }
+  return out;
+}
+
+/** The k largest entries of one row, best first (ties: lower id first). */
+export function topKOfRow(logits: Float32Array, row: number, vocab: number, k: number): Int32Array {
+  const count = Math.max(0, Math.min(k, vocab));
+  const ids = new Int32Array(count);
+  const values = new Float32Array(count).fill(-Infinity);
+  let filled = 0;
+  const base = row * vocab;
+  for (let v = 0; v < vocab; v++) {
+    const x = logits[base + v];
+    if (filled === count && !(x > values[count - 1])) continue;
+    // Insertion into the small sorted list; strict '>' keeps lower ids ahead on ties.
+    let i = filled < count ? filled : count - 1;
+    while (i > 0 && x > values[i - 1]) {
+      values[i] = values[i - 1];
+      ids[i] = ids[i - 1];
+      i--;
+    }
+    values[i] = x;
+    ids[i] = v;
+    if (filled < count) filled++;
+  }
+  return ids;
+}

@@ -1,0 +1,48 @@
+// Loads a model directory (msn-onnx/1): msn.json, tokenizer.json, model.onnx.
+// Every failure is a ModelInvalidError naming the file at fault.
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ModelInvalidError } from './errors';
+import { parseMsnConfig, type MsnConfig } from './msnConfig';
+import { OnnxModel, type SessionSettings } from './onnxModel';
+import { CodeTokenizer } from './tokenizer';
+
+export const MODEL_FILES = ['msn.json', 'tokenizer.json', 'model.onnx'] as const;
+
+export interface LoadedModel {
+  dir: string;
+  config: MsnConfig;
+  tokenizer: CodeTokenizer;
+  model: OnnxModel;
+  /** sha256 of model.onnx, hex; keys per-model caches (latency curve). */
+  modelHash: string;
+}
+
+function readRequired(dir: string, file: string): Buffer {
+  const full = path.join(dir, file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(full);
+  } catch {
+    throw new ModelInvalidError(file, `missing in ${dir}`);
+  }
+  if (!stat.isFile()) throw new ModelInvalidError(file, `is not a file in ${dir}`);
+  if (stat.size === 0) throw new ModelInvalidError(file, `is empty in ${dir}`);
+  return fs.readFileSync(full);
+}
+
+export async function loadModelDir(dir: string, settings: SessionSettings = {}): Promise<LoadedModel> {
+  const absolute = path.resolve(dir);
+  if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) {
+    throw new ModelInvalidError(dir, 'is not a directory');
+  }
+  // Check all three exist before the slow parts, so the first error is the most useful one.
+  const contents = new Map(MODEL_FILES.map((f) => [f, readRequired(absolute, f)]));
+  const config = parseMsnConfig(contents.get('msn.json')!.toString('utf8'));
+  const tokenizer = CodeTokenizer.fromJson(contents.get('tokenizer.json')!.toString('utf8'), config);
+  const onnxBytes = contents.get('model.onnx')!;
+  const modelHash = createHash('sha256').update(onnxBytes).digest('hex');
+  const model = await OnnxModel.open(path.join(absolute, 'model.onnx'), config, settings);
+  return { dir: absolute, config, tokenizer, model, modelHash };
+}

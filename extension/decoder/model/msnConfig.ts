@@ -1,0 +1,108 @@
+// Parsing and validation of msn.json (format "msn-onnx/1"), pure: takes the file's text.
+import { ModelInvalidError } from './errors';
+
+export const MSN_FORMAT = 'msn-onnx/1';
+const FILE = 'msn.json';
+
+export interface FimTokens {
+  layout: 'psm';
+  prefix: string;
+  suffix: string;
+  middle: string;
+  eot: string;
+}
+
+export interface MsnConfig {
+  format: string;
+  name: string;
+  architecture: string;
+  numLayers: number;
+  numAttentionHeads: number;
+  numKvHeads: number;
+  headDim: number;
+  hiddenSize: number;
+  vocabSize: number;
+  maxPositions: number;
+  bosTokenId: number | null;
+  eosTokenId: number;
+  fim: FimTokens;
+  maskValue: number;
+  extraOutputs: string[];
+  parameters?: number;
+  training?: Record<string, unknown>;
+}
+
+function fail(detail: string): never {
+  throw new ModelInvalidError(FILE, detail);
+}
+
+function positiveInt(obj: Record<string, unknown>, key: string): number {
+  const v = obj[key];
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) fail(`"${key}" must be a positive integer (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function nonEmptyString(obj: Record<string, unknown>, key: string, where = ''): string {
+  const v = obj[key];
+  if (typeof v !== 'string' || v.length === 0) fail(`"${where}${key}" must be a non-empty string (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+export function parseMsnConfig(text: string): MsnConfig {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    fail(`not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('must be a JSON object');
+  const obj = raw as Record<string, unknown>;
+  if (obj.format !== MSN_FORMAT) fail(`"format" must be "${MSN_FORMAT}" (got ${JSON.stringify(obj.format)})`);
+
+  const fimRaw = obj.fim;
+  if (typeof fimRaw !== 'object' || fimRaw === null || Array.isArray(fimRaw)) fail('"fim" must be an object');
+  const fimObj = fimRaw as Record<string, unknown>;
+  if (fimObj.layout !== 'psm') fail(`"fim.layout" must be "psm" (got ${JSON.stringify(fimObj.layout)})`);
+
+  const bos = obj.bos_token_id;
+  if (bos !== null && bos !== undefined && (typeof bos !== 'number' || !Number.isInteger(bos) || bos < 0)) {
+    fail('"bos_token_id" must be null or a non-negative integer');
+  }
+  const eos = obj.eos_token_id;
+  if (typeof eos !== 'number' || !Number.isInteger(eos) || eos < 0) fail('"eos_token_id" must be a non-negative integer');
+  const maskValue = obj.mask_value ?? -1e9;
+  if (typeof maskValue !== 'number' || !Number.isFinite(maskValue) || maskValue >= 0) {
+    fail('"mask_value" must be a finite negative number (-inf gives NaN on fully masked rows)');
+  }
+  const extra = obj.extra_outputs ?? [];
+  if (!Array.isArray(extra) || extra.some((x) => typeof x !== 'string')) fail('"extra_outputs" must be a list of strings');
+
+  const config: MsnConfig = {
+    format: MSN_FORMAT,
+    name: typeof obj.name === 'string' ? obj.name : 'unnamed',
+    architecture: typeof obj.architecture === 'string' ? obj.architecture : 'llama',
+    numLayers: positiveInt(obj, 'num_layers'),
+    numAttentionHeads: positiveInt(obj, 'num_attention_heads'),
+    numKvHeads: positiveInt(obj, 'num_kv_heads'),
+    headDim: positiveInt(obj, 'head_dim'),
+    hiddenSize: positiveInt(obj, 'hidden_size'),
+    vocabSize: positiveInt(obj, 'vocab_size'),
+    maxPositions: positiveInt(obj, 'max_positions'),
+    bosTokenId: typeof bos === 'number' ? bos : null,
+    eosTokenId: eos,
+    fim: {
+      layout: 'psm',
+      prefix: nonEmptyString(fimObj, 'prefix', 'fim.'),
+      suffix: nonEmptyString(fimObj, 'suffix', 'fim.'),
+      middle: nonEmptyString(fimObj, 'middle', 'fim.'),
+      eot: nonEmptyString(fimObj, 'eot', 'fim.'),
+    },
+    maskValue,
+    extraOutputs: extra as string[],
+    parameters: typeof obj.parameters === 'number' ? obj.parameters : undefined,
+    training: typeof obj.training === 'object' && obj.training !== null ? (obj.training as Record<string, unknown>) : undefined,
+  };
+  if (config.eosTokenId >= config.vocabSize) fail(`"eos_token_id" ${config.eosTokenId} is outside the vocabulary (${config.vocabSize})`);
+  if (config.numAttentionHeads % config.numKvHeads !== 0) fail('"num_attention_heads" must be a multiple of "num_kv_heads"');
+  return config;
+}

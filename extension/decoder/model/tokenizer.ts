@@ -1,0 +1,99 @@
+// The model's tokenizer (tokenizer.json through @huggingface/tokenizers, pure JS).
+// Plain text never yields special-token ids: the FIM markers and the end-of-text token
+// are placed by id, so a file that happens to contain "<|endoftext|>" cannot end a prompt.
+import { Tokenizer } from '@huggingface/tokenizers';
+import { ModelInvalidError } from './errors';
+import type { MsnConfig } from './msnConfig';
+
+const FILE = 'tokenizer.json';
+
+export interface SpecialTokenIds {
+  fimPrefix: number;
+  fimSuffix: number;
+  fimMiddle: number;
+  eot: number;
+}
+
+export class CodeTokenizer {
+  private readonly specialStrings: string[];
+
+  private constructor(
+    private readonly tokenizer: Tokenizer,
+    readonly special: SpecialTokenIds,
+    readonly vocabSize: number,
+  ) {
+    this.specialStrings = [...tokenizer.get_added_tokens_decoder().values()]
+      .filter((t) => t.special)
+      .map((t) => t.content)
+      .filter((s) => s.length > 1);
+  }
+
+  /** Builds the tokenizer from tokenizer.json's text and checks it against msn.json. */
+  static fromJson(text: string, config: MsnConfig): CodeTokenizer {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new ModelInvalidError(FILE, `not valid JSON (${(e as Error).message})`);
+    }
+    let tokenizer: Tokenizer;
+    try {
+      tokenizer = new Tokenizer(json as object, {});
+    } catch (e) {
+      throw new ModelInvalidError(FILE, `not a tokenizer the library can load (${(e as Error).message})`);
+    }
+    const idOf = (token: string, role: string): number => {
+      const id = tokenizer.token_to_id(token);
+      if (id === undefined) throw new ModelInvalidError(FILE, `has no token ${JSON.stringify(token)} (msn.json fim.${role})`);
+      if (id >= config.vocabSize) throw new ModelInvalidError(FILE, `token ${JSON.stringify(token)} has id ${id} >= vocab_size ${config.vocabSize}`);
+      return id;
+    };
+    const special: SpecialTokenIds = {
+      fimPrefix: idOf(config.fim.prefix, 'prefix'),
+      fimSuffix: idOf(config.fim.suffix, 'suffix'),
+      fimMiddle: idOf(config.fim.middle, 'middle'),
+      eot: idOf(config.fim.eot, 'eot'),
+    };
+    if (special.eot !== config.eosTokenId) {
+      throw new ModelInvalidError('msn.json', `eos_token_id ${config.eosTokenId} is not the id of ${config.fim.eot} in tokenizer.json (${special.eot})`);
+    }
+    return new CodeTokenizer(tokenizer, special, config.vocabSize);
+  }
+
+  /** Token ids of plain text; never contains a special-token id. */
+  encode(text: string): number[] {
+    if (text.length === 0) return [];
+    const ids: number[] = [];
+    let rest = text;
+    for (;;) {
+      const hit = this.firstSpecialString(rest);
+      if (!hit) break;
+      this.encodeInto(rest.slice(0, hit.index), ids);
+      // Encode the marker's text as two ordinary pieces so it stays plain text.
+      this.encodeInto(hit.text.slice(0, 1), ids);
+      this.encodeInto(hit.text.slice(1), ids);
+      rest = rest.slice(hit.index + hit.text.length);
+    }
+    this.encodeInto(rest, ids);
+    return ids;
+  }
+
+  decode(ids: readonly number[]): string {
+    if (ids.length === 0) return '';
+    return this.tokenizer.decode(ids as number[], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+
+  private encodeInto(text: string, out: number[]): void {
+    if (text.length === 0) return;
+    for (const id of this.tokenizer.encode(text, { add_special_tokens: false }).ids) out.push(id);
+  }
+
+  private firstSpecialString(text: string): { index: number; text: string } | null {
+    let best: { index: number; text: string } | null = null;
+    for (const s of this.specialStrings) {
+      const index = text.indexOf(s);
+      if (index >= 0 && (best === null || index < best.index)) best = { index, text: s };
+    }
+    return best;
+  }
+}
