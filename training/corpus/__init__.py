@@ -1,0 +1,1 @@
+"""Permissively licensed code corpus: fetch, licence-check, filter, select, write."""

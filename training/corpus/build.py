@@ -1,0 +1,114 @@
+"""Corpus pipeline entry point.
+
+  python -m training.corpus.build fetch                 # download + unpack (cached, resumable)
+  python -m training.corpus.build build --max-mb 100    # scan, filter, select, split, write
+  python -m training.corpus.build all --max-mb 100      # both
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from . import budget, fetch_debian, fetch_npm, scan, sources, split, write
+from .paths import DEFAULT_OUT, REPO_ROOT
+
+MB = 1_000_000
+
+
+def run_fetch() -> None:
+    started = time.time()
+    failures: dict[str, list[str]] = {}
+    # npm and Debian hit different hosts, so they can download at the same time.
+    debian = threading.Thread(target=lambda: failures.update(debian=fetch_debian.fetch_all(sources.debian_packages())))
+    debian.start()
+    failures["npm"] = fetch_npm.fetch_all(sources.npm_specs())
+    debian.join()
+    print(f"[fetch] done in {time.time() - started:.0f}s; failed: {failures}", flush=True)
+
+
+def scan_all(workers: int) -> list[dict]:
+    roots = scan.package_roots()
+    scans = []
+    with ProcessPoolExecutor(workers) as pool:
+        for done, result in enumerate(pool.map(scan.scan_cached, roots), 1):
+            scans.append(result)
+            kept = sum(1 for f in result["files"] if not f["reason"])
+            print(f"[scan {done}/{len(roots)}] {result['source']}:{result['package']} "
+                  f"{kept}/{len(result['files'])} files kept", flush=True)
+    return sorted(scans, key=lambda s: (s["source"], s["package"]))
+
+
+def deduplicated_candidates(scans: list[dict], dropped: Counter) -> list[dict]:
+    """Kept files of all packages, first occurrence of each normalised text only."""
+    seen, candidates = set(), []
+    for package_scan in scans:
+        for file in package_scan["files"]:
+            if file["reason"]:
+                dropped[file["reason"]] += 1
+            elif file["sha256"] in seen:
+                dropped["duplicate"] += 1
+            else:
+                seen.add(file["sha256"])
+                candidates.append({**file, "package": package_scan["package"],
+                                   "version": package_scan["version"], "source": package_scan["source"]})
+    return candidates
+
+
+def run_build(args: argparse.Namespace) -> None:
+    started = time.time()
+    out_dir = Path(args.out)
+    if (out_dir / "READY").exists() and not args.force:
+        sys.exit(f"{out_dir} holds a READY corpus in use; write to a new --out folder (or pass --force)")
+    dropped: Counter = Counter()
+    scans = scan_all(args.workers)
+    candidates = deduplicated_candidates(scans, dropped)
+    available = sum(f["bytes"] for f in candidates)
+    print(f"[build] {len(candidates)} candidate files, {available / MB:.1f} MB after filters", flush=True)
+
+    chosen = budget.select(candidates, budget.parse_shares(args.shares), int(args.max_mb * MB))
+    dropped["over-budget"] = len(candidates) - len(chosen)
+    languages_by_package: dict[str, set[str]] = {}
+    for file in chosen:
+        languages_by_package.setdefault(file["package"], set()).add(file["language"])
+    validation = split.validation_packages(languages_by_package)
+
+    write.write_jsonl_and_manifest(chosen, validation, out_dir)
+    sources_tsv = write.sources_table(chosen)
+    (out_dir / "SOURCES.tsv").write_text(sources_tsv)
+    if args.sources_tsv:
+        Path(args.sources_tsv).write_text(sources_tsv)
+    report = write.summary(chosen, validation, dropped, len(scans))
+    report += f"built in {time.time() - started:.0f}s with --max-mb {args.max_mb} --shares {args.shares}\n"
+    (out_dir / "summary.txt").write_text(report)
+    print(report, flush=True)
+    if args.ready:
+        (out_dir / "READY").write_text(report)
+        print(f"[build] wrote {out_dir / 'READY'}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("step", choices=["fetch", "build", "all"])
+    parser.add_argument("--max-mb", type=float, default=100.0, help="total corpus size to select")
+    parser.add_argument("--shares", default=",".join(f"{k}={v}" for k, v in budget.DEFAULT_SHARES.items()),
+                        help="per-language share of --max-mb, e.g. python=0.35,typescript=0.2,...")
+    parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder")
+    parser.add_argument("--workers", type=int, default=2, help="scan processes")
+    parser.add_argument("--sources-tsv", default=str(REPO_ROOT / "model" / "SOURCES.tsv"),
+                        help="where to also write the SOURCES table ('' to skip)")
+    parser.add_argument("--ready", action="store_true", help="write the READY marker when done")
+    parser.add_argument("--force", action="store_true", help="overwrite a folder that has a READY marker")
+    args = parser.parse_args(argv)
+    if args.step in ("fetch", "all"):
+        run_fetch()
+    if args.step in ("build", "all"):
+        run_build(args)
+
+
+if __name__ == "__main__":
+    main()
