@@ -1,0 +1,77 @@
+// Pending changes to the decoder's retrieval corpus, coalesced per document and cut into
+// bounded messages so a big workspace never becomes one giant line on the pipe and a
+// completion request can slip in between batches.
+
+import type { CorpusDocument, RequestParams } from '../../protocol';
+
+export type CorpusBatch =
+  | { method: 'corpus.add'; params: RequestParams['corpus.add'] }
+  | { method: 'corpus.update'; params: RequestParams['corpus.update'] }
+  | { method: 'corpus.remove'; params: RequestParams['corpus.remove'] };
+
+export class CorpusQueue {
+  /** Documents the decoder holds (as far as the batches taken so far say). */
+  private readonly known = new Set<string>();
+  /** Latest wanted state per document: its text, or null to remove it. */
+  private readonly pending = new Map<string, string | null>();
+
+  upsert(uri: string, text: string): void {
+    this.pending.set(uri, text);
+  }
+
+  remove(uri: string): void {
+    if (this.known.has(uri) || this.pending.has(uri)) this.pending.set(uri, null);
+  }
+
+  has(uri: string): boolean {
+    return this.pending.has(uri) ? this.pending.get(uri) !== null : this.known.has(uri);
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  get knownCount(): number {
+    return this.known.size;
+  }
+
+  /** The decoder restarted empty: everything it had must be sent again by the caller. */
+  forgetDecoderState(): void {
+    this.known.clear();
+  }
+
+  /**
+   * Takes the next message: removals first (cheap, and they free memory), then new
+   * documents, then updates; at most `maxChars` of text per message, but always at least
+   * one document so a single huge file still goes through.
+   */
+  takeBatch(maxChars: number): CorpusBatch | null {
+    const removals: string[] = [];
+    for (const [uri, text] of this.pending) if (text === null) removals.push(uri);
+    if (removals.length > 0) {
+      const uris = removals.filter((uri) => this.known.has(uri));
+      for (const uri of removals) {
+        this.pending.delete(uri);
+        this.known.delete(uri);
+      }
+      if (uris.length > 0) return { method: 'corpus.remove', params: { uris } };
+    }
+    for (const method of ['corpus.add', 'corpus.update'] as const) {
+      const documents: CorpusDocument[] = [];
+      let chars = 0;
+      for (const [uri, text] of this.pending) {
+        if (text === null || this.known.has(uri) !== (method === 'corpus.update')) continue;
+        if (documents.length > 0 && chars + text.length > maxChars) break;
+        documents.push({ uri, text });
+        chars += text.length;
+      }
+      if (documents.length === 0) continue;
+      for (const document of documents) {
+        this.pending.delete(document.uri);
+        this.known.add(document.uri);
+      }
+      return { method, params: { documents } };
+    }
+    return null;
+  }
+}

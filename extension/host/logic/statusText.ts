@@ -1,0 +1,98 @@
+// What the status bar item says. Kept pure and exact so the end-to-end tests can rely on it:
+//   "$(loading~spin) MSN: loading model"
+//   "$(loading~spin) MSN: restarting decoder"
+//   "$(loading~spin) MSN: indexing 12/40 files"
+//   "$(zap) MSN: ready"
+//   "$(zap) 123 tok/s · 2.4/step · 2.1x"      after a completion
+//   "$(circle-slash) MSN: inline off"          inline completions disabled
+//   "$(error) MSN: error"
+
+import type { DecodeStats } from '../../protocol';
+
+export type EngineStatus =
+  | { kind: 'loading'; message?: string }
+  | { kind: 'restarting'; reason: string }
+  | { kind: 'ready' }
+  | { kind: 'error'; reason: string }
+  | { kind: 'stopped' };
+
+export interface IndexingProgress {
+  done: number;
+  total: number;
+}
+
+export interface StatusInput {
+  engine: EngineStatus;
+  indexing: IndexingProgress | null;
+  lastStats: DecodeStats | null;
+  inlineEnabled: boolean;
+}
+
+export function formatSpeed(stats: DecodeStats): string {
+  const tokensPerSecond = Math.round(stats.tokensPerSecond);
+  const perStep = stats.meanAcceptedPerPass.toFixed(1);
+  const speedup = stats.speedupVsAr.toFixed(1);
+  return `$(zap) ${tokensPerSecond} tok/s · ${perStep}/step · ${speedup}x`;
+}
+
+export function formatStatusText(input: StatusInput): string {
+  switch (input.engine.kind) {
+    case 'error':
+      return '$(error) MSN: error';
+    case 'loading':
+      return '$(loading~spin) MSN: loading model';
+    case 'restarting':
+      return '$(loading~spin) MSN: restarting decoder';
+    case 'stopped':
+      return '$(circle-slash) MSN: stopped';
+    case 'ready':
+      break;
+  }
+  if (input.indexing && input.indexing.done < input.indexing.total) {
+    return `$(loading~spin) MSN: indexing ${input.indexing.done}/${input.indexing.total} files`;
+  }
+  if (!input.inlineEnabled) return '$(circle-slash) MSN: inline off';
+  return input.lastStats ? formatSpeed(input.lastStats) : '$(zap) MSN: ready';
+}
+
+export interface TooltipInput extends StatusInput {
+  modelName: string | null;
+  corpus: { documents: number; tokens: number } | null;
+  workspaceTrusted: boolean;
+}
+
+/** Markdown for the tooltip: the state, the last completion in full, the corpus, limits. */
+export function formatTooltip(input: TooltipInput): string {
+  const lines: string[] = ['**MSN Complete**', ''];
+  switch (input.engine.kind) {
+    case 'loading': lines.push(`Loading the model${input.engine.message ? `: ${input.engine.message}` : ''}`); break;
+    case 'restarting': lines.push(`Restarting the decoder after: ${firstLine(input.engine.reason)}`); break;
+    case 'error': lines.push(`Error: ${firstLine(input.engine.reason)}`); break;
+    case 'stopped': lines.push('The decoder is stopped.'); break;
+    case 'ready': lines.push(`Ready${input.modelName ? ` — model \`${input.modelName}\`` : ''}`); break;
+  }
+  lines.push('', `Inline completions: ${input.inlineEnabled ? 'on' : 'off'}`);
+  if (input.indexing && input.indexing.done < input.indexing.total) {
+    lines.push('', `Indexing workspace files: ${input.indexing.done} of ${input.indexing.total}`);
+  }
+  if (input.corpus) lines.push('', `Retrieval corpus: ${input.corpus.documents} documents, ${input.corpus.tokens} tokens`);
+  if (input.lastStats) {
+    const s = input.lastStats;
+    lines.push(
+      '',
+      `Last completion (${s.strategy}): ${s.tokens} tokens in ${Math.round(s.elapsedMs)} ms`,
+      `- ${s.tokensPerSecond.toFixed(0)} tokens/s (plain greedy here: ${s.arTokensPerSecond.toFixed(0)} tokens/s, ${s.speedupVsAr.toFixed(2)}x)`,
+      `- ${s.meanAcceptedPerPass.toFixed(2)} tokens per forward pass over ${s.forwardPasses} passes (tree budget ${s.treeBudget})`,
+      `- draft tokens accepted: ${s.acceptedFromRetrieval} from retrieval, ${s.acceptedFromJacobi} from Jacobi`,
+    );
+  }
+  if (!input.workspaceTrusted) {
+    lines.push('', 'Restricted mode: workspace files are not indexed; only open documents feed retrieval.');
+  }
+  lines.push('', 'Click for decoding stats.');
+  return lines.join('\n');
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0];
+}
