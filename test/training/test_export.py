@@ -1,0 +1,132 @@
+"""Export to msn-onnx/1 and parity with the Hugging Face model (prefill, chunked cache, token tree, GQA)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from transformers import LlamaForCausalLM
+
+from training.export import export_model_dir, input_names, output_names
+from training.model_config import count_parameters, make_config
+from training.parity import (
+    DEFAULT_TREE_PARENTS,
+    ContractSession,
+    causal_mask,
+    check_parity,
+    hf_causal_reference,
+    onnx_causal_reference,
+    tree_depths,
+    tree_mask,
+    tree_path,
+)
+
+TOLERANCE = 1e-4
+
+
+def random_llama(vocab_size: int, seed: int, **overrides) -> LlamaForCausalLM:
+    """A tiny GQA Llama with weights large enough that logits spread over several units."""
+    torch.manual_seed(seed)
+    config = make_config("fixture", vocab_size=vocab_size, initializer_range=0.3, **overrides)
+    return LlamaForCausalLM(config).eval()
+
+
+@pytest.fixture(scope="module")
+def tied_export(small_tokenizer_path, tmp_path_factory):
+    model = random_llama(400, seed=1)
+    out = tmp_path_factory.mktemp("tied")
+    msn = export_model_dir(model, small_tokenizer_path, out, "test-tied", {"method": "random-init", "tokens_seen": 0})
+    return model, out, msn
+
+
+def test_tree_helpers_describe_a_branching_tree():
+    depths = tree_depths(DEFAULT_TREE_PARENTS)
+    assert len(DEFAULT_TREE_PARENTS) >= 8 and max(depths) >= 2  # depth >= 3 levels
+    assert sum(parent == 0 for parent in DEFAULT_TREE_PARENTS) >= 2  # a real branch
+    assert tree_path(DEFAULT_TREE_PARENTS, 7) == [0, 1, 3, 6, 7]
+    mask = tree_mask([-1, 0, 0], past=2)
+    assert (mask[:, :2] == 0).all()
+    assert mask[2, 2 + 1] < -1e8 and mask[2, 2 + 0] == 0 and mask[2, 2 + 2] == 0  # sibling hidden, parent seen
+    assert (causal_mask(1, 2) == np.array([[0, 0, -1e9], [0, 0, 0]], np.float32)).all()
+
+
+def test_parity_with_hf_model_gqa_tied(tied_export):
+    model, out, _ = tied_export
+    assert model.config.num_key_value_heads < model.config.num_attention_heads
+    results = check_parity(ContractSession(out), hf_causal_reference(model), prefix_length=12)
+    print("parity (tied, GQA):", results)
+    assert max(results.values()) < TOLERANCE, results
+
+
+def test_parity_catches_a_wrong_model(tied_export):
+    _, out, _ = tied_export
+    other = random_llama(400, seed=2)
+    results = check_parity(ContractSession(out), hf_causal_reference(other), prefix_length=6)
+    assert max(results.values()) > 1e-2
+
+
+def test_new_keys_match_hf_cache_with_rotary(tied_export):
+    model, out, msn = tied_export
+    session = ContractSession(out)
+    tokens = [5, 17, 42, 99, 7, 300]
+    _, keys, values = session.run(tokens, range(len(tokens)), causal_mask(0, len(tokens)), session.empty_cache())
+    with torch.no_grad():
+        cache = model(torch.tensor([tokens]), use_cache=True).past_key_values
+    for layer in range(msn["num_layers"]):
+        hf_keys = cache.layers[layer].keys[0].permute(1, 0, 2).numpy()  # [T, kv, dim]
+        hf_values = cache.layers[layer].values[0].permute(1, 0, 2).numpy()
+        assert keys[layer].shape == (1, len(tokens), msn["num_kv_heads"], msn["head_dim"])
+        assert np.abs(keys[layer][0] - hf_keys).max() < TOLERANCE
+        assert np.abs(values[layer][0] - hf_values).max() < TOLERANCE
+
+
+def test_untied_model_with_more_kv_sharing(small_tokenizer_path, tmp_path):
+    model = random_llama(400, seed=3, tie_word_embeddings=False, num_key_value_heads=1)
+    assert model.lm_head.weight is not model.model.embed_tokens.weight
+    export_model_dir(model, small_tokenizer_path, tmp_path, "test-untied", {"method": "baseline"})
+    results = check_parity(ContractSession(tmp_path), hf_causal_reference(model), prefix_length=7)
+    assert max(results.values()) < TOLERANCE, results
+
+
+def test_graph_signature_and_size(tied_export):
+    model, out, msn = tied_export
+    graph = onnx.load(str(out / "model.onnx"), load_external_data=False).graph
+    assert [i.name for i in graph.input] == input_names(msn["num_layers"])
+    assert [o.name for o in graph.output] == output_names(msn["num_layers"])
+    # Tied embeddings stored once: the file is about the float32 weights, not weights + a transposed copy.
+    size = (out / "model.onnx").stat().st_size
+    parameters = count_parameters(model)
+    embedding_bytes = 4 * model.config.vocab_size * model.config.hidden_size
+    assert size < 4 * parameters + embedding_bytes // 2
+    assert parameters == msn["parameters"]
+
+
+def test_msn_json_matches_contract(tied_export, small_tokenizer_path):
+    _, out, msn = tied_export
+    assert json.loads((out / "msn.json").read_text()) == msn
+    assert msn["format"] == "msn-onnx/1" and msn["architecture"] == "llama"
+    assert (msn["num_layers"], msn["num_attention_heads"], msn["num_kv_heads"], msn["head_dim"]) == (2, 4, 2, 16)
+    assert msn["eos_token_id"] == 0 and msn["bos_token_id"] is None
+    assert msn["fim"] == {"layout": "psm", "prefix": "<|fim_prefix|>", "suffix": "<|fim_suffix|>",
+                          "middle": "<|fim_middle|>", "eot": "<|endoftext|>"}
+    assert msn["mask_value"] == -1e9 and msn["extra_outputs"] == []
+    assert (out / "tokenizer.json").read_text() == small_tokenizer_path.read_text()
+    assert (out / "MODEL_CARD.md").exists()
+
+
+def test_committed_fixture_is_self_consistent(fixture_dir):
+    session = ContractSession(fixture_dir)
+    msn = session.msn
+    tokenizer = json.loads((fixture_dir / "tokenizer.json").read_text())
+    assert msn["num_kv_heads"] != msn["num_attention_heads"]  # GQA for the engine's tests
+    assert msn["vocab_size"] == len(tokenizer["model"]["vocab"])
+    assert msn["training"]["method"] == "random-init"
+    assert sum(path.stat().st_size for path in fixture_dir.iterdir()) < 4_000_000
+    results = check_parity(session, onnx_causal_reference(session), prefix_length=5)
+    assert max(results.values()) < TOLERANCE, results
+    logits, keys, _ = session.run([1, 2, 3], [5, 6, 6], np.zeros((3, 3), np.float32), session.empty_cache())
+    assert logits.shape == (3, msn["vocab_size"]) and np.isfinite(logits).all()
+    assert keys[0].shape == (1, 3, msn["num_kv_heads"], msn["head_dim"])
