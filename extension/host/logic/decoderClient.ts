@@ -69,8 +69,8 @@ export class DecoderClient {
       if (options.timeoutMs && options.timeoutMs > 0) {
         open.timer = setTimeout(() => {
           if (!this.open.has(id)) return;
-          this.settle(id)?.reject(new DecoderError('timeout', `${method} timed out after ${options.timeoutMs} ms`));
           if (CANCELLABLE.has(method)) this.sendCancel(id);
+          this.settle(id)?.reject(new DecoderError('timeout', `${method} timed out after ${options.timeoutMs} ms`));
         }, options.timeoutMs);
       }
       this.open.set(id, open);

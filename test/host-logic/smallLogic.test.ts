@@ -1,0 +1,187 @@
+import { strict as assert } from 'node:assert';
+import type { DecodeStats } from '../../extension/protocol';
+import { CorpusQueue } from '../../extension/host/logic/corpusQueue';
+import { CrashPolicy } from '../../extension/host/logic/crashPolicy';
+import { delayUnlessCancelled, KeyedDebouncer } from '../../extension/host/logic/debounce';
+import { shiftOffset } from '../../extension/host/logic/offsetTracking';
+import { StatsHistory, summarize } from '../../extension/host/logic/statsHistory';
+import { formatSpeed, formatStatusText, formatTooltip } from '../../extension/host/logic/statusText';
+
+function stats(overrides: Partial<DecodeStats> = {}): DecodeStats {
+  return {
+    strategy: 'tr-jacobi', tokens: 40, forwardPasses: 16, elapsedMs: 325, tokensPerSecond: 123.4, meanAcceptedPerPass: 2.44,
+    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, speedupVsAr: 2.13, treeBudget: 12, stopReason: 'eos',
+    ...overrides,
+  };
+}
+
+describe('CrashPolicy', () => {
+  it('backs off exponentially and gives up at the third crash within the window', () => {
+    const policy = new CrashPolicy({ maxCrashes: 3, windowMs: 60_000, baseDelayMs: 500, maxDelayMs: 10_000 });
+    assert.deepEqual(policy.recordCrash(0), { action: 'restart', delayMs: 500, crashesInWindow: 1 });
+    assert.deepEqual(policy.recordCrash(1000), { action: 'restart', delayMs: 1000, crashesInWindow: 2 });
+    assert.deepEqual(policy.recordCrash(2000), { action: 'give-up', crashesInWindow: 3 });
+  });
+  it('forgets crashes older than the window, and on reset', () => {
+    const policy = new CrashPolicy({ maxCrashes: 3, windowMs: 60_000, baseDelayMs: 500, maxDelayMs: 10_000 });
+    policy.recordCrash(0);
+    policy.recordCrash(1000);
+    assert.equal(policy.recordCrash(70_000).action, 'restart');
+    policy.reset();
+    assert.deepEqual(policy.recordCrash(70_001), { action: 'restart', delayMs: 500, crashesInWindow: 1 });
+  });
+  it('caps the delay', () => {
+    const policy = new CrashPolicy({ maxCrashes: 100, windowMs: 60_000, baseDelayMs: 500, maxDelayMs: 3000 });
+    let last = 0;
+    for (let i = 0; i < 10; i++) {
+      const decision = policy.recordCrash(i);
+      if (decision.action === 'restart') last = decision.delayMs;
+    }
+    assert.equal(last, 3000);
+  });
+});
+
+describe('CorpusQueue', () => {
+  it('adds new documents, updates known ones, removes, in bounded batches', () => {
+    const queue = new CorpusQueue();
+    queue.upsert('a', 'x'.repeat(60));
+    queue.upsert('b', 'y'.repeat(60));
+    queue.upsert('c', 'z'.repeat(10));
+    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.add', params: { documents: [{ uri: 'a', text: 'x'.repeat(60) }] } });
+    const second = queue.takeBatch(100)!;
+    assert.equal(second.method, 'corpus.add');
+    assert.deepEqual(second.method === 'corpus.add' && second.params.documents.map((d) => d.uri), ['b', 'c']);
+    assert.equal(queue.takeBatch(100), null);
+    queue.upsert('a', 'new');
+    queue.remove('b');
+    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.remove', params: { uris: ['b'] } });
+    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.update', params: { documents: [{ uri: 'a', text: 'new' }] } });
+    assert.equal(queue.knownCount, 2);
+  });
+  it('coalesces repeated edits and drops add-then-remove without a message', () => {
+    const queue = new CorpusQueue();
+    queue.upsert('a', '1');
+    queue.upsert('a', '2');
+    queue.upsert('tmp', 't');
+    queue.remove('tmp');
+    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.add', params: { documents: [{ uri: 'a', text: '2' }] } });
+    assert.equal(queue.takeBatch(100), null);
+    assert.equal(queue.has('tmp'), false);
+    assert.equal(queue.has('a'), true);
+  });
+  it('a single document larger than the batch still goes through', () => {
+    const queue = new CorpusQueue();
+    queue.upsert('big', 'b'.repeat(1000));
+    const batch = queue.takeBatch(10)!;
+    assert.equal(batch.method === 'corpus.add' && batch.params.documents.length, 1);
+  });
+  it('after a decoder restart, documents are added again rather than updated', () => {
+    const queue = new CorpusQueue();
+    queue.upsert('a', '1');
+    queue.takeBatch(100);
+    queue.forgetDecoderState();
+    queue.upsert('a', '1');
+    assert.equal(queue.takeBatch(100)!.method, 'corpus.add');
+  });
+});
+
+describe('shiftOffset', () => {
+  it('moves with edits before it and ignores edits after it', () => {
+    assert.equal(shiftOffset(10, [{ rangeOffset: 2, rangeLength: 3, text: 'abcdef' }]), 13);
+    assert.equal(shiftOffset(10, [{ rangeOffset: 12, rangeLength: 3, text: '' }]), 10);
+  });
+  it('an insertion at the offset moves it past the insertion', () => {
+    assert.equal(shiftOffset(10, [{ rangeOffset: 10, rangeLength: 0, text: 'xyz' }]), 13);
+  });
+  it('a replacement around the offset puts it at the end of the replacement', () => {
+    assert.equal(shiftOffset(10, [{ rangeOffset: 8, rangeLength: 5, text: 'Q' }]), 9);
+  });
+  it('applies several changes of one event', () => {
+    assert.equal(shiftOffset(10, [{ rangeOffset: 20, rangeLength: 0, text: 'x' }, { rangeOffset: 0, rangeLength: 2, text: '' }]), 8);
+  });
+});
+
+describe('status bar text', () => {
+  const base = { engine: { kind: 'ready' as const }, indexing: null, lastStats: null, inlineEnabled: true };
+  it('formats the speed read-out', () => {
+    assert.equal(formatSpeed(stats()), '$(zap) 123 tok/s · 2.4/step · 2.1x');
+  });
+  it('shows the state by priority: error, loading, indexing, speed, ready', () => {
+    assert.equal(formatStatusText({ ...base, engine: { kind: 'error', reason: 'x' } }), '$(error) MSN: error');
+    assert.equal(formatStatusText({ ...base, engine: { kind: 'loading' } }), '$(loading~spin) MSN: loading model');
+    assert.equal(formatStatusText({ ...base, engine: { kind: 'restarting', reason: 'x' } }), '$(loading~spin) MSN: restarting decoder');
+    assert.equal(formatStatusText({ ...base, indexing: { done: 3, total: 40 }, lastStats: stats() }), '$(loading~spin) MSN: indexing 3/40 files');
+    assert.equal(formatStatusText({ ...base, indexing: { done: 40, total: 40 }, lastStats: stats() }), '$(zap) 123 tok/s · 2.4/step · 2.1x');
+    assert.equal(formatStatusText(base), '$(zap) MSN: ready');
+    assert.equal(formatStatusText({ ...base, inlineEnabled: false }), '$(circle-slash) MSN: inline off');
+  });
+  it('the tooltip has the details and says what restricted mode limits', () => {
+    const tooltip = formatTooltip({ ...base, lastStats: stats(), modelName: 'msn-tiny', corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
+    for (const expected of ['msn-tiny', '123 tokens/s', '2.13x', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
+      assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
+    }
+    assert.ok(!formatTooltip({ ...base, modelName: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));
+  });
+});
+
+describe('StatsHistory', () => {
+  it('keeps the newest records up to its capacity', () => {
+    const history = new StatsHistory(3);
+    for (let i = 0; i < 5; i++) history.add({ at: i, source: 'inline', stats: stats({ tokens: i }) });
+    assert.deepEqual(history.all.map((record) => record.at), [2, 3, 4]);
+    assert.equal(history.last!.at, 4);
+  });
+  it('summarizes with token-weighted means', () => {
+    const summary = summarize([
+      { at: 0, source: 'inline', stats: stats({ tokens: 10, elapsedMs: 100, forwardPasses: 5, arTokensPerSecond: 50 }) },
+      { at: 1, source: 'generate', stats: stats({ tokens: 30, elapsedMs: 100, forwardPasses: 10, arTokensPerSecond: 50 }) },
+    ]);
+    assert.equal(summary.tokens, 40);
+    assert.equal(summary.meanTokensPerSecond, 200);
+    assert.ok(Math.abs(summary.meanAcceptedPerPass - 40 / 15) < 1e-12);
+    assert.ok(Math.abs(summary.meanSpeedup - 4) < 1e-12); // 800 ms of greedy work done in 200 ms
+  });
+});
+
+describe('debounce helpers', () => {
+  function token() {
+    const listeners: Array<() => void> = [];
+    return {
+      isCancellationRequested: false,
+      onCancellationRequested(listener: () => void) {
+        listeners.push(listener);
+        return { dispose: () => listeners.splice(listeners.indexOf(listener), 1) };
+      },
+      cancel() {
+        this.isCancellationRequested = true;
+        for (const listener of [...listeners]) listener();
+      },
+    };
+  }
+  it('waits, or stops early on cancellation', async () => {
+    const t = token();
+    const startedAt = Date.now();
+    assert.equal(await delayUnlessCancelled(30, t), true);
+    assert.ok(Date.now() - startedAt >= 25);
+    const cancelled = token();
+    setTimeout(() => cancelled.cancel(), 10);
+    const before = Date.now();
+    assert.equal(await delayUnlessCancelled(5000, cancelled), false);
+    assert.ok(Date.now() - before < 1000);
+  });
+  it('KeyedDebouncer runs once per key after the last schedule', async () => {
+    const runs: string[] = [];
+    const debouncer = new KeyedDebouncer<string>(20, (key) => runs.push(key));
+    debouncer.schedule('a');
+    debouncer.schedule('b');
+    debouncer.schedule('a');
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(runs.sort(), ['a', 'b']);
+    debouncer.schedule('c');
+    debouncer.cancel('c');
+    debouncer.schedule('d');
+    debouncer.flush();
+    assert.deepEqual(runs, ['a', 'b', 'd']);
+    debouncer.dispose();
+  });
+});
