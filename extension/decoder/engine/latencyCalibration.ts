@@ -10,8 +10,8 @@ import { buildChainInputs } from './chainInputs';
 import type { KvCache } from './kvCache';
 
 export const CALIBRATION_QUERY_SIZES = [1, 2, 4, 8, 16, 32, 64] as const;
-const WARMUP_RUNS = 2;
-const TIMED_RUNS = 5;
+const WARMUP_RUNS = 3;
+const TIMED_RUNS = 9;
 const CACHE_VERSION = 1;
 
 /** Median ms per forward pass, keyed by q. */

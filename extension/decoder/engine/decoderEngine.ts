@@ -1,0 +1,172 @@
+// The decoding process's state: the loaded model, its generator and latency curve, the
+// workspace corpus, recent stats. Turns protocol-level requests (complete / generate)
+// into prompts and generations. No I/O of its own besides the model dir and the
+// calibration cache; the server owns stdin/stdout.
+import type { CompletionMode, DecodeOptions, DecodeStats, ModelInfo, ProgressEvent, StrategyName } from '../../protocol';
+import type { DraftStrategy } from '../draft/types';
+import { loadModelDir, type LoadedModel } from '../model/modelDir';
+import { toDecodeStats } from './decodeStats';
+import { buildFimPrompt, buildPlainPrompt } from './fimPrompt';
+import { Generator, type GenerationResult } from './generator';
+import { currentCpuModel, loadOrMeasureLatencyCurve, type LatencyCurve } from './latencyCalibration';
+import { WorkspaceCorpus, type DocumentTokenSink } from './workspaceCorpus';
+
+/** Room kept free after prompt + max tokens for the deepest draft tree. */
+const TREE_DEPTH_SLACK = 32;
+const RECENT_STATS = 50;
+export const DEFAULT_STRATEGY: StrategyName = 'tr-jacobi';
+
+export class ModelNotLoadedError extends Error {
+  constructor() {
+    super('no model loaded: send "load" first');
+  }
+}
+
+/** Everything strategies need from the runtime, created per loaded model. */
+export interface StrategySet {
+  /** The retrieval index fed by the workspace corpus. */
+  readonly corpusSink: DocumentTokenSink;
+  create(name: StrategyName, options: { treeBudget?: number }): DraftStrategy;
+}
+
+export type StrategySetFactory = (model: LoadedModel, curve: LatencyCurve) => StrategySet;
+
+export interface EngineOptions {
+  strategies: StrategySetFactory;
+  /** Where the latency curve is cached (default: a folder under os.tmpdir()). */
+  cacheDir?: string;
+  onProgress?: (data: ProgressEvent['data']) => void;
+  log?: (message: string) => void;
+}
+
+export interface RequestControl {
+  isCancelled(): boolean;
+}
+
+export interface RunRequest extends DecodeOptions {
+  prompt: readonly number[];
+  mode?: CompletionMode;
+  onText?: (chunk: string) => void;
+}
+
+interface Loaded {
+  model: LoadedModel;
+  generator: Generator;
+  curve: LatencyCurve;
+  strategies: StrategySet;
+  info: ModelInfo;
+}
+
+export class DecoderEngine {
+  readonly corpus = new WorkspaceCorpus();
+  private loaded: Loaded | null = null;
+  private readonly recent: DecodeStats[] = [];
+
+  constructor(private readonly options: EngineOptions) {}
+
+  get modelInfo(): ModelInfo | null {
+    return this.loaded?.info ?? null;
+  }
+
+  get recentStats(): DecodeStats[] {
+    return [...this.recent];
+  }
+
+  /** The loaded model (for tools such as the bench); throws when none. */
+  get model(): LoadedModel {
+    return this.require().model;
+  }
+
+  get latencyCurve(): LatencyCurve {
+    return this.require().curve;
+  }
+
+  /** Loads a model dir; on failure the previously loaded model (if any) stays. */
+  async load(modelDir: string, threads = 1): Promise<ModelInfo> {
+    const progress = this.options.onProgress ?? (() => undefined);
+    progress({ phase: 'loading', message: `loading ${modelDir}` });
+    const model = await loadModelDir(modelDir, { threads });
+    const generator = new Generator(model.model, model.tokenizer, model.config);
+    progress({ phase: 'calibrating', message: 'measuring forward-pass latency' });
+    const calibration = await loadOrMeasureLatencyCurve({
+      model: model.model, cache: generator.cache, maskValue: model.config.maskValue, vocabSize: model.config.vocabSize,
+      key: { modelHash: model.modelHash, cpuModel: currentCpuModel(), threads },
+      cacheDir: this.options.cacheDir,
+      onProgress: (done, total) => progress({ phase: 'calibrating', message: 'measuring forward-pass latency', done, total }),
+    });
+    generator.invalidateCache(); // calibration wrote scratch rows into the cache
+    this.options.log?.(`latency curve (${calibration.fromCache ? 'cached' : 'measured'}, ${calibration.file}): ${JSON.stringify(calibration.curve)}`);
+    const previous = this.loaded;
+    const strategies = this.options.strategies(model, calibration.curve);
+    const info: ModelInfo = {
+      modelDir: model.dir, format: model.config.format, name: model.config.name, layers: model.config.numLayers,
+      vocabSize: model.config.vocabSize, parameters: model.config.parameters,
+      latencyCurve: Object.fromEntries(Object.entries(calibration.curve).map(([q, ms]) => [q, Math.round(ms * 1000) / 1000])),
+    };
+    this.loaded = { model, generator, curve: calibration.curve, strategies, info };
+    if (previous) await previous.model.model.release();
+    const total = this.corpus.counts().documents;
+    if (total > 0) progress({ phase: 'indexing', message: 're-indexing the workspace for the new tokenizer', done: 0, total });
+    await this.corpus.attach(model.tokenizer, strategies.corpusSink, (p) => progress({ phase: 'indexing', message: 'indexing workspace', ...p }));
+    progress({ phase: 'ready', message: `${info.name} ready` });
+    return info;
+  }
+
+  /** Token budget of a prompt so that prompt + completion + a draft tree fit the window. */
+  promptBudget(maxTokens: number): number {
+    const window = this.require().model.config.maxPositions;
+    return Math.max(Math.floor(window / 2), window - maxTokens - TREE_DEPTH_SLACK);
+  }
+
+  fimPrompt(prefix: string, suffix: string, maxTokens: number): number[] {
+    return buildFimPrompt(this.require().model.tokenizer, prefix, suffix, this.promptBudget(maxTokens));
+  }
+
+  plainPrompt(text: string, maxTokens: number): number[] {
+    const { tokenizer, config } = this.require().model;
+    return buildPlainPrompt(tokenizer, text, this.promptBudget(maxTokens), config.bosTokenId);
+  }
+
+  async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions, control: RequestControl) {
+    const prompt = this.fimPrompt(params.prefix, params.suffix, params.maxTokens);
+    const { result, stats } = await this.run({ ...params, prompt }, control);
+    return { text: result.text, stats };
+  }
+
+  async generate(params: { prefix: string; suffix?: string } & DecodeOptions, control: RequestControl, onText: (chunk: string) => void) {
+    const prompt = params.suffix !== undefined
+      ? this.fimPrompt(params.prefix, params.suffix, params.maxTokens)
+      : this.plainPrompt(params.prefix, params.maxTokens);
+    const { result, stats } = await this.run({ ...params, prompt, onText }, control);
+    return { text: result.text, stats };
+  }
+
+  /** One generation with a named strategy on a ready prompt (also used by the bench). */
+  async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats }> {
+    const loaded = this.require();
+    const strategy = loaded.strategies.create(request.strategy ?? DEFAULT_STRATEGY, { treeBudget: request.treeBudget || undefined });
+    const result = await loaded.generator.generate(request.prompt, {
+      maxTokens: request.maxTokens,
+      stopRules: { mode: request.mode, stopStrings: request.stop ?? [] },
+      strategy,
+      isCancelled: () => control.isCancelled(),
+      onText: request.onText,
+    });
+    const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
+    const stats = toDecodeStats(result, loaded.curve, request.treeBudget || Math.round(meanDraftNodes));
+    this.recent.push(stats);
+    if (this.recent.length > RECENT_STATS) this.recent.shift();
+    return { result, stats };
+  }
+
+  async close(): Promise<void> {
+    const loaded = this.loaded;
+    this.loaded = null;
+    if (loaded) await loaded.model.model.release();
+  }
+
+  private require(): Loaded {
+    if (!this.loaded) throw new ModelNotLoadedError();
+    return this.loaded;
+  }
+}

@@ -1,0 +1,114 @@
+// The workspace documents the host pushes (corpus.add / update / remove), tokenized
+// with the loaded model's tokenizer and fed to the retrieval index. Texts are kept so a
+// newly loaded model (another tokenizer) can re-index them. Operations run one at a
+// time and yield to the event loop between documents, so requests are served while a
+// large workspace is indexed.
+import type { CorpusDocument } from '../../protocol';
+import type { CodeTokenizer } from '../model/tokenizer';
+import { DEFAULT_MAX_DOCUMENT_CHARS, judgeDocument } from './documentFilter';
+
+/** The part of the retrieval index the corpus drives. */
+export interface DocumentTokenSink {
+  /** Adds or replaces the tokens of a document. */
+  set(uri: string, tokens: readonly number[]): void;
+  remove(uri: string): void;
+}
+
+export interface CorpusCounts {
+  documents: number;
+  tokens: number;
+}
+
+export interface SkippedDocument {
+  uri: string;
+  reason: string;
+}
+
+export interface IndexingProgress {
+  done: number;
+  total: number;
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class WorkspaceCorpus {
+  private readonly texts = new Map<string, string>();
+  private readonly tokenCounts = new Map<string, number>();
+  private tokenizer: CodeTokenizer | null = null;
+  private sink: DocumentTokenSink | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly maxDocumentChars = DEFAULT_MAX_DOCUMENT_CHARS) {}
+
+  counts(): CorpusCounts {
+    let tokens = 0;
+    for (const n of this.tokenCounts.values()) tokens += n;
+    return { documents: this.texts.size, tokens };
+  }
+
+  has(uri: string): boolean {
+    return this.texts.has(uri);
+  }
+
+  /** Switches to a (new) model's tokenizer and index and re-indexes every kept text. */
+  attach(tokenizer: CodeTokenizer, sink: DocumentTokenSink, onProgress?: (p: IndexingProgress) => void): Promise<CorpusCounts> {
+    return this.enqueue(async () => {
+      this.tokenizer = tokenizer;
+      this.sink = sink;
+      this.tokenCounts.clear();
+      const uris = [...this.texts.keys()];
+      for (let i = 0; i < uris.length; i++) {
+        this.indexText(uris[i], this.texts.get(uris[i])!);
+        onProgress?.({ done: i + 1, total: uris.length });
+        await yieldToEventLoop();
+      }
+      return this.counts();
+    });
+  }
+
+  /** Adds or replaces documents; returns the corpus counts after, and what was skipped. */
+  upsert(documents: readonly CorpusDocument[], onProgress?: (p: IndexingProgress) => void): Promise<CorpusCounts & { skipped: SkippedDocument[] }> {
+    return this.enqueue(async () => {
+      const skipped: SkippedDocument[] = [];
+      for (let i = 0; i < documents.length; i++) {
+        const { uri, text } = documents[i];
+        const verdict = judgeDocument(text, this.maxDocumentChars);
+        if (!verdict.index) {
+          skipped.push({ uri, reason: verdict.reason });
+          this.forget(uri); // a file that became binary or huge leaves the corpus
+        } else {
+          this.texts.set(uri, text);
+          this.indexText(uri, text);
+        }
+        onProgress?.({ done: i + 1, total: documents.length });
+        await yieldToEventLoop();
+      }
+      return { ...this.counts(), skipped };
+    });
+  }
+
+  remove(uris: readonly string[]): Promise<CorpusCounts> {
+    return this.enqueue(async () => {
+      for (const uri of uris) this.forget(uri);
+      return this.counts();
+    });
+  }
+
+  private indexText(uri: string, text: string): void {
+    if (!this.tokenizer || !this.sink) return;
+    const tokens = this.tokenizer.encode(text);
+    this.sink.set(uri, tokens);
+    this.tokenCounts.set(uri, tokens.length);
+  }
+
+  private forget(uri: string): void {
+    if (this.texts.delete(uri)) this.sink?.remove(uri);
+    this.tokenCounts.delete(uri);
+  }
+
+  private enqueue<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}

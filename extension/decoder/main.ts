@@ -1,0 +1,57 @@
+// Entry point of the decoding process: NDJSON requests on stdin, responses and events
+// on stdout, logs on stderr. Usage: node dist/decoder/main.js [--cache-dir DIR]
+import { encodeMessage, LineSplitter, type DecoderMessage } from '../protocol';
+import { DecoderEngine } from './engine/decoderEngine';
+import { createStrategySet } from './engine/strategySet';
+import { DecoderServer } from './server';
+
+function argValue(name: string): string | undefined {
+  const index = process.argv.indexOf(name);
+  return index >= 0 ? process.argv[index + 1] : undefined;
+}
+
+function log(message: string): void {
+  process.stderr.write(`[msn-decoder] ${message}\n`);
+}
+
+// stdout carries protocol messages only: anything printed by accident goes to stderr.
+console.log = (...args: unknown[]) => log(args.map(String).join(' '));
+console.info = console.log;
+console.warn = console.log;
+
+function send(message: DecoderMessage): void {
+  process.stdout.write(encodeMessage(message));
+}
+
+let exiting = false;
+function exit(code: number): void {
+  if (exiting) return;
+  exiting = true;
+  // Exit once everything written so far has been flushed.
+  process.stdout.write('', () => process.exit(code));
+}
+
+const engine = new DecoderEngine({
+  strategies: createStrategySet,
+  cacheDir: argValue('--cache-dir') ?? process.env.MSN_COMPLETE_CACHE_DIR,
+  onProgress: (data) => send({ event: 'progress', data }),
+  log,
+});
+const server = new DecoderServer(engine, { send, log, exit });
+
+process.on('uncaughtException', (error) => log(`uncaught: ${error.stack ?? error.message}`));
+process.on('unhandledRejection', (reason) => log(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
+
+const splitter = new LineSplitter((line) => {
+  try {
+    server.handleLine(line);
+  } catch (error) {
+    log(`failed to handle a line: ${(error as Error).stack}`);
+    send({ id: null, error: { code: 'internal', message: (error as Error).message } });
+  }
+});
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk: string) => splitter.push(chunk));
+process.stdin.on('end', () => exit(0));
+
+log(`decoder ready (pid ${process.pid})`);

@@ -1,0 +1,148 @@
+// Protocol handling of the decoding process: one NDJSON request per line in, exactly one
+// response per request out (plus chunk / progress events). Model work (load, complete,
+// generate) runs one request at a time; cancel, stats and corpus requests are answered
+// while a generation runs, because the generation loop yields between steps.
+import {
+  parseRequest, type DecoderMessage, type ErrorCode, type Method, type Request, type RequestParams, type ResponseResults,
+} from '../protocol';
+import { ModelNotLoadedError, type DecoderEngine } from './engine/decoderEngine';
+import { ModelInvalidError } from './model/errors';
+import { validateParams } from './serverParams';
+
+export interface ServerIo {
+  send(message: DecoderMessage): void;
+  log(message: string): void;
+  /** Called after the shutdown response was sent. */
+  exit(code: number): void;
+}
+
+interface ActiveRequest {
+  cancelled: boolean;
+}
+
+export class DecoderServer {
+  private readonly active = new Map<number, ActiveRequest>();
+  private modelQueue: Promise<unknown> = Promise.resolve();
+  private shuttingDown = false;
+
+  constructor(private readonly engine: DecoderEngine, private readonly io: ServerIo) {}
+
+  handleLine(line: string): void {
+    const parsed = parseRequest(line);
+    if (!parsed.ok) {
+      this.io.send(parsed.response);
+      return;
+    }
+    const { request } = parsed;
+    const validated = validateParams(request.method, request.params);
+    if (!validated.ok) {
+      this.fail(request.id, 'invalid-params', validated.message);
+      return;
+    }
+    if (this.shuttingDown) {
+      this.fail(request.id, 'cancelled', 'the decoder is shutting down');
+      return;
+    }
+    void this.dispatch({ ...request, params: validated.params } as Request).catch((e) => this.reportFailure(request.id, e));
+  }
+
+  private async dispatch(request: Request): Promise<void> {
+    const { id } = request;
+    switch (request.method) {
+      case 'cancel': {
+        const { requestId } = request.params as RequestParams['cancel'];
+        const target = this.active.get(requestId);
+        if (target) target.cancelled = true;
+        return this.reply(id, 'cancel', { cancelled: target !== undefined });
+      }
+      case 'stats':
+        return this.reply(id, 'stats', { model: this.engine.modelInfo, corpus: this.engine.corpus.counts(), recent: this.engine.recentStats });
+      case 'corpus.add':
+      case 'corpus.update': {
+        const { documents } = request.params as RequestParams['corpus.add'];
+        const outcome = await this.engine.corpus.upsert(documents, (p) => {
+          if (p.total >= 20 && (p.done % 20 === 0 || p.done === p.total)) this.progress('indexing', 'indexing workspace documents', p.done, p.total);
+        });
+        for (const skip of outcome.skipped) this.io.log(`corpus: skipped ${skip.uri}: ${skip.reason}`);
+        if (outcome.skipped.length > 0) this.progress('indexing', `skipped ${outcome.skipped.length} document(s): ${outcome.skipped.map((s) => `${s.uri} (${s.reason})`).join('; ')}`);
+        return this.reply(id, request.method, { documents: outcome.documents, tokens: outcome.tokens });
+      }
+      case 'corpus.remove': {
+        const { uris } = request.params as RequestParams['corpus.remove'];
+        return this.reply(id, 'corpus.remove', await this.engine.corpus.remove(uris));
+      }
+      case 'shutdown':
+        this.shuttingDown = true;
+        for (const active of this.active.values()) active.cancelled = true;
+        this.reply(id, 'shutdown', {});
+        this.io.exit(0);
+        return;
+      case 'load':
+      case 'complete':
+      case 'generate':
+        return this.runModelRequest(request);
+    }
+  }
+
+  /** Model requests run one after another; a cancel can reach one still waiting its turn. */
+  private runModelRequest(request: Request): Promise<void> {
+    const control: ActiveRequest = { cancelled: false };
+    this.active.set(request.id, control);
+    const run = async () => {
+      try {
+        await this.executeModelRequest(request, control);
+      } catch (e) {
+        this.reportFailure(request.id, e);
+      } finally {
+        this.active.delete(request.id);
+      }
+    };
+    const next = this.modelQueue.then(run, run);
+    this.modelQueue = next;
+    return next;
+  }
+
+  private async executeModelRequest(request: Request, control: ActiveRequest): Promise<void> {
+    const { id } = request;
+    const isCancelled = () => control.cancelled;
+    switch (request.method) {
+      case 'load': {
+        const { modelDir, threads } = request.params as RequestParams['load'];
+        return this.reply(id, 'load', await this.engine.load(modelDir, threads ?? 1));
+      }
+      case 'complete': {
+        const params = request.params as RequestParams['complete'];
+        return this.reply(id, 'complete', await this.engine.complete(params, { isCancelled }));
+      }
+      case 'generate': {
+        const params = request.params as RequestParams['generate'];
+        const result = await this.engine.generate(params, { isCancelled }, (text) => {
+          if (text.length > 0) this.io.send({ id, event: 'chunk', data: { text } });
+        });
+        return this.reply(id, 'generate', result);
+      }
+      default:
+        throw new Error(`not a model request: ${request.method}`);
+    }
+  }
+
+  private reply<M extends Method>(id: number, _method: M, result: ResponseResults[M]): void {
+    this.io.send({ id, result });
+  }
+
+  private fail(id: number | null, code: ErrorCode, message: string): void {
+    this.io.send({ id, error: { code, message } });
+  }
+
+  private progress(phase: 'loading' | 'calibrating' | 'indexing' | 'ready', message: string, done?: number, total?: number): void {
+    this.io.send({ event: 'progress', data: { phase, message, done, total } });
+  }
+
+  private reportFailure(id: number, error: unknown): void {
+    if (error instanceof ModelInvalidError) return this.fail(id, 'model-invalid', error.message);
+    if (error instanceof ModelNotLoadedError) return this.fail(id, 'model-not-loaded', error.message);
+    const message = error instanceof Error ? error.message : String(error);
+    this.io.log(`request ${id} failed: ${error instanceof Error ? error.stack : message}`);
+    this.fail(id, 'internal', message);
+  }
+}
