@@ -1,0 +1,156 @@
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DecoderProcess, REPO_ROOT } from './decoderProcess';
+
+const FIXTURE_MODEL = path.join(REPO_ROOT, 'test/fixtures/tiny-model');
+
+function brokenModelDir(root: string, name: string, breakIt: (dir: string) => void): string {
+  const dir = path.join(root, name);
+  fs.mkdirSync(dir);
+  for (const file of fs.readdirSync(FIXTURE_MODEL)) fs.copyFileSync(path.join(FIXTURE_MODEL, file), path.join(dir, file));
+  breakIt(dir);
+  return dir;
+}
+
+describe('decoder process protocol (node dist/decoder/main.js)', function () {
+  this.timeout(60_000);
+  let scratch: string;
+  let decoder: DecoderProcess;
+
+  before(() => {
+    execFileSync(process.execPath, ['esbuild.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
+    scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-protocol-'));
+    decoder = new DecoderProcess(path.join(scratch, 'cache'));
+  });
+
+  after(() => {
+    decoder.kill();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  });
+
+  afterEach(() => {
+    assert.deepEqual(decoder.badLines, [], 'stdout carries protocol messages only');
+  });
+
+  it('answers a malformed line with a parse error and keeps serving', async () => {
+    const parse = await decoder.sendRawExpectingAnonymous('{"id": 1, "method": ');
+    assert.equal(parse.id, null);
+    assert.equal(parse.error?.code, 'parse-error');
+    const notObject = await decoder.sendRawExpectingAnonymous('[1, 2, 3]');
+    assert.equal(notObject.error?.code, 'parse-error');
+    const stats = await decoder.call('stats', {});
+    assert.equal(stats.response.result.model, null);
+  });
+
+  it('unknown method and invalid params get structured errors with the request id', async () => {
+    const unknown = decoder.request('frobnicate', {});
+    const r1 = await unknown.reply;
+    assert.equal(r1.response.id, unknown.id);
+    assert.equal(r1.response.error?.code, 'unknown-method');
+    const cases: Array<[string, unknown, RegExp]> = [
+      ['complete', { prefix: 'a', suffix: '', maxTokens: 5 }, /mode/],
+      ['complete', { prefix: 'a', suffix: '', mode: 'line', maxTokens: 0 }, /maxTokens/],
+      ['generate', { prefix: 'a', maxTokens: 5, strategy: 'magic' }, /strategy/],
+      ['corpus.add', { documents: 'nope' }, /documents/],
+      ['corpus.remove', {}, /uris/],
+      ['load', { modelDir: 42 }, /modelDir/],
+      ['cancel', { requestId: 'x' }, /requestId/],
+    ];
+    for (const [method, params, pattern] of cases) {
+      const { response } = await decoder.call(method, params);
+      assert.equal(response.error?.code, 'invalid-params', `${method} ${JSON.stringify(params)}`);
+      assert.match(response.error!.message, pattern);
+    }
+  });
+
+  it('complete before load is model-not-loaded', async () => {
+    const { response } = await decoder.call('complete', { prefix: 'def f(', suffix: '', mode: 'line', maxTokens: 8 });
+    assert.equal(response.error?.code, 'model-not-loaded');
+  });
+
+  it('a broken model folder is model-invalid naming the file, and the process stays up', async () => {
+    const noOnnx = brokenModelDir(scratch, 'no-onnx', (dir) => fs.rmSync(path.join(dir, 'model.onnx')));
+    const garbage = brokenModelDir(scratch, 'garbage-config', (dir) => fs.writeFileSync(path.join(dir, 'msn.json'), 'garbage{'));
+    const r1 = await decoder.call('load', { modelDir: noOnnx });
+    assert.equal(r1.response.error?.code, 'model-invalid');
+    assert.match(r1.response.error!.message, /model\.onnx/);
+    const r2 = await decoder.call('load', { modelDir: garbage });
+    assert.equal(r2.response.error?.code, 'model-invalid');
+    assert.match(r2.response.error!.message, /msn\.json/);
+    const r3 = await decoder.call('load', { modelDir: path.join(scratch, 'does-not-exist') });
+    assert.equal(r3.response.error?.code, 'model-invalid');
+    const stats = await decoder.call('stats', {});
+    assert.equal(stats.response.result.model, null);
+  });
+
+  it('loads the fixture model (with progress events and a latency curve)', async () => {
+    const { response } = await decoder.call('load', { modelDir: FIXTURE_MODEL, threads: 1 });
+    assert.equal(response.error, undefined, JSON.stringify(response.error));
+    assert.equal(response.result.format, 'msn-onnx/1');
+    assert.deepEqual(Object.keys(response.result.latencyCurve), ['1', '2', '4', '8', '16', '32', '64']);
+    const phases = decoder.messages.filter((m: any) => m.event === 'progress').map((m: any) => m.data.phase);
+    assert.ok(phases.includes('loading') && phases.includes('calibrating') && phases.includes('ready'), phases.join(','));
+  });
+
+  it('corpus add / update / remove report document and token counts', async () => {
+    const add = await decoder.call('corpus.add', {
+      documents: [
+        { uri: 'file:///w/a.py', text: 'def area(r):\n    return 3.14159 * r * r\n' },
+        { uri: 'file:///w/b.ts', text: 'export const twice = (x: number) => 2 * x;\n' },
+        { uri: 'file:///w/logo.png', text: '\u0089PNG\r\n\u001a\n\u0000\u0000' },
+      ],
+    });
+    assert.equal(add.response.result.documents, 2);
+    const tokensAfterAdd = add.response.result.tokens;
+    assert.ok(tokensAfterAdd > 10);
+    const update = await decoder.call('corpus.update', { documents: [{ uri: 'file:///w/a.py', text: 'x = 1\n' }] });
+    assert.equal(update.response.result.documents, 2);
+    assert.ok(update.response.result.tokens < tokensAfterAdd);
+    const remove = await decoder.call('corpus.remove', { uris: ['file:///w/a.py', 'file:///w/b.ts'] });
+    assert.deepEqual(remove.response.result, { documents: 0, tokens: 0 });
+  });
+
+  it('generate streams chunks that concatenate to the final text', async () => {
+    const { response, chunks } = await decoder.call('generate', { prefix: 'def add(a, b):\n    ', maxTokens: 48, strategy: 'ar' });
+    assert.equal(response.error, undefined, JSON.stringify(response.error));
+    const { text, stats } = response.result;
+    assert.ok(chunks.length > 1, `expected several chunks, got ${chunks.length}`);
+    assert.equal(chunks.join(''), text);
+    assert.equal(stats.tokens, 48);
+    assert.equal(stats.stopReason, 'max-tokens');
+    const complete = await decoder.call('complete', { prefix: 'def add(a, b):\n    ', suffix: '\n', mode: 'line', maxTokens: 16 });
+    assert.equal(complete.response.error, undefined);
+    assert.equal(typeof complete.response.result.text, 'string');
+    const recent = (await decoder.call('stats', {})).response.result.recent;
+    assert.ok(recent.length >= 2);
+  });
+
+  it('cancel stops a generation mid-way with stopReason "cancelled"', async () => {
+    const generation = decoder.request('generate', { prefix: 'import os\n', maxTokens: 4000, strategy: 'ar' });
+    // Wait for the first streamed chunk so the cancel lands mid-generation.
+    const started = Date.now();
+    while (!decoder.messages.some((m: any) => m.event === 'chunk' && m.id === generation.id)) {
+      if (Date.now() - started > 10_000) assert.fail('no chunk within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const cancelAt = Date.now();
+    const cancel = await decoder.call('cancel', { requestId: generation.id });
+    assert.deepEqual(cancel.response.result, { cancelled: true });
+    const { response } = await generation.reply;
+    const latency = Date.now() - cancelAt;
+    assert.equal(response.result.stats.stopReason, 'cancelled');
+    assert.ok(response.result.stats.tokens < 1500, `generated ${response.result.stats.tokens} tokens`);
+    assert.ok(latency < 1000, `cancel took ${latency} ms`);
+    const unknown = await decoder.call('cancel', { requestId: 987654 });
+    assert.deepEqual(unknown.response.result, { cancelled: false });
+  });
+
+  it('shutdown answers and the process exits with code 0', async () => {
+    const { response } = await decoder.call('shutdown', {});
+    assert.deepEqual(response.result, {});
+    assert.equal(await decoder.exited, 0);
+  });
+});
