@@ -1,0 +1,110 @@
+// Entry point of the extension host side: wires the decoding process, inline completions,
+// the Generate command, the workspace corpus, the status bar and the stats view.
+
+import * as vscode from 'vscode';
+import type { DecodeStats } from '../protocol';
+import { CompletionCache } from './logic/completionCache';
+import { StatsHistory } from './logic/statsHistory';
+import { DecoderService } from './decoderService';
+import { GENERATE_COMMAND, runGenerate } from './generateCommand';
+import { InlineCompletionProvider } from './inlineProvider';
+import { affectsCorpus, affectsDecoderProcess, readSettings, SECTION } from './settings';
+import { SHOW_STATS_COMMAND, StatusBar } from './statusBar';
+import { StatsPanel } from './statsPanel';
+import { WorkspaceCorpus } from './workspaceCorpus';
+
+export const COMMANDS = {
+  generate: GENERATE_COMMAND,
+  toggleInline: 'msn-complete.toggleInline',
+  showStats: SHOW_STATS_COMMAND,
+  restartDecoder: 'msn-complete.restartDecoder',
+  reindexWorkspace: 'msn-complete.reindexWorkspace',
+} as const;
+
+/** What `vscode.extensions.getExtension('msn-complete.msn-complete').exports` gives tests. */
+export interface MsnCompleteApi {
+  decoderPid(): number | undefined;
+  decoderState(): string;
+  whenReady(timeoutMs: number): Promise<boolean>;
+  statusText(): string;
+  recentStats(): readonly DecodeStats[];
+}
+
+let decoder: DecoderService | undefined;
+
+export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
+  const log = vscode.window.createOutputChannel('MSN Complete', { log: true });
+  const status = new StatusBar();
+  const history = new StatsHistory();
+  const cache = new CompletionCache();
+  const statsPanel = new StatsPanel(context.extensionUri, history);
+  decoder = new DecoderService(context.extensionPath, log);
+  const corpus = new WorkspaceCorpus(decoder, status, log);
+  const service = decoder;
+
+  const recordStats = (source: 'inline' | 'generate') => (stats: DecodeStats) => {
+    history.add({ at: Date.now(), source, stats });
+    status.setLastStats(stats);
+    statsPanel.update();
+  };
+
+  let loadedModelDir: string | null = null;
+  context.subscriptions.push(
+    log,
+    status,
+    statsPanel,
+    corpus,
+    service,
+    service.onDidChangeState((state) => {
+      status.setDecoderState(state);
+      if (state.kind === 'ready') {
+        // A different model predicts differently: cached completions are only valid per model.
+        if (loadedModelDir !== state.model.modelDir) cache.clear();
+        loadedModelDir = state.model.modelDir;
+        corpus.resync();
+      }
+    }),
+    service.onProgress((progress) => {
+      if (progress.phase === 'loading' || progress.phase === 'calibrating') status.setLoadingMessage(progress.message);
+    }),
+    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new InlineCompletionProvider(service, cache, recordStats('inline'), log)),
+    vscode.commands.registerCommand(COMMANDS.generate, () => runGenerate(service, recordStats('generate'))),
+    vscode.commands.registerCommand(COMMANDS.toggleInline, toggleInline),
+    vscode.commands.registerCommand(COMMANDS.showStats, () => statsPanel.show()),
+    vscode.commands.registerCommand(COMMANDS.restartDecoder, () => service.restart()),
+    vscode.commands.registerCommand(COMMANDS.reindexWorkspace, () => corpus.reindex()),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (affectsDecoderProcess(event)) void service.restart();
+      else if (affectsCorpus(event)) void corpus.reindex();
+      if (event.affectsConfiguration(`${SECTION}.enabled`)) status.setInlineEnabled(readSettings().enabled);
+    }),
+    vscode.workspace.onDidGrantWorkspaceTrust(() => status.render()),
+  );
+  status.setInlineEnabled(readSettings().enabled);
+  service.start();
+
+  return {
+    decoderPid: () => service.pid,
+    decoderState: () => service.state.kind,
+    whenReady: (timeoutMs) => service.whenReady(timeoutMs),
+    statusText: () => status.text,
+    recentStats: () => history.all.map((record) => record.stats),
+  };
+}
+
+/** Shuts the decoding process down (shutdown request, then a kill after a grace period). */
+export async function deactivate(): Promise<void> {
+  await decoder?.stop();
+  decoder = undefined;
+}
+
+async function toggleInline(): Promise<void> {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const inspected = config.inspect<boolean>('enabled');
+  const target = inspected?.workspaceFolderValue !== undefined
+    ? vscode.ConfigurationTarget.WorkspaceFolder
+    : inspected?.workspaceValue !== undefined ? vscode.ConfigurationTarget.Workspace : vscode.ConfigurationTarget.Global;
+  const enabled = !readSettings().enabled;
+  await config.update('enabled', enabled, target);
+  void vscode.window.setStatusBarMessage(`MSN Complete: inline completions ${enabled ? 'on' : 'off'}`, 3000);
+}

@@ -1,0 +1,129 @@
+// "MSN Complete: Generate": streams a generation into the editor at the cursor (or after the
+// selection) as one undoable edit, with a cancellable progress notification.
+
+import * as vscode from 'vscode';
+import type { DecodeStats } from '../protocol';
+import { DecoderError } from './logic/decoderClient';
+import { shiftOffset } from './logic/offsetTracking';
+import { boundPrefix, boundSuffix } from './logic/promptWindow';
+import type { DecoderService } from './decoderService';
+import { PREFIX_CHARS, SUFFIX_CHARS } from './inlineProvider';
+import { readSettings } from './settings';
+
+export const GENERATE_COMMAND = 'msn-complete.generate';
+
+export async function runGenerate(decoder: DecoderService, onCompleted: (stats: DecodeStats) => void): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showInformationMessage('MSN Complete: open a file and place the cursor where text should be generated.');
+    return;
+  }
+  const settings = readSettings();
+  const document = editor.document;
+  const anchor = editor.selection.isEmpty ? editor.selection.active : editor.selection.end;
+  const offset = document.offsetAt(anchor);
+  const prefix = boundPrefix(document.getText(new vscode.Range(document.positionAt(Math.max(0, offset - PREFIX_CHARS - 1)), anchor)), PREFIX_CHARS);
+  const suffix = boundSuffix(document.getText(new vscode.Range(anchor, document.positionAt(offset + SUFFIX_CHARS + 1))), SUFFIX_CHARS);
+
+  await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'MSN Complete: generating', cancellable: true }, async (progress, token) => {
+    if (decoder.state.kind !== 'ready') {
+      progress.report({ message: 'waiting for the decoder…' });
+      if (!(await decoder.whenReady(60_000))) {
+        void vscode.window.showErrorMessage('MSN Complete: the decoder is not running. Run "MSN Complete: Restart Decoder".');
+        return;
+      }
+    }
+    if (token.isCancellationRequested) return;
+    const streamer = new EditorStreamer(editor, offset);
+    const handle = decoder.request('generate', {
+      prefix,
+      suffix,
+      maxTokens: settings.generateMaxTokens,
+      strategy: settings.strategy,
+      treeBudget: settings.treeBudget,
+    }, { onChunk: (text) => streamer.push(text) });
+    const cancellation = token.onCancellationRequested(() => handle.cancel());
+    streamer.onFailure(() => handle.cancel());
+    try {
+      const result = await handle.result;
+      await streamer.finish();
+      onCompleted(result.stats);
+      const s = result.stats;
+      progress.report({ message: `${s.tokens} tokens, ${s.tokensPerSecond.toFixed(0)} tokens/s` });
+    } catch (error) {
+      await streamer.finish();
+      if (error instanceof DecoderError && error.code === 'cancelled') return;
+      void vscode.window.showErrorMessage(`MSN Complete: generation failed: ${(error as Error).message}`);
+    } finally {
+      cancellation.dispose();
+      streamer.dispose();
+    }
+  });
+}
+
+/**
+ * Inserts streamed text at a tracked offset. All edits but the first skip their undo stops
+ * and the last one closes the group, so the whole generation is one undo step. The last
+ * character is held back until the end so that closing edit always has text to carry.
+ */
+class EditorStreamer implements vscode.Disposable {
+  private pending = '';
+  private flushing: Promise<void> = Promise.resolve();
+  private started = false;
+  private failed = false;
+  private failureListener: (() => void) | null = null;
+  private readonly tracking: vscode.Disposable;
+
+  constructor(private readonly editor: vscode.TextEditor, private offset: number) {
+    this.tracking = vscode.workspace.onDidChangeTextDocument((event) => {
+      if (event.document === editor.document) this.offset = shiftOffset(this.offset, event.contentChanges);
+    });
+  }
+
+  onFailure(listener: () => void): void {
+    this.failureListener = listener;
+  }
+
+  push(text: string): void {
+    this.pending += text;
+    this.flushing = this.flushing.then(() => this.flush(false));
+  }
+
+  async finish(): Promise<void> {
+    this.flushing = this.flushing.then(() => this.flush(true));
+    await this.flushing;
+  }
+
+  dispose(): void {
+    this.tracking.dispose();
+  }
+
+  private async flush(final: boolean): Promise<void> {
+    if (this.failed) return;
+    const keep = final ? 0 : lastCodePointLength(this.pending);
+    const text = this.pending.slice(0, this.pending.length - keep);
+    if (text === '') return;
+    this.pending = this.pending.slice(text.length);
+    const first = !this.started;
+    this.started = true;
+    const position = this.editor.document.positionAt(this.offset);
+    let applied = false;
+    try {
+      applied = await this.editor.edit((builder) => builder.insert(position, text), { undoStopBefore: first, undoStopAfter: final });
+    } catch {
+      applied = false;
+    }
+    if (!applied) {
+      // The editor was closed or the edit was rejected: stop generating instead of losing text silently.
+      this.failed = true;
+      this.failureListener?.();
+      void vscode.window.showWarningMessage('MSN Complete: generation stopped because the editor could not be edited.');
+    }
+  }
+}
+
+function lastCodePointLength(text: string): number {
+  if (text.length === 0) return 0;
+  const last = text.charCodeAt(text.length - 1);
+  return last >= 0xdc00 && last <= 0xdfff && text.length > 1 ? 2 : 1;
+}

@@ -1,0 +1,100 @@
+// Ghost-text completions while typing: FIM prefix/suffix around the cursor, debounced,
+// cancelled with the editor's token, served from the cache when the user types what a
+// previous completion predicted.
+
+import * as vscode from 'vscode';
+import type { CompletionMode, DecodeStats } from '../protocol';
+import type { CompletionCache } from './logic/completionCache';
+import { chooseCompletionMode } from './logic/completionMode';
+import { delayUnlessCancelled } from './logic/debounce';
+import { DecoderError } from './logic/decoderClient';
+import { boundPrefix, boundSuffix } from './logic/promptWindow';
+import { shapeSuggestion } from './logic/suggestion';
+import type { DecoderService } from './decoderService';
+import { readSettings } from './settings';
+
+/** Characters of context sent to the decoder; the server cuts further to its token budget. */
+export const PREFIX_CHARS = 6000;
+export const SUFFIX_CHARS = 2000;
+const COMPLETE_TIMEOUT_MS = 20_000;
+
+export interface CursorWindow {
+  prefix: string;
+  suffix: string;
+  linePrefix: string;
+  lineSuffix: string;
+  mode: CompletionMode;
+}
+
+export function cursorWindow(document: vscode.TextDocument, position: vscode.Position): CursorWindow {
+  const offset = document.offsetAt(position);
+  const start = document.positionAt(Math.max(0, offset - PREFIX_CHARS - 1));
+  const end = document.positionAt(offset + SUFFIX_CHARS + 1);
+  const prefix = boundPrefix(document.getText(new vscode.Range(start, position)), PREFIX_CHARS);
+  const suffix = boundSuffix(document.getText(new vscode.Range(position, end)), SUFFIX_CHARS);
+  const line = document.lineAt(position.line).text;
+  const linePrefix = line.slice(0, position.character);
+  const lineSuffix = line.slice(position.character);
+  return { prefix, suffix, linePrefix, lineSuffix, mode: chooseCompletionMode(linePrefix, lineSuffix) };
+}
+
+export class InlineCompletionProvider implements vscode.InlineCompletionItemProvider {
+  constructor(
+    private readonly decoder: DecoderService,
+    private readonly cache: CompletionCache,
+    private readonly onCompleted: (stats: DecodeStats) => void,
+    private readonly log: vscode.LogOutputChannel,
+  ) {}
+
+  async provideInlineCompletionItems(
+    document: vscode.TextDocument,
+    position: vscode.Position,
+    context: vscode.InlineCompletionContext,
+    token: vscode.CancellationToken,
+  ): Promise<vscode.InlineCompletionItem[] | undefined> {
+    const settings = readSettings();
+    if (!settings.enabled) return undefined;
+    const window = cursorWindow(document, position);
+    const key = { document: document.uri.toString(), prefix: window.prefix, suffix: window.suffix, mode: window.mode };
+
+    const hit = this.cache.lookup(key);
+    if (hit) return this.items(hit.remaining, window, position);
+    if (this.decoder.state.kind !== 'ready') return undefined;
+
+    const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+    if (!explicit && !(await delayUnlessCancelled(settings.debounceMs, token))) return undefined;
+
+    const handle = this.decoder.request('complete', {
+      prefix: window.prefix,
+      suffix: window.suffix,
+      mode: window.mode,
+      maxTokens: settings.maxTokens,
+      strategy: settings.strategy,
+      treeBudget: settings.treeBudget,
+    }, { timeoutMs: COMPLETE_TIMEOUT_MS });
+    const cancellation = token.onCancellationRequested(() => handle.cancel());
+    try {
+      const result = await handle.result;
+      if (result.stats.stopReason === 'cancelled') return undefined;
+      this.cache.store(key, result.text);
+      this.onCompleted(result.stats);
+      if (token.isCancellationRequested) return undefined;
+      return this.items(result.text, window, position);
+    } catch (error) {
+      const code = error instanceof DecoderError ? error.code : 'internal';
+      if (code !== 'cancelled' && code !== 'not-running' && code !== 'exited') this.log.warn(`completion failed: ${(error as Error).message}`);
+      return undefined;
+    } finally {
+      cancellation.dispose();
+    }
+  }
+
+  private items(text: string, window: CursorWindow, position: vscode.Position): vscode.InlineCompletionItem[] | undefined {
+    const shaped = shapeSuggestion(text, window);
+    if (!shaped) return undefined;
+    // The range starts at the cursor so the built-in "accept word" / "accept line" commands
+    // can take the suggestion piece by piece.
+    const range = new vscode.Range(position, position.translate(0, shaped.replaceLength));
+    return [new vscode.InlineCompletionItem(shaped.insertText, range)];
+  }
+}

@@ -1,0 +1,62 @@
+// Typed access to the `msnComplete.*` settings (declared in package.json).
+
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { StrategyName } from '../protocol';
+
+export const SECTION = 'msnComplete';
+
+export interface Settings {
+  enabled: boolean;
+  modelPath: string;
+  maxTokens: number;
+  generateMaxTokens: number;
+  debounceMs: number;
+  strategy: StrategyName;
+  treeBudget: number;
+  threads: number;
+  corpusInclude: string[];
+  corpusExclude: string[];
+  corpusMaxFileSizeBytes: number;
+  corpusMaxFiles: number;
+}
+
+export function readSettings(): Settings {
+  const config = vscode.workspace.getConfiguration(SECTION);
+  const number = (key: string, fallback: number, min: number, max: number) => {
+    const value = config.get<number>(key, fallback);
+    return Number.isFinite(value) ? Math.min(max, Math.max(min, Math.floor(value))) : fallback;
+  };
+  const strategy = config.get<string>('strategy', 'tr-jacobi');
+  return {
+    enabled: config.get<boolean>('enabled', true),
+    modelPath: config.get<string>('modelPath', ''),
+    maxTokens: number('maxTokens', 64, 1, 2048),
+    generateMaxTokens: number('generateMaxTokens', 256, 1, 8192),
+    debounceMs: number('debounceMs', 75, 0, 5000),
+    strategy: strategy === 'ar' ? 'ar' : 'tr-jacobi',
+    treeBudget: number('treeBudget', 0, 0, 256),
+    threads: number('threads', 0, 0, 64),
+    corpusInclude: config.get<string[]>('corpus.include', []),
+    corpusExclude: config.get<string[]>('corpus.exclude', []),
+    corpusMaxFileSizeBytes: number('corpus.maxFileSizeKB', 256, 1, 100_000) * 1024,
+    corpusMaxFiles: number('corpus.maxFiles', 2000, 0, 1_000_000),
+  };
+}
+
+/** The model folder: the setting (with `~` expanded) or the model shipped in the extension. */
+export function resolveModelDir(settings: Settings, extensionPath: string): string {
+  const configured = settings.modelPath.trim();
+  if (configured === '') return path.join(extensionPath, 'model');
+  if (configured === '~' || configured.startsWith('~/')) return path.join(os.homedir(), configured.slice(1));
+  return path.resolve(extensionPath, configured);
+}
+
+export function affectsDecoderProcess(event: vscode.ConfigurationChangeEvent): boolean {
+  return event.affectsConfiguration(`${SECTION}.modelPath`) || event.affectsConfiguration(`${SECTION}.threads`);
+}
+
+export function affectsCorpus(event: vscode.ConfigurationChangeEvent): boolean {
+  return event.affectsConfiguration(`${SECTION}.corpus`) || event.affectsConfiguration('files.exclude');
+}

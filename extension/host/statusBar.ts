@@ -1,0 +1,89 @@
+// The speed status bar item: state while loading/indexing, then the last completion's
+// tokens/s, tokens per step and speed-up (texts in ./logic/statusText.ts).
+
+import * as vscode from 'vscode';
+import type { DecodeStats } from '../protocol';
+import type { SupervisorState } from './logic/decoderSupervisor';
+import { formatStatusText, formatTooltip, type EngineStatus, type IndexingProgress } from './logic/statusText';
+
+export const SHOW_STATS_COMMAND = 'msn-complete.showStats';
+
+export class StatusBar implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
+  private engine: EngineStatus = { kind: 'loading' };
+  private indexing: IndexingProgress | null = null;
+  private lastStats: DecodeStats | null = null;
+  private inlineEnabled = true;
+  private modelName: string | null = null;
+  private corpus: { documents: number; tokens: number } | null = null;
+
+  constructor() {
+    this.item = vscode.window.createStatusBarItem('msn-complete.status', vscode.StatusBarAlignment.Right, 100);
+    this.item.name = 'MSN Complete';
+    this.item.command = SHOW_STATS_COMMAND;
+    this.render();
+    this.item.show();
+  }
+
+  get text(): string {
+    return this.item.text;
+  }
+
+  setDecoderState(state: SupervisorState, loadingMessage?: string): void {
+    switch (state.kind) {
+      case 'starting': this.engine = { kind: 'loading', message: loadingMessage }; break;
+      case 'ready':
+        this.engine = { kind: 'ready' };
+        this.modelName = state.model.name;
+        break;
+      case 'restarting': this.engine = { kind: 'restarting', reason: state.reason }; break;
+      case 'failed': this.engine = { kind: 'error', reason: state.reason }; break;
+      case 'stopped': this.engine = { kind: 'stopped' }; break;
+    }
+    this.render();
+  }
+
+  setLoadingMessage(message: string): void {
+    if (this.engine.kind !== 'loading') return;
+    this.engine = { kind: 'loading', message };
+    this.render();
+  }
+
+  setIndexing(progress: IndexingProgress | null): void {
+    this.indexing = progress;
+    this.render();
+  }
+
+  setCorpusSize(corpus: { documents: number; tokens: number }): void {
+    this.corpus = corpus;
+    this.render();
+  }
+
+  setLastStats(stats: DecodeStats): void {
+    this.lastStats = stats;
+    this.render();
+  }
+
+  setInlineEnabled(enabled: boolean): void {
+    this.inlineEnabled = enabled;
+    this.render();
+  }
+
+  /** Re-renders (e.g. when workspace trust changes). */
+  render(): void {
+    const input = { engine: this.engine, indexing: this.indexing, lastStats: this.lastStats, inlineEnabled: this.inlineEnabled };
+    this.item.text = formatStatusText(input);
+    const tooltip = new vscode.MarkdownString(formatTooltip({
+      ...input,
+      modelName: this.modelName,
+      corpus: this.corpus,
+      workspaceTrusted: vscode.workspace.isTrusted,
+    }));
+    this.item.tooltip = tooltip;
+    this.item.backgroundColor = this.engine.kind === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+  }
+
+  dispose(): void {
+    this.item.dispose();
+  }
+}
