@@ -1,0 +1,102 @@
+// npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N
+//   --seed S --max-tokens M --json FILE [--strategies a,b] [--tree-budget K] [--no-retrieval]
+//   [--threads T] [--mode block|line] [--warmup W]
+// Runs every strategy on the same FIM prompts (block mode by default, as the editor's
+// multi-line completions) and reports speed, acceptance, identity with `ar` and quality.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { STRATEGIES, type CompletionMode, type StrategyName } from '../protocol';
+import { intArg, parseArgs, UsageError } from './args';
+import { readWorkspace, sampleFimBenchmark, sampleWorkspaceCursors, type BenchSample, type SourceFile } from './benchSamples';
+import { runBench } from './benchRunner';
+import { formatLatencyCurve, openEngine } from './engineSetup';
+import { formatTable } from './table';
+
+const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W]';
+
+function parseStrategies(raw: string | undefined): StrategyName[] {
+  if (raw === undefined) return [...STRATEGIES];
+  const names = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  for (const name of names) if (!(STRATEGIES as readonly string[]).includes(name)) throw new UsageError(`unknown strategy ${name} (known: ${STRATEGIES.join(', ')})`);
+  return names as StrategyName[];
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2), ['--no-retrieval'], [
+    '--model', '--workspace', '--fim-benchmark', '--samples', '--seed', '--max-tokens', '--json', '--strategies', '--tree-budget', '--threads', '--mode', '--warmup',
+  ]);
+  const modelDir = args.values.get('--model') ?? 'model';
+  const workspace = args.values.get('--workspace');
+  const fimBenchmark = args.values.get('--fim-benchmark');
+  if ((workspace === undefined) === (fimBenchmark === undefined)) throw new UsageError('give exactly one of --workspace and --fim-benchmark');
+  const samplesWanted = intArg(args, '--samples', 20, 1);
+  const seed = intArg(args, '--seed', 0);
+  const maxTokens = intArg(args, '--max-tokens', 64, 1);
+  const treeBudget = args.values.has('--tree-budget') ? intArg(args, '--tree-budget', 0, 0) : undefined;
+  const threads = intArg(args, '--threads', 1, 1);
+  const warmup = intArg(args, '--warmup', 2, 0);
+  const mode = (args.values.get('--mode') ?? 'block') as CompletionMode;
+  if (mode !== 'block' && mode !== 'line') throw new UsageError('--mode must be block or line');
+  const strategies = parseStrategies(args.values.get('--strategies'));
+  const retrieval = !args.flags.has('--no-retrieval');
+
+  let samples: BenchSample[];
+  let corpusFiles: SourceFile[] | undefined;
+  if (workspace !== undefined) {
+    const files = readWorkspace(workspace);
+    samples = sampleWorkspaceCursors(files, samplesWanted, seed);
+    corpusFiles = retrieval ? files : undefined;
+    process.stderr.write(`workspace ${workspace}: ${files.length} files, ${samples.length} cursor positions (seed ${seed})\n`);
+  } else {
+    samples = sampleFimBenchmark(fimBenchmark!, samplesWanted, seed);
+    process.stderr.write(`${path.basename(fimBenchmark!)}: ${samples.length} tasks (seed ${seed}), no workspace corpus\n`);
+  }
+
+  const engine = await openEngine(modelDir, threads);
+  const info = engine.modelInfo!;
+  process.stderr.write(`model ${info.name} (${info.parameters ?? '?'} parameters), ${threads} thread(s)\n`);
+  const result = await runBench(engine, samples, {
+    strategies, maxTokens, mode, treeBudget, corpusFiles, warmupRuns: warmup,
+    onSample: (i, sample) => process.stderr.write(`\rsample ${i + 1}/${samples.length} ${sample.id.padEnd(40).slice(0, 40)}`),
+  });
+  process.stderr.write('\n');
+
+  const rows = Object.entries(result.summary).map(([name, s]) => {
+    const d = result.detail[name];
+    return [
+      name, s.tokens_per_second.toFixed(1), d.medianTokensPerSecond.toFixed(1), s.mean_accepted_per_pass.toFixed(2), String(s.forward_passes),
+      `${s.speedup_vs_ar.toFixed(2)}x`, `${s.identical_to_ar}/${s.samples}`, `${(100 * s.first_line_exact_match).toFixed(1)}%`, s.edit_similarity.toFixed(3),
+      String(d.acceptedFromRetrieval), String(d.acceptedFromJacobi), d.meanTreeBudget.toFixed(1),
+    ];
+  });
+  console.log(`model: ${info.modelDir} (${info.name}); ${samples.length} samples, max ${maxTokens} tokens, ${mode} mode, ${threads} thread(s), retrieval ${retrieval && workspace ? 'workspace' : 'off'}, tree budget ${treeBudget ?? 'auto'}`);
+  console.log(`latency curve (median ms per forward pass): ${formatLatencyCurve(engine.latencyCurve)}`);
+  console.log(formatTable(
+    ['strategy', 'tok/s (total)', 'tok/s (median)', 'acc/pass', 'passes', 'vs ar', 'identical', 'line-1 EM', 'edit sim', 'acc retr', 'acc jacobi', 'tree'],
+    rows,
+  ));
+  console.log('tok/s (total) = all generated tokens / all decoding time (prefill excluded); vs ar = its ratio to ar\'s, measured in this run.');
+
+  const jsonFile = args.values.get('--json');
+  if (jsonFile) {
+    fs.mkdirSync(path.dirname(path.resolve(jsonFile)), { recursive: true });
+    fs.writeFileSync(jsonFile, JSON.stringify(result.summary, null, 2) + '\n');
+    console.log(`wrote ${jsonFile}`);
+  }
+  await engine.close();
+  const notIdentical = Object.entries(result.summary).filter(([, s]) => s.identical_to_ar !== s.samples);
+  if (notIdentical.length > 0) {
+    console.error(`NOT LOSSLESS: ${notIdentical.map(([n, s]) => `${n} ${s.identical_to_ar}/${s.samples}`).join(', ')}`);
+    process.exitCode = 2;
+  }
+}
+
+main().catch((error) => {
+  if (error instanceof UsageError) {
+    console.error(`${error.message}\n${USAGE}`);
+    process.exitCode = 64;
+  } else {
+    console.error(error instanceof Error ? error.stack : error);
+    process.exitCode = 1;
+  }
+});

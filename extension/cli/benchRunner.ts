@@ -1,0 +1,153 @@
+// Runs every strategy on the same prompts in one process and aggregates the numbers the
+// bench prints and writes. Timing excludes prefill (the same for every strategy): tokens/s
+// is generated tokens over the wall time of the decoding steps.
+import type { CompletionMode, DecodeStats, StrategyName } from '../protocol';
+import type { DecoderEngine } from '../decoder/engine/decoderEngine';
+import { median } from '../decoder/engine/latencyCalibration';
+import type { BenchSample, SourceFile } from './benchSamples';
+import { editSimilarity, firstLineExactMatch } from './quality';
+
+export interface BenchOptions {
+  strategies: StrategyName[];
+  maxTokens: number;
+  mode: CompletionMode;
+  treeBudget?: number;
+  /** Workspace files for the retrieval corpus; absent: no workspace corpus. */
+  corpusFiles?: readonly SourceFile[];
+  warmupRuns: number;
+  onSample?: (index: number, sample: BenchSample, outputs: Map<StrategyName, SampleOutput>) => void;
+}
+
+export interface SampleOutput {
+  tokens: number[];
+  text: string;
+  stats: DecodeStats;
+}
+
+/** The JSON the bench writes per strategy: exactly the fields of issue 2. */
+export interface StrategySummary {
+  tokens_per_second: number;
+  mean_accepted_per_pass: number;
+  forward_passes: number;
+  identical_to_ar: number;
+  samples: number;
+  speedup_vs_ar: number;
+  first_line_exact_match: number;
+  edit_similarity: number;
+}
+
+export interface StrategyDetail {
+  tokens: number;
+  decodeMs: number;
+  medianTokensPerSecond: number;
+  acceptedFromRetrieval: number;
+  acceptedFromJacobi: number;
+  meanTreeBudget: number;
+}
+
+export interface BenchResult {
+  summary: Record<string, StrategySummary>;
+  detail: Record<string, StrategyDetail>;
+}
+
+const NEVER_CANCELLED = { isCancelled: () => false };
+
+/**
+ * Keeps the corpus equal to the workspace except the file under the current cursor,
+ * which is in it only as its prefix and suffix (never the hidden middle).
+ */
+class CursorCorpus {
+  private current: BenchSample | undefined;
+
+  constructor(private readonly engine: DecoderEngine, private readonly files: readonly SourceFile[] | undefined) {}
+
+  async init(): Promise<void> {
+    if (this.files) await this.engine.corpus.upsert(this.files.map((f) => ({ uri: f.path, text: f.text })));
+  }
+
+  async moveTo(sample: BenchSample | undefined): Promise<void> {
+    if (!this.files) return;
+    const previous = this.current?.file;
+    if (previous) {
+      await this.engine.corpus.remove([`${previous}#prefix`, `${previous}#suffix`]);
+      const original = this.files.find((f) => f.path === previous);
+      if (original) await this.engine.corpus.upsert([{ uri: original.path, text: original.text }]);
+    }
+    this.current = sample;
+    if (sample?.file) {
+      await this.engine.corpus.remove([sample.file]);
+      await this.engine.corpus.upsert([{ uri: `${sample.file}#prefix`, text: sample.prefix }, { uri: `${sample.file}#suffix`, text: sample.suffix }]);
+    }
+  }
+}
+
+export async function runBench(engine: DecoderEngine, samples: readonly BenchSample[], options: BenchOptions): Promise<BenchResult> {
+  const strategies: StrategyName[] = options.strategies.includes('ar') ? options.strategies : ['ar', ...options.strategies];
+  const corpus = new CursorCorpus(engine, options.corpusFiles);
+  await corpus.init();
+
+  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number): Promise<SampleOutput> => {
+    const prompt = engine.fimPrompt(sample.prefix, sample.suffix, maxTokens);
+    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget }, NEVER_CANCELLED);
+    return { tokens: result.tokens, text: result.text, stats };
+  };
+
+  // Warm up every strategy (JIT, allocator, caches) on the first prompts; not timed.
+  for (let i = 0; i < Math.min(options.warmupRuns, samples.length); i++) {
+    await corpus.moveTo(samples[i]);
+    for (const strategy of strategies) await runOne(samples[i], strategy, options.maxTokens);
+  }
+
+  const outputs = new Map<StrategyName, SampleOutput[]>(strategies.map((s) => [s, []]));
+  for (let i = 0; i < samples.length; i++) {
+    await corpus.moveTo(samples[i]);
+    const perSample = new Map<StrategyName, SampleOutput>();
+    // Rotate the order so no strategy always runs first (machine noise, cache warmth).
+    for (let k = 0; k < strategies.length; k++) {
+      const strategy = strategies[(i + k) % strategies.length];
+      const output = await runOne(samples[i], strategy, options.maxTokens);
+      perSample.set(strategy, output);
+      outputs.get(strategy)!.push(output);
+    }
+    options.onSample?.(i, samples[i], perSample);
+  }
+  await corpus.moveTo(undefined);
+  return summarize(samples, strategies, outputs);
+}
+
+function summarize(samples: readonly BenchSample[], strategies: StrategyName[], outputs: Map<StrategyName, SampleOutput[]>): BenchResult {
+  const summary: Record<string, StrategySummary> = {};
+  const detail: Record<string, StrategyDetail> = {};
+  const reference = outputs.get('ar')!;
+  const totals = (runs: SampleOutput[]) => {
+    const tokens = runs.reduce((n, r) => n + r.stats.tokens, 0);
+    const decodeMs = runs.reduce((n, r) => n + r.stats.elapsedMs, 0);
+    return { tokens, decodeMs, tokensPerSecond: decodeMs > 0 ? (1000 * tokens) / decodeMs : 0 };
+  };
+  const arSpeed = totals(reference).tokensPerSecond;
+  for (const strategy of strategies) {
+    const runs = outputs.get(strategy)!;
+    const { tokens, decodeMs, tokensPerSecond } = totals(runs);
+    const passes = runs.reduce((n, r) => n + r.stats.forwardPasses, 0);
+    const identical = runs.filter((r, i) => r.tokens.length === reference[i].tokens.length && r.tokens.every((t, j) => t === reference[i].tokens[j])).length;
+    summary[strategy] = {
+      tokens_per_second: tokensPerSecond,
+      mean_accepted_per_pass: passes > 0 ? tokens / passes : 0,
+      forward_passes: passes,
+      identical_to_ar: identical,
+      samples: runs.length,
+      speedup_vs_ar: arSpeed > 0 ? tokensPerSecond / arSpeed : 0,
+      first_line_exact_match: runs.filter((r, i) => firstLineExactMatch(r.text, samples[i].truth)).length / Math.max(1, runs.length),
+      edit_similarity: runs.reduce((s, r, i) => s + editSimilarity(r.text, samples[i].truth), 0) / Math.max(1, runs.length),
+    };
+    detail[strategy] = {
+      tokens,
+      decodeMs,
+      medianTokensPerSecond: median(runs.map((r) => r.stats.tokensPerSecond)),
+      acceptedFromRetrieval: runs.reduce((n, r) => n + r.stats.acceptedFromRetrieval, 0),
+      acceptedFromJacobi: runs.reduce((n, r) => n + r.stats.acceptedFromJacobi, 0),
+      meanTreeBudget: runs.reduce((n, r) => n + r.stats.treeBudget, 0) / Math.max(1, runs.length),
+    };
+  }
+  return { summary, detail };
+}
