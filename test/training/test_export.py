@@ -74,7 +74,7 @@ def test_new_keys_match_hf_cache_with_rotary(tied_export):
     tokens = [5, 17, 42, 99, 7, 300]
     _, keys, values = session.run(tokens, range(len(tokens)), causal_mask(0, len(tokens)), session.empty_cache())
     with torch.no_grad():
-        cache = model(torch.tensor([tokens]), use_cache=True).past_key_values
+        cache = model(torch.tensor([tokens]), use_cache=True).cache
     for layer in range(msn["num_layers"]):
         hf_keys = cache.layers[layer].keys[0].permute(1, 0, 2).numpy()  # [T, kv, dim]
         hf_values = cache.layers[layer].values[0].permute(1, 0, 2).numpy()

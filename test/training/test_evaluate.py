@@ -1,0 +1,139 @@
+"""Evaluation tooling: metrics, deterministic cases, FIM prompting, and a real (memorised) tiny model end to end."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+import torch
+from transformers import LlamaForCausalLM
+
+from training.evaluate import (
+    FimCompleter,
+    OnnxModel,
+    TorchModel,
+    edit_similarity,
+    levenshtein,
+    log_softmax_loss,
+    main,
+    next_line_cases,
+    validation_loss,
+)
+from training.export import export_model_dir
+from training.model_config import make_config
+from training.tokenizer import END_OF_TEXT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+
+
+def test_levenshtein_and_edit_similarity():
+    assert levenshtein("kitten", "sitting") == 3
+    assert levenshtein("", "abc") == 3 and levenshtein("abc", "abc") == 0
+    assert edit_similarity("", "") == 1.0
+    assert edit_similarity("abcd", "abcd") == 1.0
+    assert edit_similarity("abcd", "abce") == pytest.approx(0.75)
+    assert edit_similarity("", "xyz") == 0.0
+
+
+def test_next_line_cases_are_deterministic_and_split_the_text(sample_code):
+    records = [{"text": text, "path": f"f{i}.py", "language": "python"} for i, text in enumerate(sample_code)]
+    cases = next_line_cases(records, count=6, per_file=2)
+    assert cases == next_line_cases(records, count=6, per_file=2)
+    assert len(cases) == 6
+    for case in cases:
+        original = next(r["text"] for r in records if r["path"] == case.source)
+        assert case.prefix + case.target + "\n" + case.suffix == original
+        assert case.prefix.endswith("\n") and "\n" not in case.target and len(case.target.strip()) >= 4
+
+
+def test_log_softmax_loss_matches_torch():
+    logits = np.random.default_rng(0).normal(size=(5, 11)).astype(np.float32)
+    targets = [1, 0, 10, 3, 3]
+    expected = torch.nn.functional.cross_entropy(torch.tensor(logits), torch.tensor(targets), reduction="sum")
+    assert log_softmax_loss(logits, targets) == pytest.approx(float(expected), rel=1e-5)
+
+
+def fim_training_ids(tokenizer, case) -> list[int]:
+    ids = {token: tokenizer.token_to_id(token) for token in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, END_OF_TEXT)}
+    return ([ids[FIM_PREFIX]] + tokenizer.encode(case.prefix).ids + [ids[FIM_SUFFIX]] + tokenizer.encode(case.suffix).ids
+            + [ids[FIM_MIDDLE]] + tokenizer.encode(case.target + "\n").ids + [ids[END_OF_TEXT]])
+
+
+@pytest.fixture(scope="module")
+def memorised(small_tokenizer, sample_code):
+    """A tiny Llama trained until it reproduces two next-line FIM samples (a real model, not a stand-in)."""
+    records = [{"text": text, "path": f"held_out_{i}.py", "language": lang}
+               for i, (text, lang) in enumerate(zip(sample_code[:2], ["python", "python"]))]
+    cases = next_line_cases(records, count=2, per_file=2)  # the CLI default per file, so it picks the same cases
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(make_config("fixture", vocab_size=small_tokenizer.get_vocab_size()))
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    batch = [torch.tensor([fim_training_ids(small_tokenizer, case)]) for case in cases]
+    for _ in range(120):
+        optimizer.zero_grad()
+        loss = sum(model(ids, labels=ids).loss for ids in batch)
+        loss.backward()
+        optimizer.step()
+    return model.eval(), records, cases
+
+
+def test_memorised_model_completes_the_next_line(memorised, small_tokenizer):
+    model, _, cases = memorised
+    completer = FimCompleter(TorchModel(model), small_tokenizer, context=256)
+    for case in cases:
+        assert completer.complete(case.prefix, case.suffix, single_line=True, max_new_tokens=32) == case.target
+
+
+def test_onnx_and_torch_greedy_agree(memorised, small_tokenizer, small_tokenizer_path, tmp_path):
+    model, _, cases = memorised
+    export_model_dir(model, small_tokenizer_path, tmp_path, "memorised", {"method": "baseline"})
+    torch_completer = FimCompleter(TorchModel(model), small_tokenizer, context=256)
+    onnx_completer = FimCompleter(OnnxModel(tmp_path), small_tokenizer, context=256)
+    prompt = torch_completer.prompt(cases[0].prefix, cases[0].suffix, 16)
+    never = lambda generated: False  # noqa: E731
+    assert onnx_completer.model.greedy(prompt, 16, never) == torch_completer.model.greedy(prompt, 16, never)
+
+
+def test_prompt_respects_the_context_budget(memorised, small_tokenizer):
+    model, _, _ = memorised
+    completer = FimCompleter(TorchModel(model), small_tokenizer, context=128)
+    prefix, suffix = "x = 1\n" * 200 + "tail_of_prefix", "head_of_suffix\n" + "y = 2\n" * 200
+    prompt = completer.prompt(prefix, suffix, max_new_tokens=16)
+    assert len(prompt) == 128 - 16  # both sides long: the whole budget is used, nothing more
+    text = small_tokenizer.decode(prompt, skip_special_tokens=False)
+    assert text.startswith(FIM_PREFIX) and text.endswith(FIM_MIDDLE)
+    assert f"tail_of_prefix{FIM_SUFFIX}head_of_suffix" in text
+
+
+def test_validation_loss_is_low_on_memorised_text(memorised, small_tokenizer):
+    model, _, cases = memorised
+    torch_model = TorchModel(model)
+    fim_text = small_tokenizer.decode(fim_training_ids(small_tokenizer, cases[0])[:-1], skip_special_tokens=False)
+    trained = {"text": fim_text, "language": "python"}
+    unseen = {"text": "zzqq 0x9f9f ~~ @@ ^^ unseen!!\n" * 3, "language": "other"}
+    result = validation_loss(torch_model, small_tokenizer, [trained, unseen], context=128, max_tokens_per_language=10_000)
+    assert set(result) == {"python", "other"}
+    assert result["python"]["loss"] < 0.5 < result["other"]["loss"]
+    assert result["python"]["bytes"] == len(fim_text.replace(FIM_PREFIX, "").replace(FIM_SUFFIX, "").replace(FIM_MIDDLE, "").encode())
+
+
+def test_cli_end_to_end_on_an_exported_model(memorised, small_tokenizer_path, tmp_path):
+    model, records, cases = memorised
+    model_dir = tmp_path / "model"
+    export_model_dir(model, small_tokenizer_path, model_dir, "memorised", {"method": "baseline"})
+    val = tmp_path / "val.jsonl"
+    val.write_text("".join(json.dumps(record) + "\n" for record in records))
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    with gzip.open(bench / "HumanEval-SingleLineInfilling.jsonl.gz", "wt") as out:
+        for i, case in enumerate(cases):
+            task = {"task_id": f"T/{i}", "prompt": case.prefix, "suffix": case.suffix, "canonical_solution": case.target + "\n"}
+            out.write(json.dumps(task) + "\n")
+    report = main(["--model", str(model_dir), "--val", str(val), "--humaneval-dir", str(bench),
+                   "--next-line", "2", "--context", "256", "--out", str(tmp_path / "eval.json")])
+    results = json.loads((tmp_path / "eval.json").read_text())["results"]
+    assert results == json.loads(json.dumps(report["results"]))
+    assert results["next-line"]["exact_match"] == 1.0 and results["next-line"]["count"] == 2
+    assert results["he-single"]["exact_match"] == 1.0 and results["he-single"]["edit_similarity"] == 1.0
+    assert "he-multi" not in results  # its file is absent
+    assert results["loss"]["python"]["tokens"] > 0
