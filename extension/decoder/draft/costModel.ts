@@ -1,0 +1,224 @@
+// The hardware-aware cost model that sizes draft trees.
+//
+// One decoding step verifies a tree of q tokens (the root plus q - 1 drafts) in one
+// forward pass and emits 1 + (accepted drafts) tokens. So
+//
+//   speed(tree) = E[tokens emitted] / latency(q) = (1 + sum over drafts of value(node)) / latency(q)
+//
+// where value(node) is the probability that the node is accepted, i.e. that its whole
+// path from the root is accepted. With p(node) the probability that a node is accepted
+// given that its parent was, value(node) = value(parent) * p(node), a product along the
+// path. Sibling drafts carry different tokens (the tree is a trie), so at most one of
+// them is accepted and their values simply add up.
+//
+// - latency(q) is the measured forward-pass time for q query tokens (LatencyCurve):
+//   on a CPU it grows with q (DESIGN.md: q=16 costs ~1.9x a single token), so a bigger
+//   tree must earn its keep.
+// - p(node) comes from online, exponentially decayed acceptance counts
+//   (AcceptanceStats), bucketed by what predicts acceptance: for a Jacobi candidate its
+//   depth and rank among the previous step's top-k; for a retrieved continuation the
+//   length of the suffix match, where it was found (the request's own context or the
+//   workspace) and the position inside the continuation; for noise tokens the depth.
+//   Each bucket starts from a prior so the first request is sensible.
+//
+// Choosing the tree: candidates are taken greedily by value (a node is only available
+// once its parent is in: its value never exceeds its parent's), and of the prefixes of
+// that order the one with the highest (1 + sum values) / latency(q) wins — the idea of
+// EAGLE-2's dynamic trees and Sequoia's hardware-aware trees. A fixed budget
+// (--tree-budget) takes exactly that many draft nodes instead.
+
+// ---- latency ----
+
+/** Relative cost per forward pass by q on this project's CPUs (DESIGN.md), when nothing was measured. */
+export const DEFAULT_RELATIVE_LATENCY: Readonly<Record<number, number>> = { 1: 1, 2: 1.1, 4: 1.25, 8: 1.5, 16: 1.9, 32: 2.8, 64: 4.7 };
+
+const LATENCY_SMOOTHING = 0.05;
+
+/** Median ms per forward pass at a few q, linearly interpolated in between. */
+export class LatencyCurve {
+  private readonly qs: number[];
+  private readonly ms: number[];
+
+  /** `online`: fold observed forward-pass times into the curve (only for curves in ms). */
+  constructor(points: Record<string | number, number>, readonly online = true) {
+    const entries = Object.entries(points)
+      .map(([q, ms]) => [Number(q), ms] as const)
+      .filter(([q, ms]) => Number.isFinite(q) && q >= 1 && Number.isFinite(ms) && ms > 0)
+      .sort((a, b) => a[0] - b[0]);
+    if (entries.length === 0) throw new RangeError('a latency curve needs at least one point with q >= 1 and ms > 0');
+    this.qs = entries.map((e) => e[0]);
+    this.ms = entries.map((e) => e[1]);
+  }
+
+  static defaultCurve(): LatencyCurve {
+    return new LatencyCurve(DEFAULT_RELATIVE_LATENCY, false);
+  }
+
+  /** Milliseconds for q query tokens; flat below the first point, linear beyond the last. */
+  latency(q: number): number {
+    const { qs, ms } = this;
+    const n = qs.length;
+    if (q <= qs[0] || n === 1) return ms[0];
+    let i = 1;
+    while (i < n - 1 && qs[i] < q) i++;
+    const q0 = qs[i - 1];
+    const q1 = qs[i];
+    const t = (q - q0) / (q1 - q0);
+    return Math.max(ms[0], ms[i - 1] + t * (ms[i] - ms[i - 1]));
+  }
+
+  /**
+   * Folds one observed forward-pass time in: the two neighbouring points move towards
+   * it in proportion to their interpolation weights. Outliers (GC pauses, a busy core)
+   * are clamped to [0.5x, 2x] of the prediction.
+   */
+  observe(q: number, observedMs: number): void {
+    if (!this.online || !(observedMs > 0) || !(q >= 1)) return;
+    const predicted = this.latency(q);
+    const clamped = Math.min(2 * predicted, Math.max(0.5 * predicted, observedMs));
+    const { qs, ms } = this;
+    let i = 0;
+    while (i < qs.length - 1 && qs[i + 1] <= q) i++;
+    if (q <= qs[0] || i === qs.length - 1) {
+      const k = q <= qs[0] ? 0 : qs.length - 1;
+      ms[k] += LATENCY_SMOOTHING * (clamped * (ms[k] / predicted) - ms[k]);
+      return;
+    }
+    const t = (q - qs[i]) / (qs[i + 1] - qs[i]);
+    const ratio = clamped / predicted;
+    ms[i] *= 1 + LATENCY_SMOOTHING * (1 - t) * (ratio - 1);
+    ms[i + 1] *= 1 + LATENCY_SMOOTHING * t * (ratio - 1);
+  }
+
+  toRecord(): Record<string, number> {
+    return Object.fromEntries(this.qs.map((q, i) => [String(q), this.ms[i]]));
+  }
+}
+
+// ---- acceptance statistics ----
+
+export type RetrievalOrigin = 'context' | 'workspace';
+
+export interface AcceptanceStatsOptions {
+  /** Weight kept by old observations at each new one in the same bucket. */
+  decay?: number;
+  /** How many observations the prior is worth. */
+  priorWeight?: number;
+}
+
+export const MAX_JACOBI_DEPTH = 16;
+export const MAX_JACOBI_RANK = 16;
+const MATCH_BUCKETS = 7; // 1, 2, 3, 4, 5-7, 8-15, 16+
+const MAX_CONTINUATION_POSITION = 16;
+const ORIGINS: readonly RetrievalOrigin[] = ['context', 'workspace'];
+
+const JACOBI_BASE = 0;
+const NOISE_BASE = JACOBI_BASE + MAX_JACOBI_DEPTH * MAX_JACOBI_RANK;
+const RETRIEVAL_BASE = NOISE_BASE + MAX_JACOBI_DEPTH;
+const FEATURE_COUNT = RETRIEVAL_BASE + ORIGINS.length * MATCH_BUCKETS * MAX_CONTINUATION_POSITION;
+
+/** Cold-start acceptance of a retrieved token by match-length bucket. */
+const RETRIEVAL_PRIOR_BY_MATCH = [0.2, 0.4, 0.6, 0.7, 0.75, 0.8, 0.85];
+
+function matchBucket(matchLength: number): number {
+  if (matchLength <= 4) return Math.max(0, matchLength - 1);
+  if (matchLength < 8) return 4;
+  return matchLength < 16 ? 5 : 6;
+}
+
+/**
+ * Online estimates of p(node accepted | parent accepted), per feature bucket. A feature
+ * is a small integer naming a bucket; strategies get them from the *Feature methods.
+ */
+export class AcceptanceStats {
+  private readonly accepted = new Float64Array(FEATURE_COUNT);
+  private readonly tested = new Float64Array(FEATURE_COUNT);
+  private readonly priors = new Float64Array(FEATURE_COUNT);
+  private readonly decay: number;
+  private readonly priorWeight: number;
+
+  constructor(options: AcceptanceStatsOptions = {}) {
+    this.decay = options.decay ?? 0.995;
+    this.priorWeight = options.priorWeight ?? 4;
+    for (let depth = 1; depth <= MAX_JACOBI_DEPTH; depth++) {
+      for (let rank = 0; rank < MAX_JACOBI_RANK; rank++) {
+        // The best guess one step ahead is right ~30% of the time for an MSN model;
+        // deeper guesses were made from noisier inputs, lower ranks are less likely.
+        this.priors[this.jacobiFeature(depth, rank)] = (0.3 * 0.9 ** (depth - 1)) / (1 + rank) ** 1.5;
+      }
+      this.priors[this.noiseFeature(depth)] = 0.03;
+    }
+    for (const origin of ORIGINS) {
+      for (let bucket = 0; bucket < MATCH_BUCKETS; bucket++) {
+        const base = RETRIEVAL_PRIOR_BY_MATCH[bucket];
+        for (let position = 0; position < MAX_CONTINUATION_POSITION; position++) {
+          // Once a copied continuation is right, the next token of it is more likely right too.
+          const p = base + (1 - base) * 0.5 * (1 - 0.7 ** position);
+          this.priors[RETRIEVAL_BASE + (ORIGINS.indexOf(origin) * MATCH_BUCKETS + bucket) * MAX_CONTINUATION_POSITION + position] = p;
+        }
+      }
+    }
+  }
+
+  /** Jacobi candidate of `rank` (0 = best) among the top-k for tree depth `depth` (>= 1). */
+  jacobiFeature(depth: number, rank: number): number {
+    return JACOBI_BASE + (clamp(depth, 1, MAX_JACOBI_DEPTH) - 1) * MAX_JACOBI_RANK + clamp(rank, 0, MAX_JACOBI_RANK - 1);
+  }
+
+  /** A noise token (drawn from the context) at tree depth `depth`. */
+  noiseFeature(depth: number): number {
+    return NOISE_BASE + clamp(depth, 1, MAX_JACOBI_DEPTH) - 1;
+  }
+
+  /** Token `position` (0 = first) of a continuation retrieved after a `matchLength`-token match. */
+  retrievalFeature(origin: RetrievalOrigin, matchLength: number, position: number): number {
+    const o = origin === 'context' ? 0 : 1;
+    return RETRIEVAL_BASE + (o * MATCH_BUCKETS + matchBucket(matchLength)) * MAX_CONTINUATION_POSITION + clamp(position, 0, MAX_CONTINUATION_POSITION - 1);
+  }
+
+  /** p(accepted | parent accepted) for a feature: decayed counts shrunk towards the prior. */
+  probability(feature: number): number {
+    return (this.accepted[feature] + this.priorWeight * this.priors[feature]) / (this.tested[feature] + this.priorWeight);
+  }
+
+  prior(feature: number): number {
+    return this.priors[feature];
+  }
+
+  /** One test of a node whose parent was accepted: was the node accepted too? */
+  record(feature: number, wasAccepted: boolean): void {
+    this.accepted[feature] = this.accepted[feature] * this.decay + (wasAccepted ? 1 : 0);
+    this.tested[feature] = this.tested[feature] * this.decay + 1;
+  }
+
+  /** Decayed number of observations of a feature. */
+  observations(feature: number): number {
+    return this.tested[feature];
+  }
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}
+
+// ---- choosing the tree size ----
+
+/**
+ * Given node values in the order a planner adds them (values[i] for the (i+1)-th draft
+ * node), the number of draft nodes that maximises (1 + sum of their values) / latency(1 + n).
+ * `minDrafts` forces a floor (e.g. to keep a Jacobi trajectory alive).
+ */
+export function bestPrefixSize(values: ArrayLike<number>, count: number, latency: LatencyCurve, minDrafts = 0): number {
+  let expected = 1;
+  let bestSize = 0;
+  let bestSpeed = expected / latency.latency(1);
+  for (let n = 1; n <= count; n++) {
+    expected += values[n - 1];
+    const speed = expected / latency.latency(n + 1);
+    if (speed > bestSpeed) {
+      bestSpeed = speed;
+      bestSize = n;
+    }
+  }
+  return Math.max(bestSize, Math.min(minDrafts, count));
+}

@@ -1,0 +1,148 @@
+// The machinery shared by the drafting strategies: keep the request's context indexed,
+// gather Jacobi guesses, noise and retrieved continuations, let the planner size the
+// tree by the cost model, and learn from every verified step. `jacobi`, `pld` and
+// `tr-jacobi` are configurations of it (see their files).
+
+import type { StrategyName } from '../../protocol';
+import { AcceptanceStats, LatencyCurve, type RetrievalOrigin } from '../draft/costModel';
+import { TreePlanner, type JacobiTable, type PlannedContinuation } from '../draft/planner';
+import { SeededRandom } from '../draft/prng';
+import type { DraftStrategy, DraftTreeView, StepOutcome } from '../draft/types';
+import { TokenIndex } from '../retrieval/tokenIndex';
+
+export interface RetrievalSettings {
+  maxContinuations: number;
+  /** Tokens per continuation at most. */
+  length: number;
+  minMatch: number;
+}
+
+export interface TreeDraftOptions {
+  name: StrategyName;
+  stats: AcceptanceStats;
+  latency: LatencyCurve;
+  /** Fixed number of draft nodes per step; 0 or undefined: sized by the cost model. */
+  treeBudget?: number;
+  /** Most draft nodes the cost model may choose. */
+  maxDrafts: number;
+  /** Fewest draft nodes the cost model may choose. */
+  minDrafts: number;
+  /** Jacobi guesses: the top `ranks` at each of up to `maxDepth` depths. */
+  jacobi?: { ranks: number; maxDepth: number };
+  /** Fill Jacobi slots without a guess with tokens drawn from the context. */
+  noise: boolean;
+  /** Prompt-lookup over the request's own context (orders of its n-gram index). */
+  context?: RetrievalSettings & { orders: readonly number[] };
+  /** Lookup in the workspace index, shared with the corpus. */
+  workspace?: RetrievalSettings & { index: TokenIndex };
+  seed: number;
+}
+
+const CONTEXT_URI = 'context';
+
+export class TreeDraftStrategy implements DraftStrategy {
+  readonly name: StrategyName;
+  private readonly planner: TreePlanner;
+  private readonly random: SeededRandom;
+  private readonly contextIndex: TokenIndex | null;
+  private indexedContextLength = 0;
+  private readonly table: JacobiTable;
+  private context: readonly number[] = [];
+  private readonly drawNoise = () => this.context[this.random.below(this.context.length)];
+
+  constructor(private readonly options: TreeDraftOptions) {
+    this.name = options.name;
+    this.planner = new TreePlanner(options.stats, options.latency);
+    this.random = new SeededRandom(options.seed);
+    this.contextIndex = options.context ? new TokenIndex({ orders: options.context.orders, minGarbageForCompaction: 0 }) : null;
+    const ranks = options.jacobi?.ranks ?? 1;
+    const depth = options.jacobi?.maxDepth ?? 0;
+    this.table = { tokens: new Int32Array(Math.max(1, ranks * depth)).fill(-1), stride: ranks, knownDepth: 0 };
+  }
+
+  /** Expected tokens per step of the last drafted tree, by the cost model. */
+  get expectedTokens(): number {
+    return this.planner.expectedTokens;
+  }
+
+  begin(promptTokens: readonly number[]): void {
+    this.random.reseed(this.options.seed);
+    this.table.knownDepth = 0;
+    this.context = promptTokens;
+    if (this.contextIndex) {
+      this.contextIndex.clear();
+      this.contextIndex.append(CONTEXT_URI, promptTokens);
+      this.indexedContextLength = promptTokens.length;
+    }
+  }
+
+  draft(root: number, context: readonly number[]): DraftTreeView {
+    const { options } = this;
+    this.context = context;
+    const continuations: PlannedContinuation[] = [];
+    if (this.contextIndex && options.context) {
+      this.syncContext(context);
+      this.retrieve(this.contextIndex, options.context, 'context', context, continuations);
+    }
+    if (options.workspace) this.retrieve(options.workspace.index, options.workspace, 'workspace', context, continuations);
+    return this.planner.plan({
+      root,
+      jacobi: options.jacobi ? { table: this.table, ranks: options.jacobi.ranks, maxDepth: options.jacobi.maxDepth } : undefined,
+      noise: options.noise && context.length > 0 ? this.drawNoise : undefined,
+      continuations,
+      budget: options.treeBudget,
+      maxDrafts: options.maxDrafts,
+      minDrafts: options.minDrafts,
+    });
+  }
+
+  observe(outcome: StepOutcome): void {
+    if (outcome.tree !== this.planner.tree) {
+      // The runtime verified a tree of its own (e.g. root only near the context limit).
+      this.table.knownDepth = 0;
+      return;
+    }
+    this.planner.learn(outcome.acceptance);
+    this.options.latency.observe(outcome.tree.nodes.length, outcome.forwardMs);
+    if (this.options.jacobi) this.updateJacobiTable(outcome);
+  }
+
+  /**
+   * Next step's Jacobi guesses: below the last accepted node, follow the most promising
+   * child (the first one the planner took) down the tree; the top-k of the logits at the
+   * d-th node of that chain guess the token d places after the new root (the bonus
+   * token). Past the chain, the planner falls back to noise.
+   */
+  private updateJacobiTable(outcome: StepOutcome): void {
+    const tree = this.planner.tree;
+    const { ranks, maxDepth } = this.options.jacobi!;
+    const path = outcome.acceptance.path;
+    let node = tree.firstChild(path[path.length - 1]);
+    let depth = 0;
+    while (node !== -1 && depth < maxDepth) {
+      const top = outcome.topK(node, ranks);
+      const row = depth * ranks;
+      for (let r = 0; r < ranks; r++) this.table.tokens[row + r] = r < top.length ? top[r] : -1;
+      depth++;
+      node = tree.firstChild(node);
+    }
+    this.table.knownDepth = depth;
+  }
+
+  private syncContext(context: readonly number[]): void {
+    const index = this.contextIndex!;
+    if (context.length < this.indexedContextLength) {
+      index.clear();
+      this.indexedContextLength = 0;
+    }
+    if (context.length > this.indexedContextLength) {
+      index.append(CONTEXT_URI, context.slice(this.indexedContextLength));
+      this.indexedContextLength = context.length;
+    }
+  }
+
+  private retrieve(index: TokenIndex, settings: RetrievalSettings, origin: RetrievalOrigin, context: readonly number[], out: PlannedContinuation[]): void {
+    const found = index.query(context, { maxContinuations: settings.maxContinuations, length: settings.length, minMatch: settings.minMatch });
+    for (const c of found) out.push({ tokens: c.tokens, matchLength: c.matchLength, origin });
+  }
+}

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { AcceptanceStats, DEFAULT_RELATIVE_LATENCY, LatencyCurve, bestPrefixSize } from '../../../extension/decoder/draft/costModel';
+
+describe('LatencyCurve', () => {
+  const curve = () => new LatencyCurve({ 1: 2, 2: 2.1, 4: 2.2, 8: 2.5, 16: 3, 32: 4.5, 64: 6.6 });
+
+  it('returns the measured points and interpolates linearly between them', () => {
+    const c = curve();
+    assert.equal(c.latency(1), 2);
+    assert.equal(c.latency(8), 2.5);
+    assert.ok(Math.abs(c.latency(12) - 2.75) < 1e-12);
+    assert.ok(Math.abs(c.latency(48) - 5.55) < 1e-12);
+  });
+
+  it('is flat below the first point and extends the last slope beyond the last', () => {
+    const c = new LatencyCurve({ 4: 3, 8: 5 });
+    assert.equal(c.latency(1), 3);
+    assert.equal(c.latency(16), 9);
+  });
+
+  it('accepts string keys (ModelInfo.latencyCurve) and ignores junk', () => {
+    const c = new LatencyCurve({ '1': 2, '16': 4, 'x': 1, '0': 5, '8': -1 });
+    assert.deepEqual(c.toRecord(), { '1': 2, '16': 4 });
+    assert.throws(() => new LatencyCurve({}), RangeError);
+  });
+
+  it('moves towards observed times, clamping outliers', () => {
+    const c = curve();
+    for (let i = 0; i < 400; i++) c.observe(8, 3.5);
+    assert.ok(Math.abs(c.latency(8) - 3.5) < 0.05, `${c.latency(8)}`);
+    assert.equal(c.latency(1), 2);
+    const before = c.latency(16);
+    c.observe(16, 1e6);
+    assert.ok(c.latency(16) <= before * 1.06);
+    const frozen = LatencyCurve.defaultCurve();
+    frozen.observe(4, 100);
+    assert.equal(frozen.latency(4), DEFAULT_RELATIVE_LATENCY[4]);
+  });
+});
+
+describe('AcceptanceStats', () => {
+  it('has the cold-start priors of the design', () => {
+    const stats = new AcceptanceStats();
+    assert.ok(Math.abs(stats.probability(stats.jacobiFeature(1, 0)) - 0.3) < 1e-12);
+    assert.ok(stats.probability(stats.jacobiFeature(2, 0)) < 0.3);
+    assert.ok(stats.probability(stats.jacobiFeature(1, 1)) < stats.probability(stats.jacobiFeature(1, 0)));
+    assert.ok(Math.abs(stats.probability(stats.retrievalFeature('workspace', 3, 0)) - 0.6) < 1e-12);
+    assert.ok(stats.probability(stats.retrievalFeature('context', 8, 0)) > stats.probability(stats.retrievalFeature('context', 3, 0)));
+    assert.ok(stats.probability(stats.retrievalFeature('context', 3, 4)) > stats.probability(stats.retrievalFeature('context', 3, 0)));
+    assert.ok(stats.probability(stats.noiseFeature(1)) < 0.1);
+  });
+
+  it('features are distinct buckets', () => {
+    const stats = new AcceptanceStats();
+    const features = new Set<number>();
+    let count = 0;
+    for (let d = 1; d <= 16; d++) for (let r = 0; r < 16; r++, count++) features.add(stats.jacobiFeature(d, r));
+    for (let d = 1; d <= 16; d++, count++) features.add(stats.noiseFeature(d));
+    for (const o of ['context', 'workspace'] as const) {
+      for (const m of [1, 2, 3, 4, 5, 8, 16]) for (let p = 0; p < 16; p++, count++) features.add(stats.retrievalFeature(o, m, p));
+    }
+    assert.equal(features.size, count);
+    // Out-of-range arguments fall into the edge buckets.
+    assert.equal(stats.jacobiFeature(99, 99), stats.jacobiFeature(16, 15));
+    assert.equal(stats.retrievalFeature('context', 6, 0), stats.retrievalFeature('context', 5, 0));
+    assert.equal(stats.retrievalFeature('context', 40, 99), stats.retrievalFeature('context', 16, 15));
+  });
+
+  it('learns online and forgets old evidence', () => {
+    const stats = new AcceptanceStats({ decay: 0.9, priorWeight: 2 });
+    const f = stats.jacobiFeature(1, 0);
+    for (let i = 0; i < 200; i++) stats.record(f, true);
+    assert.ok(stats.probability(f) > 0.85, `${stats.probability(f)}`);
+    for (let i = 0; i < 60; i++) stats.record(f, false);
+    assert.ok(stats.probability(f) < 0.06, `${stats.probability(f)}`);
+    assert.ok(stats.observations(f) < 10.01);
+    assert.equal(stats.probability(stats.jacobiFeature(2, 0)), stats.prior(stats.jacobiFeature(2, 0)));
+  });
+});
+
+describe('bestPrefixSize', () => {
+  it('matches a brute-force maximisation of expected tokens per ms', () => {
+    const latency = new LatencyCurve({ 1: 2, 4: 2.2, 8: 2.5, 16: 3, 32: 4.5, 64: 6.6 });
+    let state = 1;
+    const random = () => ((state = (Math.imul(state, 48271) % 2147483647 + 2147483647) % 2147483647) / 2147483647);
+    for (let trial = 0; trial < 300; trial++) {
+      const n = Math.floor(random() * 40);
+      let v = 1;
+      const values = Array.from({ length: n }, () => (v *= 0.5 + 0.5 * random()));
+      values.sort((a, b) => b - a);
+      let best = 0;
+      let bestSpeed = 1 / latency.latency(1);
+      for (let k = 1; k <= n; k++) {
+        const speed = (1 + values.slice(0, k).reduce((s, x) => s + x, 0)) / latency.latency(k + 1);
+        if (speed > bestSpeed + 1e-12) { best = k; bestSpeed = speed; }
+      }
+      assert.equal(bestPrefixSize(values, n, latency), best);
+    }
+  });
+
+  it('a flat curve takes everything, a steep one nothing', () => {
+    assert.equal(bestPrefixSize([0.5, 0.2, 0.01], 3, new LatencyCurve({ 1: 1, 64: 1 })), 3);
+    assert.equal(bestPrefixSize([0.5, 0.2], 2, new LatencyCurve({ 1: 1, 2: 10 })), 0);
+    assert.equal(bestPrefixSize([0.5, 0.2], 2, new LatencyCurve({ 1: 1, 2: 10 }), 1), 1);
+    assert.equal(bestPrefixSize([], 0, new LatencyCurve({ 1: 1 }), 3), 0);
+  });
+
+  it('on the design\'s CPU curve a likely chain pays and a long unlikely one does not', () => {
+    const curve = LatencyCurve.defaultCurve();
+    const chain = [0.9, 0.81, 0.73, 0.66, 0.59, 0.53, 0.48, 0.43];
+    assert.equal(bestPrefixSize(chain, chain.length, curve), 8);
+    const weak = Array.from({ length: 30 }, () => 0.02);
+    assert.equal(bestPrefixSize(weak, weak.length, curve), 0);
+  });
+});
