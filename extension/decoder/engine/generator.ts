@@ -12,7 +12,7 @@ import type { CodeTokenizer } from '../model/tokenizer';
 import { buildChainInputs } from './chainInputs';
 import { Detokenizer } from './detokenizer';
 import { KvCache } from './kvCache';
-import { argmaxRows, topKOfRow } from './logits';
+import { argmaxAlongTree, topKOfRow } from './logits';
 import { findStop, stableLength, type StopRules } from './stopRules';
 
 const PREFILL_CHUNK = 64;
@@ -155,7 +155,7 @@ export class Generator {
     const forwardMs = performance.now() - start;
     const q = tree.nodes.length;
     const vocab = this.config.vocabSize;
-    const argmax = argmaxRows(out.logits, q, vocab);
+    const argmax = argmaxAlongTree(out.logits, tree.nodes, vocab);
     const accepted: Acceptance = acceptGreedy(tree, argmax);
     this.cache.appendRows(out.newKeys, out.newValues, accepted.path);
     result.forwardPasses++;

@@ -3,19 +3,7 @@
 /** Index of the largest value of each row (first one on ties, like torch.argmax). */
 export function argmaxRows(logits: Float32Array, rows: number, vocab: number): Int32Array {
   const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const base = r * vocab;
-    let best = 0;
-    let bestValue = logits[base];
-    for (let v = 1; v < vocab; v++) {
-      const x = logits[base + v];
-      if (x > bestValue) {
-        bestValue = x;
-        best = v;
-      }
-    }
-    out[r] = best;
-  }
+  for (let r = 0; r < rows; r++) out[r] = argmaxOfRow(logits, r, vocab);
   return out;
 }
 
@@ -41,4 +29,32 @@ export function topKOfRow(logits: Float32Array, row: number, vocab: number, k: n
     if (filled < count) filled++;
   }
   return ids;
+}
+
+function argmaxOfRow(logits: Float32Array, row: number, vocab: number): number {
+  const base = row * vocab;
+  let best = 0;
+  let bestValue = logits[base];
+  for (let v = 1; v < vocab; v++) {
+    if (logits[base + v] > bestValue) {
+      bestValue = logits[base + v];
+      best = v;
+    }
+  }
+  return best;
+}
+
+/**
+ * Argmax only where greedy acceptance can look: the root and nodes whose parent is
+ * reached and predicted them. Others get -1. Scanning the vocabulary at every node of a
+ * 64-node tree costs about as much as a small model's forward pass; most nodes are never
+ * reached. Nodes come parents-first, so one pass suffices.
+ */
+export function argmaxAlongTree(logits: Float32Array, nodes: ReadonlyArray<{ token: number; parent: number }>, vocab: number): Int32Array {
+  const argmax = new Int32Array(nodes.length).fill(-1);
+  for (let i = 0; i < nodes.length; i++) {
+    const parent = nodes[i].parent;
+    if (parent < 0 || (argmax[parent] >= 0 && argmax[parent] === nodes[i].token)) argmax[i] = argmaxOfRow(logits, i, vocab);
+  }
+  return argmax;
 }
