@@ -1,20 +1,33 @@
-// Wires the draft strategies to a loaded model: one retrieval index per model (fed by
-// the workspace corpus) and the measured latency curve.
-// TEMPORARY: until extension/decoder/strategies lands, every name runs a root-only draft.
+// Wires the draft strategies to a loaded model: one workspace retrieval index per model
+// (fed by the corpus), one live latency curve (the calibrated one, refined online by the
+// strategies), and one strategy instance per (name, tree budget), reused across requests
+// so its acceptance statistics keep learning (begin() resets the per-request state).
 import type { StrategyName } from '../../protocol';
-import { DraftTree } from '../draft/tree';
+import { AcceptanceStats, LatencyCurve } from '../draft/costModel';
 import type { DraftStrategy } from '../draft/types';
 import type { LoadedModel } from '../model/modelDir';
 import { TokenIndex } from '../retrieval/tokenIndex';
+import { createStrategy } from '../strategies';
 import type { StrategySet } from './decoderEngine';
-import type { LatencyCurve } from './latencyCalibration';
+import type { LatencyCurve as MeasuredCurve } from './latencyCalibration';
 
-export function createStrategySet(_model: LoadedModel, _curve: LatencyCurve): StrategySet {
-  const index = new TokenIndex();
+export function createStrategySet(_model: LoadedModel, curve: MeasuredCurve): StrategySet {
+  const workspace = new TokenIndex();
+  const latency = new LatencyCurve(curve);
+  const statsByName = new Map<StrategyName, AcceptanceStats>();
+  const instances = new Map<string, DraftStrategy>();
   return {
-    corpusSink: index,
-    create(name: StrategyName): DraftStrategy {
-      return { name, begin() {}, draft: (root) => new DraftTree(root), observe() {} };
+    corpusSink: workspace,
+    create(name, { treeBudget }) {
+      const key = `${name}:${treeBudget ?? 0}`;
+      let strategy = instances.get(key);
+      if (!strategy) {
+        let stats = statsByName.get(name);
+        if (!stats) statsByName.set(name, (stats = new AcceptanceStats()));
+        strategy = createStrategy(name, { latencyCurve: latency, treeBudget, workspace, stats });
+        instances.set(key, strategy);
+      }
+      return strategy;
     },
   };
 }

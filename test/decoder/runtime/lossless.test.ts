@@ -1,0 +1,104 @@
+// Every strategy must emit exactly the tokens plain greedy (`ar`) emits: at least 100
+// prompts per strategy on the fixture model, random token sequences and real code (some
+// repetitive, so drafts do get accepted), with the sample workspace as retrieval corpus.
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { readWorkspace } from '../../../extension/cli/benchSamples';
+import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
+import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
+import type { StrategyName } from '../../../extension/protocol';
+import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
+
+const PROMPTS = 104;
+const MAX_TOKENS = 24;
+const STRATEGIES: StrategyName[] = ['jacobi', 'pld', 'tr-jacobi'];
+const TREE_BUDGETS = [undefined, 1, 4, 16, 63];
+const WORKSPACE = path.resolve(__dirname, '../../fixtures/sample-workspace');
+
+interface Prompt {
+  label: string;
+  tokens: number[];
+}
+
+function makePrompts(engine: DecoderEngine, count: number): Prompt[] {
+  const random = seededRandom(2024);
+  const { tokenizer, config } = engine.model;
+  const specials = new Set(Object.values(tokenizer.special));
+  const randomToken = () => {
+    for (;;) {
+      const id = Math.floor(random() * config.vocabSize);
+      if (!specials.has(id)) return id;
+    }
+  };
+  const code = readWorkspace(WORKSPACE).map((f) => f.text);
+  const snippet = (length: number) => {
+    const text = code[Math.floor(random() * code.length)];
+    const start = Math.floor(random() * Math.max(1, text.length - length));
+    return text.slice(start, start + length);
+  };
+  const prompts: Prompt[] = [];
+  for (let i = 0; i < count; i++) {
+    switch (i % 6) {
+      case 0: prompts.push({ label: 'random tokens', tokens: Array.from({ length: 1 + Math.floor(random() * 60) }, randomToken) }); break;
+      case 1: {
+        const unit = Array.from({ length: 2 + Math.floor(random() * 6) }, randomToken);
+        prompts.push({ label: 'repeated random tokens', tokens: Array.from({ length: 4 + Math.floor(random() * 6) }, () => unit).flat() });
+        break;
+      }
+      case 2: prompts.push({ label: 'code', tokens: engine.plainPrompt(snippet(50 + Math.floor(random() * 400)), MAX_TOKENS) }); break;
+      case 3: prompts.push({ label: 'repeated code', tokens: engine.plainPrompt(snippet(30 + Math.floor(random() * 60)).repeat(3), MAX_TOKENS) }); break;
+      case 4: prompts.push({ label: 'fim code', tokens: engine.fimPrompt(snippet(200), snippet(100), MAX_TOKENS) }); break;
+      default: prompts.push({ label: 'single token', tokens: [randomToken()] }); break;
+    }
+  }
+  return prompts;
+}
+
+describe('lossless decoding: every strategy equals ar (fixture model)', function () {
+  this.timeout(120_000);
+  let engine: DecoderEngine;
+  let cacheDir: string;
+  let prompts: Prompt[];
+  const reference = new Map<number, number[]>();
+
+  before(async () => {
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-lossless-'));
+    engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+    await engine.load(FIXTURE_MODEL_DIR, 1);
+    await engine.corpus.upsert(readWorkspace(WORKSPACE).map((f) => ({ uri: f.path, text: f.text })));
+    prompts = makePrompts(engine, PROMPTS);
+    for (let i = 0; i < prompts.length; i++) {
+      const { result } = await engine.run({ prompt: prompts[i].tokens, maxTokens: MAX_TOKENS, strategy: 'ar' }, { isCancelled: () => false });
+      assert.equal(result.forwardPasses, result.tokens.length + (result.stopReason === 'eos' ? 1 : 0));
+      reference.set(i, result.tokens);
+    }
+  });
+
+  after(async () => {
+    await engine.close();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('the prompts make ar generate real output (not only immediate end-of-text)', () => {
+    const generated = [...reference.values()].filter((tokens) => tokens.length === MAX_TOKENS).length;
+    assert.ok(generated >= PROMPTS / 2, `only ${generated} prompts reached ${MAX_TOKENS} tokens`);
+  });
+
+  for (const strategy of STRATEGIES) {
+    it(`${strategy}: ${PROMPTS} prompts, token ids identical to ar`, async () => {
+      let passes = 0;
+      let tokens = 0;
+      for (let i = 0; i < prompts.length; i++) {
+        const treeBudget = TREE_BUDGETS[i % TREE_BUDGETS.length];
+        const { result } = await engine.run({ prompt: prompts[i].tokens, maxTokens: MAX_TOKENS, strategy, treeBudget }, { isCancelled: () => false });
+        assert.deepEqual(result.tokens, reference.get(i), `prompt ${i} (${prompts[i].label}, tree budget ${treeBudget ?? 'auto'})`);
+        passes += result.forwardPasses;
+        tokens += result.tokens.length;
+      }
+      // Drafting must do something on these prompts: fewer passes than tokens overall.
+      assert.ok(passes < tokens, `${strategy}: ${passes} forward passes for ${tokens} tokens`);
+    });
+  }
+});
