@@ -181,7 +181,20 @@ def export_onnx(hf_model: LlamaForCausalLM, onnx_path: Path) -> ContractModel:
             opset_version=OPSET,
             do_constant_folding=True,
         )
+    declare_batch_of_one(onnx_path)
     return wrapper
+
+
+def declare_batch_of_one(onnx_path: Path) -> None:
+    """Name the batch axis of every input and output 1 (shape inference leaves some outputs' symbolic)."""
+    import onnx
+
+    model = onnx.load(str(onnx_path))
+    for value in list(model.graph.input) + list(model.graph.output):
+        batch = value.type.tensor_type.shape.dim[0]
+        if batch.dim_value != 1:
+            batch.dim_value = 1
+    onnx.save(model, str(onnx_path))
 
 
 def token_id(tokenizer_json: dict, token: str) -> int | None:
