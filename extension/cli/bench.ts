@@ -57,9 +57,11 @@ async function main(): Promise<void> {
   process.stderr.write(`model ${info.name} (${info.parameters ?? '?'} parameters), ${threads} thread(s)\n`);
   const result = await runBench(engine, samples, {
     strategies, maxTokens, mode, treeBudget, corpusFiles, warmupRuns: warmup,
-    onSample: (i, sample) => process.stderr.write(`\rsample ${i + 1}/${samples.length} ${sample.id.padEnd(40).slice(0, 40)}`),
+    onSample: (i, sample) => {
+      if (process.stderr.isTTY) process.stderr.write(`\rsample ${i + 1}/${samples.length} ${sample.id.padEnd(40).slice(0, 40)}`);
+    },
   });
-  process.stderr.write('\n');
+  if (process.stderr.isTTY) process.stderr.write('\n');
 
   const rows = Object.entries(result.summary).map(([name, s]) => {
     const d = result.detail[name];

@@ -56,7 +56,7 @@ export function isSourceFile(file: string): boolean {
 /**
  * `count` cursor positions: a seeded file (source files only), a seeded non-blank line,
  * the cursor after its indentation; the middle is the rest of that line and up to
- * MAX_MIDDLE_LINES - 1 following lines (no trailing newline).
+ * MAX_MIDDLE_LINES - 1 following non-blank lines (no trailing newline).
  */
 export function sampleWorkspaceCursors(files: readonly SourceFile[], count: number, seed: number): BenchSample[] {
   const sources = files.filter((f) => isSourceFile(f.path) && f.text.split('\n').length >= MIN_FILE_LINES);
@@ -72,7 +72,9 @@ export function sampleWorkspaceCursors(files: readonly SourceFile[], count: numb
     const middleLines = 1 + randomInt(random, MAX_MIDDLE_LINES);
     const lineStart = lines.slice(0, lineIndex).reduce((n, l) => n + l.length + 1, 0);
     const cursor = lineStart + (line.length - line.trimStart().length);
-    const lastLine = Math.min(lines.length - 1, lineIndex + middleLines - 1);
+    // The middle ends before a blank line: block mode stops there, so that is a block's end.
+    let lastLine = lineIndex;
+    while (lastLine < lineIndex + middleLines - 1 && lastLine + 1 < lines.length && lines[lastLine + 1].trim().length > 0) lastLine++;
     const middleEnd = lines.slice(0, lastLine + 1).reduce((n, l) => n + l.length + 1, 0) - 1;
     const truth = file.text.slice(cursor, middleEnd);
     if (truth.trim().length === 0) continue;

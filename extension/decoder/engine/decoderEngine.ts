@@ -144,7 +144,8 @@ export class DecoderEngine {
   /** One generation with a named strategy on a ready prompt (also used by the bench). */
   async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats }> {
     const loaded = this.require();
-    const strategy = loaded.strategies.create(request.strategy ?? DEFAULT_STRATEGY, { treeBudget: request.treeBudget || undefined });
+    const name = request.strategy ?? DEFAULT_STRATEGY;
+    const strategy = loaded.strategies.create(name, { treeBudget: request.treeBudget || undefined });
     const result = await loaded.generator.generate(request.prompt, {
       maxTokens: request.maxTokens,
       stopRules: { mode: request.mode, stopStrings: request.stop ?? [] },
@@ -153,7 +154,9 @@ export class DecoderEngine {
       onText: request.onText,
     });
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
-    const stats = toDecodeStats(result, loaded.curve, request.treeBudget || Math.round(meanDraftNodes));
+    // ar drafts nothing whatever budget was asked for; report what the trees really held.
+    const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
+    const stats = toDecodeStats(result, loaded.curve, treeBudget);
     this.recent.push(stats);
     if (this.recent.length > RECENT_STATS) this.recent.shift();
     return { result, stats };
