@@ -4,6 +4,7 @@
 // calibration cache; the server owns stdin/stdout.
 import type { CompletionMode, DecodeOptions, DecodeStats, ModelInfo, ProgressEvent, StrategyName } from '../../protocol';
 import type { DraftStrategy } from '../draft/types';
+import { ModelInvalidError } from '../model/errors';
 import { loadModelDir, type LoadedModel } from '../model/modelDir';
 import { toDecodeStats } from './decodeStats';
 import { buildFimPrompt, buildPlainPrompt } from './fimPrompt';
@@ -88,12 +89,20 @@ export class DecoderEngine {
     const model = await loadModelDir(modelDir, { threads });
     const generator = new Generator(model.model, model.tokenizer, model.config);
     progress({ phase: 'calibrating', message: 'measuring forward-pass latency' });
-    const calibration = await loadOrMeasureLatencyCurve({
-      model: model.model, cache: generator.cache, maskValue: model.config.maskValue, vocabSize: model.config.vocabSize,
-      key: { modelHash: model.modelHash, cpuModel: currentCpuModel(), threads },
-      cacheDir: this.options.cacheDir,
-      onProgress: (done, total) => progress({ phase: 'calibrating', message: 'measuring forward-pass latency', done, total }),
-    });
+    let calibration: Awaited<ReturnType<typeof loadOrMeasureLatencyCurve>>;
+    try {
+      // One real forward pass first: a graph that loads but cannot run is a broken model.
+      await generator.selfTest();
+      calibration = await loadOrMeasureLatencyCurve({
+        model: model.model, cache: generator.cache, maskValue: model.config.maskValue, vocabSize: model.config.vocabSize,
+        key: { modelHash: model.modelHash, cpuModel: currentCpuModel(), threads },
+        cacheDir: this.options.cacheDir,
+        onProgress: (done, total) => progress({ phase: 'calibrating', message: 'measuring forward-pass latency', done, total }),
+      });
+    } catch (error) {
+      await model.model.release();
+      throw error instanceof ModelInvalidError ? error : new ModelInvalidError('model.onnx', `a forward pass failed (${(error as Error).message})`);
+    }
     generator.invalidateCache(); // calibration wrote scratch rows into the cache
     this.options.log?.(`latency curve (${calibration.fromCache ? 'cached' : 'measured'}, ${calibration.file}): ${JSON.stringify(calibration.curve)}`);
     const previous = this.loaded;

@@ -73,6 +73,19 @@ export class Generator {
     this.stopIds = new Set([config.eosTokenId, s.eot, s.fimPrefix, s.fimSuffix, s.fimMiddle]);
   }
 
+  /** One forward pass of two tokens over an empty cache; throws if the graph cannot run or its outputs have the wrong size. */
+  async selfTest(): Promise<void> {
+    const inputs = buildChainInputs([this.config.eosTokenId, this.config.eosTokenId], 0, this.config.maskValue);
+    const out = await this.model.forward({ ...inputs, past: 0, pastKeys: this.cache.keys, pastValues: this.cache.values });
+    const rowValues = 2 * this.cache.rowSize;
+    for (const [i, keys] of out.newKeys.entries()) {
+      if (keys.length !== rowValues || out.newValues[i].length !== rowValues) {
+        throw new Error(`new_key_values.${i} has ${keys.length} values for 2 tokens, expected ${rowValues} (kv_heads x head_dim)`);
+      }
+    }
+    if (out.logits.some((x) => Number.isNaN(x))) throw new Error('the logits contain NaN');
+  }
+
   /** Forgets the cached prompt (e.g. after the cache was used for calibration). */
   invalidateCache(): void {
     this.cache.reset();
