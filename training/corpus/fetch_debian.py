@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -59,6 +61,28 @@ def unpack(package: str) -> None:
     meta_file.write_text(json.dumps(meta))
 
 
+LINKED_COPYRIGHT = "linked-copyright"  # copied next to meta.json when the doc folder is a symlink
+
+
+def ensure_linked_copyright(package: str) -> None:
+    """Some packages' doc folder links to a sibling package's (libpython3.11-stdlib ->
+    libpython3.11-minimal); fetch that package's copyright so file-level licences stay checkable."""
+    root = EXTRACTED / "debian" / package
+    doc = root / "usr/share/doc" / package
+    if not doc.is_symlink() or (root / LINKED_COPYRIGHT).exists():
+        return
+    owner = Path(doc.readlink()).name
+    if cached_deb(owner) is None:
+        download([owner])
+    deb = cached_deb(owner)
+    if deb is None:
+        raise RuntimeError(f"copyright owner {owner} not downloadable")
+    with tempfile.TemporaryDirectory(prefix="deb-copyright-") as temp:
+        subprocess.run(["dpkg-deb", "-x", str(deb), temp], check=True)
+        shutil.copyfile(Path(temp) / "usr/share/doc" / owner / "copyright", root / LINKED_COPYRIGHT)
+    print(f"[debian] {package}: copyright taken from {owner}", flush=True)
+
+
 def fetch_all(packages: list[str]) -> list[str]:
     """Download and unpack every package (resumable); returns the packages that failed."""
     DEBIAN_DEBS.mkdir(parents=True, exist_ok=True)
@@ -72,6 +96,7 @@ def fetch_all(packages: list[str]) -> list[str]:
     for done, package in enumerate(packages, 1):
         try:
             unpack(package)
+            ensure_linked_copyright(package)
             print(f"[debian {done}/{len(packages)}] {package}: unpacked", flush=True)
         except Exception as error:
             failed.append(package)

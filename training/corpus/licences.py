@@ -13,6 +13,7 @@ PERMISSIVE_NAMES = {
     "zlib", "zlib/libpng", "libpng", "public-domain", "public domain", "pd", "cc0", "cc0-1.0",
     "unlicense", "blueoak-1.0.0", "bsl-1.0", "boost", "unicode-dfs-2016", "unicode-3.0",
     "hpnd", "wtfpl", "ncsa", "curl", "postgresql", "permissive", "mit-0", "mit-cmu", "afl-2.1",
+    "go", "freebsd", "x11-style", "sgi-b-2.0", "openssl", "ssleay",
 }
 PERMISSIVE_PREFIXES = ("bsd-", "mit-", "expat-", "apache-2.0-", "psf-", "python-")
 # Words that never make a licence permissive even when a prefix above matches.
@@ -74,10 +75,19 @@ class FilesStanza:
 
 
 @dataclass(frozen=True)
+class PatternMatcher:
+    """One (possibly shortened) Files pattern, compiled to match any suffix of an installed path."""
+    regex: re.Pattern
+    specificity: int
+    stanza: FilesStanza
+
+
+@dataclass(frozen=True)
 class CopyrightFile:
     machine_readable: bool
     stanzas: tuple[FilesStanza, ...]
     text: str
+    matchers: tuple[PatternMatcher, ...] = ()
 
 
 def _paragraphs(text: str) -> list[dict[str, str]]:
@@ -108,13 +118,17 @@ def parse_copyright(text: str) -> CopyrightFile:
             patterns = tuple(paragraph["files"].split())
             licence = paragraph["license"].split("\n", 1)[0].strip()
             stanzas.append(FilesStanza(patterns, licence))
-    return CopyrightFile(machine_readable, tuple(stanzas), text)
+    return CopyrightFile(machine_readable, tuple(stanzas), text, _matchers(stanzas))
 
 
 def _pattern_regex(pattern: str) -> re.Pattern:
-    # DEP-5: '*' matches any characters including '/', '?' exactly one character.
+    """DEP-5 glob -> regex: '*' matches anything including '/', '?' one character.
+
+    The optional leading '(?:.*/)?' lets the pattern match any suffix of the installed path that
+    starts at a folder boundary.
+    """
     escaped = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.compile(escaped)
+    return re.compile(f"(?:.*/)?{escaped}", re.DOTALL)
 
 
 def _literal_chars(pattern: str) -> int:
@@ -135,34 +149,34 @@ def _candidate_patterns(pattern: str):
         yield candidate
 
 
-def _path_suffixes(path: str):
-    parts = path.split("/")
-    for start in range(len(parts)):
-        yield "/".join(parts[start:])
+def _matchers(stanzas: list[FilesStanza]) -> tuple[PatternMatcher, ...]:
+    """Stanzas for Debian's own packaging (debian/*) are left out: those files are never installed."""
+    return tuple(PatternMatcher(_pattern_regex(candidate), _literal_chars(candidate), stanza)
+                 for stanza in stanzas for pattern in stanza.patterns if not pattern.startswith("debian/")
+                 for candidate in _candidate_patterns(pattern))
 
 
 def stanza_for(copyright_file: CopyrightFile, installed_path: str) -> FilesStanza | None:
     """The most specific stanza matching an installed path (ties: the later one, as DEP-5 says).
 
     Specificity is the number of literal characters of the matching pattern, so 'lark/tools/x.py'
-    beats 'lark/*', which beats '*'. Stanzas for Debian's own packaging (debian/*) are ignored:
-    those files are never installed.
+    beats 'lark/*', which beats '*'.
     """
     best, best_score = None, -1
-    suffixes = list(_path_suffixes(installed_path))
-    for stanza in copyright_file.stanzas:
-        for pattern in stanza.patterns:
-            if pattern.startswith("debian/"):
-                continue
-            for candidate in _candidate_patterns(pattern):
-                regex = _pattern_regex(candidate)
-                if any(regex.fullmatch(suffix) for suffix in suffixes):
-                    score = _literal_chars(candidate)
-                    if score >= best_score:
-                        best, best_score = stanza, score
-                    break
+    for matcher in copyright_file.matchers:
+        if matcher.specificity >= best_score and matcher.regex.fullmatch(installed_path):
+            best, best_score = matcher.stanza, matcher.specificity
     return best
 
+
+# Free-form copyright files read by hand. CPython's names the GPL only for the readline library the
+# C '_readline' module links against and for documentation; its Python sources are PSF-2.0.
+# File headers are still checked one by one.
+REVIEWED_FREE_FORM = {
+    "libpython3.11-stdlib": "PSF-2.0",
+    "libpython3.11-minimal": "PSF-2.0",
+    "libpython3.11-testsuite": "PSF-2.0",
+}
 
 _PERMISSIVE_TEXT = re.compile(
     r"Permission is hereby granted|Redistribution and use in source and binary forms|"

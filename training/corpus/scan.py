@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import filters, licences
 from .extensions import language_of
+from .fetch_debian import LINKED_COPYRIGHT
 from .paths import EXTRACTED, SCANS
 
 SCAN_VERSION = 3  # bump when a filter changes, to invalidate cached scans
@@ -26,6 +27,8 @@ def display_path(installed_path: str) -> str:
 
 
 def find_copyright(root: Path, meta: dict) -> Path | None:
+    if (root / LINKED_COPYRIGHT).is_file():
+        return root / LINKED_COPYRIGHT
     for name in (meta["package"], meta.get("source_package", "")):
         candidate = root / "usr/share/doc" / name / "copyright"
         if name and candidate.is_file():
@@ -59,6 +62,8 @@ def scan_package(root: Path) -> dict:
         else:
             copyright_file = licences.parse_copyright(copyright_path.read_text(errors="replace"))
             meta["license"] = "DEP-5" if copyright_file.machine_readable else "free-form"
+            if not copyright_file.machine_readable and package in licences.REVIEWED_FREE_FORM:
+                meta["license"], copyright_file = licences.REVIEWED_FREE_FORM[package], None
 
     records = []
     for installed, absolute in source_files(root):
