@@ -43,6 +43,12 @@ export interface PlanRequest {
   maxDrafts: number;
   /** Fewest draft nodes when sizing automatically (keeps a Jacobi trajectory alive). */
   minDrafts: number;
+  /**
+   * Extra draft nodes beyond the cost model's choice, taken in the same value order.
+   * Statistics only learn about nodes that get verified; strategies explore now and
+   * then so that a pessimistic prior cannot keep a good (e.g. deeper) tree out forever.
+   */
+  explore?: number;
 }
 
 const NONE = -1;
@@ -106,7 +112,9 @@ export class TreePlanner {
       this.expand(next);
     }
     const values = this.taken.map((c) => this.value[c]);
-    const drafts = fixed ? this.taken.length : bestPrefixSize(values, values.length, this.latency, request.minDrafts);
+    const drafts = fixed
+      ? this.taken.length
+      : Math.min(values.length, bestPrefixSize(values, values.length, this.latency, request.minDrafts) + (request.explore ?? 0));
     return this.buildTree(request.root, drafts);
   }
 

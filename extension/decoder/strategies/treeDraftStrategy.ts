@@ -39,6 +39,9 @@ export interface TreeDraftOptions {
 }
 
 const CONTEXT_URI = 'context';
+/** Every EXPLORE_EVERY-th automatically sized step verifies EXPLORE_NODES more nodes than the cost model asks for. */
+const EXPLORE_EVERY = 8;
+const EXPLORE_NODES = 4;
 
 export class TreeDraftStrategy implements DraftStrategy {
   readonly name: StrategyName;
@@ -48,6 +51,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   private indexedContextLength = 0;
   private readonly table: JacobiTable;
   private context: readonly number[] = [];
+  private steps = 0;
   private readonly drawNoise = () => this.context[this.random.below(this.context.length)];
 
   constructor(private readonly options: TreeDraftOptions) {
@@ -68,6 +72,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   begin(promptTokens: readonly number[]): void {
     this.random.reseed(this.options.seed);
     this.table.knownDepth = 0;
+    this.steps = 0;
     this.context = promptTokens;
     if (this.contextIndex) {
       this.contextIndex.clear();
@@ -93,6 +98,7 @@ export class TreeDraftStrategy implements DraftStrategy {
       budget: options.treeBudget,
       maxDrafts: options.maxDrafts,
       minDrafts: options.minDrafts,
+      explore: ++this.steps % EXPLORE_EVERY === 0 ? EXPLORE_NODES : 0,
     });
   }
 
