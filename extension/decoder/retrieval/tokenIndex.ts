@@ -26,7 +26,11 @@ const MIN_BUCKET_BITS = 10;
 const MAX_BUCKET_BITS = 26;
 
 export interface TokenIndexOptions {
-  /** n-gram orders with a hash chain; queries try them longest first. */
+  /**
+   * n-gram orders with a hash chain; queries try them longest first. The default [2, 4]
+   * suits a workspace: a 3-token match is found through order 2 and measured by
+   * extension, and single-token matches are too ambiguous to be worth the memory.
+   */
   orders?: readonly number[];
   /** Verified candidates taken from one order's chain (newest first). */
   maxCandidatesPerOrder?: number;
@@ -103,7 +107,7 @@ export class TokenIndex {
   private readonly seen = new Set<number>();
 
   constructor(options: TokenIndexOptions = {}) {
-    const orders = [...new Set(options.orders ?? [1, 2, 3, 4])].sort((a, b) => b - a);
+    const orders = [...new Set(options.orders ?? [2, 4])].sort((a, b) => b - a);
     if (orders.length === 0 || orders.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
       throw new RangeError(`orders must be integers in 1..16, got ${options.orders}`);
     }
