@@ -39,6 +39,7 @@ def test_path_rules_for_vendored_bundled_generated_and_declarations():
     assert filters.path_drop_reason("dist/index.js", "npm") == "bundled"
     assert filters.path_drop_reason("lib/jquery.min.js", "npm") == "bundled"
     assert filters.path_drop_reason("proto/api_pb2.py", "debian") == "generated"
+    assert filters.path_drop_reason("src/generated/google/protobuf/Any.ts", "npm") == "generated"
     assert filters.path_drop_reason("index.d.ts", "npm") == "declaration"
     assert filters.path_drop_reason("index.d.ts", "npm", keep_declarations=True) is None
     # Go and Python name real packages 'build' (go/build); only npm build output goes.
@@ -168,11 +169,21 @@ def test_selection_respects_language_budgets_and_spreads_packages():
 
 
 def test_split_is_by_package_deterministic_and_covers_every_language():
-    languages = {f"pkg-{i}": {"python"} for i in range(200)}
-    languages["only-go"] = {"go"}
-    first = split.validation_packages(languages)
-    shuffled = dict(random.Random(0).sample(sorted(languages.items()), len(languages)))
+    sizes = {f"pkg-{i}": {"python": 1000} for i in range(200)}
+    sizes["only-go"] = {"go": 500}
+    first = split.validation_packages(sizes)
+    shuffled = dict(random.Random(0).sample(sorted(sizes.items()), len(sizes)))
     assert split.validation_packages(shuffled) == first
     assert "only-go" in first
     assert 2 <= len(first) <= 30  # ~5% of 201
     assert all(split.is_validation_by_hash(p) for p in first - {"only-go"})
+
+
+def test_split_tops_up_a_language_whose_held_out_share_is_too_small():
+    by_hash = next(f"ts-{i}" for i in range(1000) if split.is_validation_by_hash(f"ts-{i}"))
+    sizes = {by_hash: {"typescript": 10}}
+    sizes.update({f"big-{i}": {"typescript": 10_000} for i in range(10)})
+    chosen = split.validation_packages(sizes, min_share=0.05)
+    held_out = sum(sizes[p]["typescript"] for p in chosen)
+    assert held_out >= 0.05 * 100_010
+    assert by_hash in chosen

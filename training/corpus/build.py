@@ -72,10 +72,10 @@ def run_build(args: argparse.Namespace) -> None:
 
     chosen = budget.select(candidates, budget.parse_shares(args.shares), int(args.max_mb * MB))
     dropped["over-budget"] = len(candidates) - len(chosen)
-    languages_by_package: dict[str, set[str]] = {}
+    bytes_by_package: dict[str, Counter] = {}
     for file in chosen:
-        languages_by_package.setdefault(file["package"], set()).add(file["language"])
-    validation = split.validation_packages(languages_by_package)
+        bytes_by_package.setdefault(file["package"], Counter())[file["language"]] += file["bytes"]
+    validation = split.validation_packages(bytes_by_package)
 
     write.write_jsonl_and_manifest(chosen, validation, out_dir)
     sources_tsv = write.sources_table(chosen)

@@ -14,6 +14,7 @@ VENDORED_DIRS = {"vendor", "_vendor", "vendored", "third_party", "third-party", 
                  "node_modules", "bower_components", "extern", "cextern", "externals"}
 # Build output folders of npm packages (Go and Python use 'build' as a real package name).
 BUNDLE_DIRS = {"dist", "build", "umd", "bundles", "bundle", "min"}
+GENERATED_DIRS = {"generated", "__generated__"}
 FIXTURE_DIRS = {"fixtures", "__fixtures__", "fixture", "testdata", "test-data", "__snapshots__",
                 "snapshots", "test_data"}
 GENERATED_SUFFIXES = ("_pb2.py", "_pb2_grpc.py", ".pb.go", ".pb.gw.go", "_generated.go",
@@ -54,7 +55,7 @@ def path_drop_reason(path: str, source: str, keep_declarations: bool = False) ->
         return "fixture"
     if name.endswith((".d.ts", ".d.mts", ".d.cts")) and not keep_declarations:
         return "declaration"
-    if name.endswith(GENERATED_SUFFIXES):
+    if name.endswith(GENERATED_SUFFIXES) or any(folder in GENERATED_DIRS for folder in folders):
         return "generated"
     return None
 
