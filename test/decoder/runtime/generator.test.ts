@@ -1,0 +1,83 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
+import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
+import type { StrategyName } from '../../../extension/protocol';
+import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
+
+const running = { isCancelled: () => false };
+
+describe('generation loop (fixture model)', function () {
+  this.timeout(60_000);
+  let engine: DecoderEngine;
+  let cacheDir: string;
+
+  before(async () => {
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-generator-'));
+    engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+    await engine.load(FIXTURE_MODEL_DIR, 1);
+  });
+  after(async () => {
+    await engine.close();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('stops at the end of the context window, identically for every strategy', async () => {
+    const window = engine.model.config.maxPositions;
+    const random = seededRandom(1);
+    const prompt = Array.from({ length: window - 6 }, () => 10 + Math.floor(random() * 500));
+    const outputs = new Map<StrategyName, number[]>();
+    for (const strategy of ['ar', 'jacobi', 'pld', 'tr-jacobi'] as StrategyName[]) {
+      const { result } = await engine.run({ prompt, maxTokens: 100, strategy }, running);
+      // Each emitted token needs its predecessor's row in the cache: window - prompt + 1 at most.
+      assert.ok(result.tokens.length <= 7, `${strategy}: ${result.tokens.length} tokens past a full window`);
+      if (result.stopReason !== 'eos') assert.equal(result.stopReason, 'max-tokens');
+      outputs.set(strategy, result.tokens);
+    }
+    for (const tokens of outputs.values()) assert.deepEqual(tokens, outputs.get('ar'));
+    assert.ok(engine.promptBudget(100) + 100 < window);
+  });
+
+  it('reuses the KV rows of a repeated prompt prefix without changing the output', async () => {
+    const prompt = engine.plainPrompt('def area(radius):\n    return 3.14159 * radius * radius\n\n'.repeat(4), 32);
+    const first = await engine.run({ prompt: [5, ...prompt.slice(1)], maxTokens: 32, strategy: 'ar' }, running);
+    const second = await engine.run({ prompt, maxTokens: 32, strategy: 'ar' }, running);
+    const third = await engine.run({ prompt, maxTokens: 32, strategy: 'tr-jacobi' }, running);
+    assert.equal(first.result.reusedPromptTokens, 0);
+    assert.equal(second.result.reusedPromptTokens, 0, 'the first token differed, nothing to reuse');
+    assert.equal(third.result.reusedPromptTokens, prompt.length - 1);
+    assert.deepEqual(third.result.tokens, second.result.tokens);
+  });
+
+  it('a stop string cuts the text before it; streamed chunks concatenate to the final text', async () => {
+    const prompt = engine.plainPrompt('class Foo:\n  def __init__(self):', 40);
+    const free = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
+    const text = free.result.text;
+    assert.ok(text.length >= 6, JSON.stringify(text));
+    const stop = text.slice(3, 5);
+    for (const strategy of ['ar', 'tr-jacobi'] as StrategyName[]) {
+      const chunks: string[] = [];
+      const { result, stats } = await engine.run({ prompt, maxTokens: 40, strategy, stop: [stop], onText: (c) => chunks.push(c) }, running);
+      assert.equal(stats.stopReason, 'stop-string');
+      assert.equal(result.text, text.slice(0, text.indexOf(stop)));
+      assert.equal(chunks.join(''), result.text);
+    }
+  });
+
+  it('a request cancelled before it starts returns at once with nothing generated', async () => {
+    const { result, stats } = await engine.run({ prompt: engine.plainPrompt('x = 1\n', 10), maxTokens: 10, strategy: 'tr-jacobi' }, { isCancelled: () => true });
+    assert.equal(stats.stopReason, 'cancelled');
+    assert.deepEqual(result.tokens, []);
+  });
+
+  it('DecodeStats: speed-up = tokens/s over 1000 / latency(q=1)', async () => {
+    const { stats } = await engine.run({ prompt: engine.plainPrompt('import os\n', 24), maxTokens: 24, strategy: 'pld' }, running);
+    const curve = engine.latencyCurve;
+    assert.ok(Math.abs(stats.arTokensPerSecond - 1000 / curve[1]) < 1e-9);
+    assert.ok(Math.abs(stats.speedupVsAr - stats.tokensPerSecond / stats.arTokensPerSecond) < 1e-9);
+    assert.equal(stats.meanAcceptedPerPass, stats.tokens / stats.forwardPasses);
+    assert.deepEqual(engine.recentStats.at(-1), stats);
+  });
+});
