@@ -247,11 +247,38 @@ def model_card_stub(msn: dict) -> str:
 
 
 def load_training_info(checkpoint: Path, training_json: Path | None) -> dict:
-    """Training record from --training-json, else the checkpoint's training.json, else unknown."""
-    for candidate in (training_json, checkpoint / "training.json"):
-        if candidate is not None and Path(candidate).is_file():
-            return json.loads(Path(candidate).read_text())
-    return {"method": "unknown", "tokens_seen": 0}
+    """msn.json's "training" record: what the trainer left beside the checkpoint, then --training-json on top.
+
+    training.train writes RUN/hf/training.json (progress: step, tokens_seen, val_loss) and RUN/run.json
+    (arguments: noise, span_length, train_data, init); unknown or missing files are simply skipped.
+    """
+    record: dict = {"method": "unknown", "tokens_seen": 0}
+    progress = read_json_object(checkpoint / "training.json")
+    for key in ("tokens_seen", "step", "val_loss"):
+        if key in progress:
+            record[key] = progress[key]
+    run = read_json_object(checkpoint.parent / "run.json")
+    if run.get("noise") == "msn":
+        record.update(method="msn", msn_span_length=run.get("span_length"))
+    elif run.get("noise") == "none":
+        record.update(method="baseline", msn_span_length=0)
+    for source, target in (("train_data", "corpus"), ("init", "init"), ("preset", "preset")):
+        if run.get(source) is not None:
+            record[target] = run[source]
+    if training_json is not None:
+        record.update(read_json_object(training_json, required=True))
+    return record
+
+
+def read_json_object(path: Path, required: bool = False) -> dict:
+    if not path.is_file():
+        if required:
+            raise FileNotFoundError(path)
+        return {}
+    value = json.loads(path.read_text())
+    if not isinstance(value, dict):
+        raise ValueError(f"{path} must hold a JSON object")
+    return value
 
 
 def export_model_dir(
@@ -285,7 +312,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--tokenizer", required=True, type=Path, help="tokenizer.json to ship with the model")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--name", default=None)
-    parser.add_argument("--training-json", type=Path, default=None, help="JSON object recorded as msn.json 'training'")
+    parser.add_argument("--training-json", type=Path, default=None,
+                        help="JSON object merged into msn.json 'training' (over what the trainer left beside the checkpoint)")
     args = parser.parse_args(argv)
 
     model = LlamaForCausalLM.from_pretrained(args.checkpoint, torch_dtype=torch.float32)

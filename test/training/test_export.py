@@ -130,3 +130,25 @@ def test_committed_fixture_is_self_consistent(fixture_dir):
     logits, keys, _ = session.run([1, 2, 3], [5, 6, 6], np.zeros((3, 3), np.float32), session.empty_cache())
     assert logits.shape == (3, msn["vocab_size"]) and np.isfinite(logits).all()
     assert keys[0].shape == (1, 3, msn["num_kv_heads"], msn["head_dim"])
+
+
+def test_cli_exports_a_saved_checkpoint_with_its_training_record(small_tokenizer_path, tmp_path):
+    from training.export import main
+
+    run_dir = tmp_path / "run"
+    checkpoint = run_dir / "hf"
+    model = random_llama(400, seed=4)
+    model.save_pretrained(checkpoint)
+    (checkpoint / "training.json").write_text(json.dumps({"step": 7, "tokens_seen": 3584, "val_loss": 5.5}))
+    (run_dir / "run.json").write_text(json.dumps({"noise": "msn", "span_length": 5, "train_data": "data/train_tok"}))
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"corpus": "held-out manifest v1"}))
+    out = tmp_path / "exported"
+    main(["--checkpoint", str(checkpoint), "--tokenizer", str(small_tokenizer_path), "--out", str(out),
+          "--name", "cli-test", "--training-json", str(extra)])
+    msn = json.loads((out / "msn.json").read_text())
+    assert msn["name"] == "cli-test"
+    assert msn["training"] == {"method": "msn", "msn_span_length": 5, "tokens_seen": 3584, "step": 7,
+                               "val_loss": 5.5, "corpus": "held-out manifest v1"}
+    results = check_parity(ContractSession(out), hf_causal_reference(checkpoint), prefix_length=6)
+    assert max(results.values()) < TOLERANCE, results
