@@ -68,9 +68,9 @@ export class Generator {
 
   constructor(readonly model: OnnxModel, readonly tokenizer: CodeTokenizer, readonly config: MsnConfig) {
     this.cache = new KvCache(config.numLayers, config.maxPositions, config.numKvHeads * config.headDim);
-    // The end-of-text token ends a completion; so do the FIM markers, which never belong in one.
-    const s = tokenizer.special;
-    this.stopIds = new Set([config.eosTokenId, s.eot, s.fimPrefix, s.fimSuffix, s.fimMiddle]);
+    // The end-of-text token ends a completion; so does any other special token (FIM
+    // markers, padding), which never belongs in source text.
+    this.stopIds = new Set([config.eosTokenId, ...tokenizer.allSpecialIds]);
   }
 
   /** One forward pass of two tokens over an empty cache; throws if the graph cannot run or its outputs have the wrong size. */

@@ -16,16 +16,17 @@ export interface SpecialTokenIds {
 
 export class CodeTokenizer {
   private readonly specialStrings: string[];
+  /** Ids of every special added token (FIM markers, end-of-text, padding, ...). */
+  readonly allSpecialIds: ReadonlySet<number>;
 
   private constructor(
     private readonly tokenizer: Tokenizer,
     readonly special: SpecialTokenIds,
     readonly vocabSize: number,
   ) {
-    this.specialStrings = [...tokenizer.get_added_tokens_decoder().values()]
-      .filter((t) => t.special)
-      .map((t) => t.content)
-      .filter((s) => s.length > 1);
+    const specials = [...tokenizer.get_added_tokens_decoder().values()].filter((t) => t.special);
+    this.specialStrings = specials.map((t) => t.content).filter((s) => s.length > 1);
+    this.allSpecialIds = new Set([...specials.map((t) => t.id), ...Object.values(special)]);
   }
 
   /** Builds the tokenizer from tokenizer.json's text and checks it against msn.json. */
