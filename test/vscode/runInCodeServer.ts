@@ -1,0 +1,80 @@
+// Runs the compiled extension-host suite (out/test/vscode/suite/index.js) inside a real VS Code:
+// code-server with the smoke-test driver, the repository as the extension under development, and
+// Chromium to open the workbench. VS Code reports the suite's exit code through the page's
+// `codeAutomationExit`; the suite itself writes its per-test outcomes to a report file.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { launchBrowser, type Browser } from '../harness/browser';
+import { REPO_ROOT, startCodeServer, type CodeServer } from '../harness/codeServer';
+import { copyWorkspace, E2E_WORKSPACE } from '../harness/workspace';
+
+const SUITE = path.join(REPO_ROOT, 'out/test/vscode/suite/index.js');
+const RUN_TIMEOUT_MS = 10 * 60_000;
+
+interface Report {
+  outcomes: { title: string; state: 'passed' | 'failed'; durationMs: number; error?: string }[];
+  failures: number;
+}
+
+function printReport(report: Report): void {
+  for (const outcome of report.outcomes) {
+    const mark = outcome.state === 'passed' ? '  ✔' : '  ✗';
+    console.log(`${mark} ${outcome.title} (${outcome.durationMs} ms)`);
+  }
+  const failed = report.outcomes.filter((o) => o.state === 'failed');
+  failed.forEach((outcome, i) => console.log(`\n  ${i + 1}) ${outcome.title}\n     ${outcome.error?.split('\n').join('\n     ')}`));
+  console.log(`\n  ${report.outcomes.length - failed.length} passing`);
+  if (failed.length > 0) console.log(`  ${failed.length} failing`);
+}
+
+async function main(): Promise<number> {
+  if (!fs.existsSync(SUITE)) throw new Error(`${SUITE} is missing: run test/vscode/run.sh (it compiles the suite)`);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-vscode-test-'));
+  const reportFile = path.join(scratch, 'report.json');
+  const workspace = copyWorkspace(E2E_WORKSPACE, path.join(scratch, 'workspace'));
+  let server: CodeServer | undefined;
+  let browser: Browser | undefined;
+  try {
+    server = await startCodeServer({
+      smokeTestDriver: true,
+      env: { MSN_VSCODE_TEST_REPORT: reportFile },
+      userSettings: { 'msnComplete.generateMaxTokens': 48 },
+    });
+    console.log(`code-server ${server.url} (log: ${server.logFile})`);
+    const remote = (file: string) => `vscode-remote://127.0.0.1:${server!.port}${file}`;
+    const payload = JSON.stringify([
+      ['extensionDevelopmentPath', remote(REPO_ROOT)],
+      ['extensionTestsPath', remote(SUITE)],
+    ]);
+    browser = await launchBrowser();
+    const exitCode = new Promise<number>((resolve) => {
+      void browser!.page.exposeFunction('codeAutomationExit', (code: number) => resolve(code));
+    });
+    browser.page.on('console', (message) => {
+      const text = message.text();
+      if (process.env.MSN_TEST_VERBOSE || /\[Extension Host\]|msn-complete/i.test(text)) console.log(`[browser] ${text}`);
+    });
+    await browser.page.goto(server.workbenchUrl(workspace, { payload }));
+    const timeout = new Promise<number>((resolve) => setTimeout(() => resolve(-1), RUN_TIMEOUT_MS).unref());
+    const code = await Promise.race([exitCode, timeout]);
+    if (fs.existsSync(reportFile)) {
+      printReport(JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report);
+    } else {
+      console.log('the suite wrote no report (it did not load or crashed before the end); see the code-server log');
+    }
+    if (code === -1) console.log(`timed out after ${RUN_TIMEOUT_MS / 1000} s`);
+    console.log(`extension host exited with code ${code}`);
+    return code === 0 && fs.existsSync(reportFile) ? 0 : 1;
+  } finally {
+    await browser?.close();
+    if (server && process.env.MSN_TEST_KEEP_LOG) console.log(fs.readFileSync(server.logFile, 'utf8'));
+    await server?.stop();
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then((code) => process.exit(code), (error: Error) => {
+  console.error(error.stack ?? error);
+  process.exit(1);
+});

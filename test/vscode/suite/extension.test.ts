@@ -1,0 +1,126 @@
+// The real extension, with the real shipped model, inside a real VS Code (code-server).
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { MsnCompleteApi } from '../../../extension/host/extension';
+
+const EXTENSION_ID = 'msn-complete.msn-complete';
+const COMMANDS = [
+  'msn-complete.generate',
+  'msn-complete.toggleInline',
+  'msn-complete.showStats',
+  'msn-complete.restartDecoder',
+  'msn-complete.reindexWorkspace',
+];
+/** Text the tests add at the end of a workspace file, with the cursor after it. */
+const COMPLETION_PROMPT = '\nexport function midpoint(a: Vector, b: Vector): Vector {\n  return ';
+/** A different prompt: a repeated one would be served from the extension's completion cache. */
+const SECOND_PROMPT = '\nexport function trace(m: Matrix): number {\n  return ';
+
+async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+function workspaceFile(relative: string): vscode.Uri {
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  assert.ok(folder, 'a workspace folder is open');
+  return vscode.Uri.joinPath(folder.uri, relative);
+}
+
+/** Opens a workspace file as saved, appends `appended` and puts the cursor after it. */
+async function editorWithCursorAfter(relative: string, appended: string): Promise<vscode.TextEditor> {
+  const document = await vscode.workspace.openTextDocument(workspaceFile(relative));
+  const editor = await vscode.window.showTextDocument(document, { preview: false });
+  await vscode.commands.executeCommand('workbench.action.files.revert');
+  const end = document.lineAt(document.lineCount - 1).range.end;
+  assert.ok(await editor.edit((b) => b.insert(end, appended)), 'prompt inserted');
+  const cursor = document.positionAt(document.getText().length);
+  editor.selection = new vscode.Selection(cursor, cursor);
+  return editor;
+}
+
+/** Asks for ghost text explicitly and accepts it; returns the text it inserted. */
+async function acceptInlineCompletion(api: MsnCompleteApi, editor: vscode.TextEditor): Promise<string> {
+  const before = editor.document.getText();
+  const completionsBefore = api.recentStats().length;
+  await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
+  await waitFor('the decoder to answer a completion request', () => api.recentStats().length > completionsBefore, 60_000);
+  // The suggestion is shown asynchronously after the provider returns; commit is a no-op until then.
+  const answer = JSON.stringify(api.recentStats().at(-1));
+  await waitFor(`ghost text to be accepted (the decoder's answer: ${answer})`, async () => {
+    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
+    return editor.document.getText() !== before || undefined;
+  }, 15_000, 250);
+  const after = editor.document.getText();
+  assert.ok(after.startsWith(before), 'the completion was inserted at the cursor (end of the file)');
+  return after.slice(before.length);
+}
+
+describe('MSN Complete in a real VS Code', function () {
+  let extension: vscode.Extension<MsnCompleteApi>;
+  let api: MsnCompleteApi;
+
+  before(async function () {
+    const found = vscode.extensions.getExtension<MsnCompleteApi>(EXTENSION_ID);
+    assert.ok(found, `${EXTENSION_ID} is installed`);
+    extension = found;
+    api = await extension.activate();
+  });
+
+  afterEach(async function () {
+    await vscode.commands.executeCommand('workbench.action.files.revert');
+  });
+
+  it('activates and loads the shipped model', async function () {
+    assert.equal(extension.isActive, true);
+    const ready = await api.whenReady(120_000);
+    assert.equal(ready, true, `decoder state after 120 s: ${api.decoderState()}`);
+    assert.ok(api.decoderPid(), 'the decoding process has a pid');
+  });
+
+  it('registers and contributes its commands', async function () {
+    const registered = await vscode.commands.getCommands(true);
+    for (const command of COMMANDS) assert.ok(registered.includes(command), `${command} is registered`);
+    const contributed = (extension.packageJSON.contributes.commands as { command: string }[]).map((c) => c.command);
+    assert.deepEqual([...contributed].sort(), [...COMMANDS].sort());
+  });
+
+  it('shows a model completion as ghost text and inserts it on accept', async function () {
+    const editor = await editorWithCursorAfter('src/vector.ts', COMPLETION_PROMPT);
+    const inserted = await acceptInlineCompletion(api, editor);
+    assert.ok(inserted.trim().length > 0, `accepted completion is not blank: ${JSON.stringify(inserted)}`);
+    const stats = api.recentStats().at(-1);
+    assert.ok(stats && stats.tokens > 0 && stats.tokensPerSecond > 0, `stats of the completion: ${JSON.stringify(stats)}`);
+    assert.match(api.statusText(), /tok\/s|tokens\/s/, `status bar shows the speed: ${api.statusText()}`);
+  });
+
+  it('Generate inserts text as one undoable edit', async function () {
+    const editor = await editorWithCursorAfter('src/vector.ts', COMPLETION_PROMPT);
+    const original = editor.document.getText();
+    await vscode.commands.executeCommand('msn-complete.generate');
+    const generated = editor.document.getText();
+    assert.ok(generated.length > original.length, `Generate inserted text (last decode: ${JSON.stringify(api.recentStats().at(-1))})`);
+    assert.ok(generated.startsWith(original), 'the text was inserted at the cursor (end of the file)');
+    await vscode.window.showTextDocument(editor.document);
+    await vscode.commands.executeCommand('undo');
+    assert.equal(editor.document.getText(), original, 'one undo restores the original text');
+  });
+
+  it('restarts the decoding process after it is killed, and completes again', async function () {
+    const killed = api.decoderPid();
+    assert.ok(killed, 'decoder running');
+    process.kill(killed, 'SIGKILL');
+    await waitFor('a new decoding process', () => {
+      const pid = api.decoderPid();
+      return pid !== undefined && pid !== killed && api.decoderState() === 'ready' ? pid : undefined;
+    }, 120_000, 200);
+    const editor = await editorWithCursorAfter('src/matrix.ts', SECOND_PROMPT);
+    const inserted = await acceptInlineCompletion(api, editor);
+    assert.ok(inserted.length > 0, 'a completion after the restart');
+  });
+});
