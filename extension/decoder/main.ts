@@ -39,6 +39,8 @@ const engine = new DecoderEngine({
 });
 const server = new DecoderServer(engine, { send, log, exit });
 
+// The host closed our stdout (it exited or crashed): nobody is left to answer.
+process.stdout.on('error', () => process.exit(0));
 process.on('uncaughtException', (error) => log(`uncaught: ${error.stack ?? error.message}`));
 process.on('unhandledRejection', (reason) => log(`unhandled rejection: ${reason instanceof Error ? reason.stack : String(reason)}`));
 
