@@ -15,7 +15,8 @@ import { KvCache } from './kvCache';
 import { argmaxAlongTree, topKOfRow } from './logits';
 import { findStop, stableLength, type StopRules } from './stopRules';
 
-const PREFILL_CHUNK = 64;
+// Larger chunks prefill faster per token on CPU; 128 keeps a cancel within ~one chunk.
+const PREFILL_CHUNK = 128;
 
 export type StopReason = 'max-tokens' | 'eos' | 'stop-string' | 'cancelled';
 
