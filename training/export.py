@@ -316,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                         help="JSON object merged into msn.json 'training' (over what the trainer left beside the checkpoint)")
     args = parser.parse_args(argv)
 
-    model = LlamaForCausalLM.from_pretrained(args.checkpoint, torch_dtype=torch.float32)
+    model = LlamaForCausalLM.from_pretrained(args.checkpoint, dtype=torch.float32)
     training = load_training_info(args.checkpoint, args.training_json)
     msn = export_model_dir(model, args.tokenizer, args.out, args.name or args.checkpoint.name, training)
     size = (args.out / "model.onnx").stat().st_size
