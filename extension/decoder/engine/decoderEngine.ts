@@ -104,7 +104,8 @@ export class DecoderEngine {
       throw error instanceof ModelInvalidError ? error : new ModelInvalidError('model.onnx', `a forward pass failed (${(error as Error).message})`);
     }
     generator.invalidateCache(); // calibration wrote scratch rows into the cache
-    this.options.log?.(`latency curve (${calibration.fromCache ? 'cached' : 'measured'}, ${calibration.file}): ${JSON.stringify(calibration.curve)}`);
+    const origin = calibration.fromCache ? 'from cache' : calibration.cached ? 'measured, cached' : 'measured on a busy machine, not cached';
+    this.options.log?.(`latency curve (${origin}, ${calibration.file}): ${JSON.stringify(calibration.curve)}`);
     const previous = this.loaded;
     const strategies = this.options.strategies(model, calibration.curve);
     const info: ModelInfo = {

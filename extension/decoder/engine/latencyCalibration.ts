@@ -118,16 +118,29 @@ export interface CalibrationRequest {
   key: CalibrationKey;
   cacheDir?: string;
   onProgress?: (done: number, total: number) => void;
+  /** Whether the machine is too busy for a measurement worth caching (default: load average). */
+  isBusy?: () => boolean;
 }
 
-/** The cached curve for this key, or a fresh measurement (then cached). */
-export async function loadOrMeasureLatencyCurve(request: CalibrationRequest): Promise<{ curve: LatencyCurve; fromCache: boolean; file: string }> {
+/** True when other processes keep every core busy (1-minute load average). */
+export function machineIsBusy(): boolean {
+  return os.loadavg()[0] > os.cpus().length;
+}
+
+/**
+ * The cached curve for this key, or a fresh measurement. A measurement taken while the
+ * machine was busy is used but not cached: it would skew the sizing of every later start.
+ */
+export async function loadOrMeasureLatencyCurve(request: CalibrationRequest): Promise<{ curve: LatencyCurve; fromCache: boolean; cached: boolean; file: string }> {
   const file = calibrationFile(request.cacheDir ?? defaultCacheDir(), request.key);
   const cached = readCachedCurve(file, request.key);
-  if (cached) return { curve: cached, fromCache: true, file };
+  if (cached) return { curve: cached, fromCache: true, cached: true, file };
+  const busy = request.isBusy ?? machineIsBusy;
+  const busyBefore = busy();
   const { curve, past } = await measureLatencyCurve(request.model, request.cache, request.maskValue, request.vocabSize, request.onProgress);
-  writeCachedCurve(file, request.key, past, curve);
-  return { curve, fromCache: false, file };
+  const trustworthy = !busyBefore && !busy();
+  if (trustworthy) writeCachedCurve(file, request.key, past, curve);
+  return { curve, fromCache: false, cached: trustworthy, file };
 }
 
 /** Latency for any q by linear interpolation of the curve (beyond the ends: linear extrapolation from the last segment). */

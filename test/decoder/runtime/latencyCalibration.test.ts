@@ -31,7 +31,7 @@ describe('latency calibration', () => {
   it('measures every q once, caches per (model, cpu, threads), and reuses the cache', async () => {
     const cache = new KvCache(m.config.numLayers, m.config.maxPositions, m.config.numKvHeads * m.config.headDim);
     const key = { modelHash: m.modelHash, cpuModel: 'test-cpu', threads: 1 };
-    const request = { model: m.model, cache, maskValue: m.config.maskValue, vocabSize: m.config.vocabSize, key, cacheDir };
+    const request = { model: m.model, cache, maskValue: m.config.maskValue, vocabSize: m.config.vocabSize, key, cacheDir, isBusy: () => false };
     const first = await loadOrMeasureLatencyCurve(request);
     assert.equal(first.fromCache, false);
     assert.deepEqual(Object.keys(first.curve).map(Number), [...CALIBRATION_QUERY_SIZES]);
@@ -45,5 +45,10 @@ describe('latency calibration', () => {
     // A corrupt cache file is measured again, not trusted.
     fs.writeFileSync(first.file, '{"version":1');
     assert.equal((await loadOrMeasureLatencyCurve(request)).fromCache, false);
+    // A measurement on a busy machine is used but not cached.
+    fs.rmSync(first.file);
+    const busy = await loadOrMeasureLatencyCurve({ ...request, isBusy: () => true });
+    assert.equal(busy.cached, false);
+    assert.equal(fs.existsSync(first.file), false);
   });
 });
