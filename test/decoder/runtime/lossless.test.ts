@@ -90,13 +90,21 @@ describe('lossless decoding: every strategy equals ar (fixture model)', function
     it(`${strategy}: ${PROMPTS} prompts, token ids identical to ar`, async () => {
       let passes = 0;
       let tokens = 0;
+      let fromRetrieval = 0;
+      let fromJacobi = 0;
       for (let i = 0; i < prompts.length; i++) {
         const treeBudget = TREE_BUDGETS[i % TREE_BUDGETS.length];
         const { result } = await engine.run({ prompt: prompts[i].tokens, maxTokens: MAX_TOKENS, strategy, treeBudget }, { isCancelled: () => false });
         assert.deepEqual(result.tokens, reference.get(i), `prompt ${i} (${prompts[i].label}, tree budget ${treeBudget ?? 'auto'})`);
         passes += result.forwardPasses;
         tokens += result.tokens.length;
+        fromRetrieval += result.acceptedFromRetrieval;
+        fromJacobi += result.acceptedFromJacobi + result.acceptedFromNoise;
       }
+      console.log(`      ${strategy}: ${tokens} tokens in ${passes} passes; accepted drafts: ${fromRetrieval} retrieved, ${fromJacobi} Jacobi/noise`);
+      // The accepted drafts exercise the source each strategy drafts from.
+      if (strategy !== 'jacobi') assert.ok(fromRetrieval > 0, `${strategy}: no retrieved draft was ever accepted`);
+      if (strategy !== 'pld') assert.ok(fromJacobi > 0, `${strategy}: no Jacobi draft was ever accepted`);
       // Drafting must do something on these prompts: fewer passes than tokens overall.
       assert.ok(passes < tokens, `${strategy}: ${passes} forward passes for ${tokens} tokens`);
     });
