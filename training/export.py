@@ -30,8 +30,8 @@ OPSET = 17
 STATIC_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}  # inv_freq does not depend on the sequence length
 
 
-def rotate_half(x: torch.Tensor) -> torch.Tensor:
-    half = x.shape[-1] // 2
+def rotate_half(x: torch.Tensor, half: int) -> torch.Tensor:
+    # `half` is a Python constant (not x.shape[-1] // 2) so the traced graph slices with constants.
     return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
@@ -55,8 +55,8 @@ class ContractLayer(nn.Module):
         query = self.q_proj(normed).view(1, -1, self.num_heads, dim)
         new_key = self.k_proj(normed).view(1, -1, kv, dim)
         new_value = self.v_proj(normed).view(1, -1, kv, dim)
-        query = query * cos + rotate_half(query) * sin
-        new_key = new_key * cos + rotate_half(new_key) * sin
+        query = query * cos + rotate_half(query, dim // 2) * sin
+        new_key = new_key * cos + rotate_half(new_key, dim // 2) * sin
 
         keys = torch.cat((past_key, new_key), dim=1)  # [1, T, kv, dim]
         values = torch.cat((past_value, new_value), dim=1)
