@@ -138,6 +138,21 @@ def test_dep5_most_specific_stanza_decides_each_installed_file():
     assert keep("example/debian_helpers.py")             # debian/* stanza never applies to installed files
 
 
+def test_stanza_without_short_name_is_named_from_its_licence_text():
+    text = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+            "Files: *\nLicense:\n The MIT License (MIT)\n .\n Permission is hereby granted, free of charge, to\n\n"
+            "Files: gpl/*\nLicense:\n This program is free software under the GNU General Public License\n")
+    parsed = licences.parse_copyright(text)
+    assert licences.file_licence(parsed, "pkg/app.py")[0] == "MIT (from text)"
+    assert licences.file_licence(parsed, "gpl/x.py")[0] is None
+
+
+def test_stanza_without_name_or_text_takes_the_single_unnamed_licence_paragraph():
+    text = ("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\n"
+            "Files: *\nLicense: \n\nLicense: \n The MIT License (MIT)\n .\n Permission is hereby granted, free of charge\n")
+    assert licences.file_licence(licences.parse_copyright(text), "fastapi/app.py")[0] == "MIT (from text)"
+
+
 def test_free_form_copyright_with_copyleft_mentions_is_not_trusted():
     free_form = "This package is licensed under the GPL, see /usr/share/common-licenses/GPL-2."
     assert licences.file_licence(licences.parse_copyright(free_form), "x.py")[0] is None

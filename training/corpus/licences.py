@@ -14,8 +14,11 @@ PERMISSIVE_NAMES = {
     "unlicense", "blueoak-1.0.0", "bsl-1.0", "boost", "unicode-dfs-2016", "unicode-3.0",
     "hpnd", "wtfpl", "ncsa", "curl", "postgresql", "permissive", "mit-0", "mit-cmu", "afl-2.1",
     "go", "freebsd", "x11-style", "sgi-b-2.0", "openssl", "ssleay",
+    # Zope Public License 2.x and the BSD-derived Repoze licence Debian calls "Pyramid".
+    "zpl-2.1", "zope-2.1", "zpl-2.0", "zpl", "pyramid", "repoze",
 }
 PERMISSIVE_PREFIXES = ("bsd-", "mit-", "expat-", "apache-2.0-", "psf-", "python-")
+FROM_TEXT = "(from text)"  # marks a licence named from its text, not from a short name
 # Words that never make a licence permissive even when a prefix above matches.
 COPYLEFT_MARKERS = ("gpl", "mpl", "epl", "cc-by", "cddl", "eupl", "osl", "artistic", "sleepycat")
 
@@ -39,7 +42,7 @@ def is_permissive_expression(expression: str) -> bool:
     Parentheses are flattened: nested mixes of AND/OR are rare in package metadata and the flattened
     reading is the stricter one whenever AND is present.
     """
-    flat = expression.replace("(", " ").replace(")", " ").strip()
+    flat = expression.replace(FROM_TEXT, "").replace("(", " ").replace(")", " ").strip()
     if not flat:
         return False
     if re.search(r"\s(and|AND)\s|,\s*and\s", flat):
@@ -109,15 +112,38 @@ def _paragraphs(text: str) -> list[dict[str, str]]:
     return paragraphs
 
 
+_LICENCE_TEXT_SIGNATURES = (
+    (re.compile(r"GNU\s+(?:Lesser\s+|Library\s+|Affero\s+)?General\s+Public", re.I), f"GPL-family {FROM_TEXT}"),
+    (re.compile(r"Mozilla\s+Public", re.I), f"MPL {FROM_TEXT}"),
+    (re.compile(r"Permission is hereby granted, free of charge", re.I), f"MIT {FROM_TEXT}"),
+    (re.compile(r"Redistribution and use in source and binary forms", re.I), f"BSD {FROM_TEXT}"),
+    (re.compile(r"Apache License,?\s+Version 2\.0", re.I), f"Apache-2.0 {FROM_TEXT}"),
+)
+
+
+def licence_from_text(text: str) -> str:
+    """A licence name for a stanza that gives the licence text without a short name (copyleft first)."""
+    for signature, name in _LICENCE_TEXT_SIGNATURES:
+        if signature.search(text):
+            return name
+    return "unnamed"
+
+
 def parse_copyright(text: str) -> CopyrightFile:
     paragraphs = _paragraphs(text)
     machine_readable = bool(paragraphs) and "format" in paragraphs[0] and any("files" in p for p in paragraphs)
+    # Texts of stand-alone 'License:' paragraphs without a short name, for Files stanzas that
+    # leave both the name and the text out (seen in python3-fastapi).
+    unnamed_texts = [p["license"] for p in paragraphs
+                     if "files" not in p and "license" in p and not p["license"].split("\n", 1)[0].strip()]
     stanzas = []
     for paragraph in paragraphs:
         if "files" in paragraph and "license" in paragraph:
             patterns = tuple(paragraph["files"].split())
-            licence = paragraph["license"].split("\n", 1)[0].strip()
-            stanzas.append(FilesStanza(patterns, licence))
+            short_name, _, full_text = paragraph["license"].partition("\n")
+            if not short_name.strip() and not full_text.strip() and len(unnamed_texts) == 1:
+                full_text = unnamed_texts[0]
+            stanzas.append(FilesStanza(patterns, short_name.strip() or licence_from_text(full_text)))
     return CopyrightFile(machine_readable, tuple(stanzas), text, _matchers(stanzas))
 
 

@@ -14,7 +14,7 @@ from .extensions import language_of
 from .fetch_debian import LINKED_COPYRIGHT
 from .paths import EXTRACTED, SCANS
 
-SCAN_VERSION = 4  # bump when a filter changes, to invalidate cached scans
+SCAN_VERSION = 5  # bump when a filter changes, to invalidate cached scans
 
 _INSTALL_PREFIX = re.compile(
     r"^(?:usr/lib/python3/dist-packages/|usr/lib/python3\.\d+/|usr/share/cargo/registry/|"
