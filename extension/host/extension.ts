@@ -44,7 +44,8 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
 
   const recordStats = (source: 'inline' | 'generate') => (stats: DecodeStats) => {
     history.add({ at: Date.now(), source, stats });
-    status.setLastStats(stats);
+    // An empty completion has no meaningful speed; keep showing the last real one.
+    if (stats.tokens > 0) status.setLastStats(stats);
     statsPanel.update();
   };
 

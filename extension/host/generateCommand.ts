@@ -46,6 +46,8 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
     streamer.onFailure(() => handle.cancel());
     try {
       const result = await handle.result;
+      // Chunks concatenate to the final text; insert whatever did not arrive as a chunk.
+      if (result.text.startsWith(streamer.received)) streamer.push(result.text.slice(streamer.received.length));
       await streamer.finish();
       onCompleted(result.stats);
       const s = result.stats;
@@ -84,7 +86,12 @@ class EditorStreamer implements vscode.Disposable {
     this.failureListener = listener;
   }
 
+  /** Everything pushed so far. */
+  received = '';
+
   push(text: string): void {
+    if (text === '') return;
+    this.received += text;
     this.pending += text;
     this.flushing = this.flushing.then(() => this.flush(false));
   }
