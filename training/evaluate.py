@@ -237,6 +237,21 @@ class FimCompleter:
         return text.split("\n", 1)[0] if single_line else text
 
 
+def interleave_by_language(records: Iterable[dict], seed: int = 0) -> list[dict]:
+    """Records in a deterministic order that spreads packages (hash order within a language) and takes
+    languages in turn, so the first N records cover every language and many packages."""
+    by_language: dict[str, list[dict]] = defaultdict(list)
+    for record in records:
+        by_language[record.get("language", "unknown")].append(record)
+    for group in by_language.values():
+        group.sort(key=lambda r: zlib.crc32(f"{seed}:{r.get('package', '')}/{r.get('path', '')}".encode()))
+    queues = [by_language[language] for language in sorted(by_language)]
+    ordered = []
+    for index in range(max((len(queue) for queue in queues), default=0)):
+        ordered += [queue[index] for queue in queues if index < len(queue)]
+    return ordered
+
+
 def next_line_cases(records: Iterable[dict], count: int, per_file: int = 2, seed: int = 0, min_line_chars: int = 4) -> list[InfillCase]:
     """Deterministic cursor positions at line starts of held-out files (non-trivial lines, not the first)."""
     cases: list[InfillCase] = []
@@ -311,6 +326,8 @@ def evaluate(model: LanguageModel, tokenizer: Tokenizer, tasks: Sequence[str], v
              humaneval_dir: Path, limit: int | None, context: int, max_val_tokens: int, next_line_count: int) -> dict:
     results: dict = {}
     completer = FimCompleter(model, tokenizer, context)
+    if val_records:
+        val_records = interleave_by_language(val_records)
     if "loss" in tasks and val_records:
         results["loss"] = validation_loss(model, tokenizer, val_records, context, max_val_tokens)
     if "next-line" in tasks and val_records:

@@ -15,6 +15,7 @@ from training.evaluate import (
     OnnxModel,
     TorchModel,
     edit_similarity,
+    interleave_by_language,
     levenshtein,
     log_softmax_loss,
     main,
@@ -64,7 +65,8 @@ def memorised(small_tokenizer, sample_code):
     """A tiny Llama trained until it reproduces two next-line FIM samples (a real model, not a stand-in)."""
     records = [{"text": text, "path": f"held_out_{i}.py", "language": lang}
                for i, (text, lang) in enumerate(zip(sample_code[:2], ["python", "python"]))]
-    cases = next_line_cases(records, count=2, per_file=2)  # the CLI default per file, so it picks the same cases
+    # The CLI's own selection (interleaved order, 2 per file), so the end-to-end test meets the same cases.
+    cases = next_line_cases(interleave_by_language(records), count=2, per_file=2)
     torch.manual_seed(0)
     model = LlamaForCausalLM(make_config("fixture", vocab_size=small_tokenizer.get_vocab_size()))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
@@ -137,3 +139,13 @@ def test_cli_end_to_end_on_an_exported_model(memorised, small_tokenizer_path, tm
     assert results["he-single"]["exact_match"] == 1.0 and results["he-single"]["edit_similarity"] == 1.0
     assert "he-multi" not in results  # its file is absent
     assert results["loss"]["python"]["tokens"] > 0
+
+
+def test_interleave_by_language_takes_languages_in_turn():
+    records = [{"language": lang, "package": f"p{i % 3}", "path": f"{lang}{i}"} for lang in ("go", "python") for i in range(5)]
+    records.append({"language": "rust", "package": "r", "path": "only.rs"})
+    ordered = interleave_by_language(records)
+    assert sorted(map(id, ordered)) == sorted(map(id, records))
+    assert [r["language"] for r in ordered[:3]] == ["go", "python", "rust"]
+    assert [r["language"] for r in ordered[3:5]] == ["go", "python"]
+    assert interleave_by_language(list(reversed(records))) == ordered  # input order does not matter
