@@ -1,0 +1,370 @@
+"""Causal LM training with MSN noise (or none), checkpointing and exact resume; single process or DDP.
+
+  python -m training.train --run-dir training/runs/NAME --train-data DIR --val-data DIR \
+      --tokenizer tokenizer.json --preset 5m --noise msn --span-length 5 --max-tokens 8e6
+  torchrun --nproc_per_node=2 -m training.train ...        (DDP: gloo on CPU, nccl on GPUs)
+  python -m training.train --init /path/to/hf-llama ...     (MSN fine-tuning of an existing checkpoint)
+
+The run directory holds run.json (arguments), log.jsonl (one line per log interval and evaluation),
+checkpoint.pt (model, optimizer, schedule, step, tokens, data position, RNG state; written every
+--checkpoint-minutes, at the end, and on SIGTERM/SIGINT) and hf/ (the model in Hugging Face format,
+with tokenizer.json, ready for `python -m training.export`). --resume continues from checkpoint.pt
+exactly: same rows next, same noise (seeded by step), same optimizer state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import time
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from training.data import BatchCursor, PackedRows
+from training.noise import collate
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run-dir", type=Path, required=True)
+    parser.add_argument("--train-data", type=Path, required=True, help="directory of packed .npy shards")
+    parser.add_argument("--val-data", type=Path, default=None)
+    parser.add_argument("--tokenizer", type=Path, default=None, help="tokenizer.json (default: the --init folder's)")
+    model = parser.add_mutually_exclusive_group()
+    model.add_argument("--preset", default="5m", help="training/model_config.py preset for a new model")
+    model.add_argument("--init", type=Path, default=None, help="Hugging Face folder of a causal LM to fine-tune")
+    parser.add_argument("--noise", choices=("msn", "none"), default="msn")
+    parser.add_argument("--span-length", type=int, default=5)
+    parser.add_argument("--batch-size", type=int, default=8, help="rows per process per micro-batch")
+    parser.add_argument("--grad-accum", type=int, default=1)
+    parser.add_argument("--lr", type=float, default=1.5e-3)
+    parser.add_argument("--min-lr-ratio", type=float, default=0.1)
+    parser.add_argument("--warmup-steps", type=int, default=100)
+    parser.add_argument("--weight-decay", type=float, default=0.1)
+    parser.add_argument("--max-tokens", type=float, required=True, help="training length; sets the cosine schedule")
+    parser.add_argument("--max-minutes", type=float, default=None, help="stop this invocation after this long")
+    parser.add_argument("--max-steps", type=int, default=None, help="stop after this global step (tests)")
+    parser.add_argument("--checkpoint-minutes", type=float, default=5.0)
+    parser.add_argument("--eval-every", type=int, default=200, help="steps between validation losses")
+    parser.add_argument("--val-rows", type=int, default=64)
+    parser.add_argument("--log-every", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=2, help="torch threads per process")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--precision", choices=("auto", "bf16", "fp32"), default="auto",
+        help="bf16 autocast or plain float32; auto = bf16 where the hardware has it (CUDA, AVX512-BF16/AMX CPUs)",
+    )
+    parser.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt if it exists")
+    parser.add_argument("--quiet", action="store_true")
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- schedule, model, checkpoint
+
+
+def cosine_with_warmup(step: int, warmup: int, total: int, min_ratio: float) -> float:
+    """LR multiplier: linear warm-up to 1, then cosine down to min_ratio at `total` steps."""
+    if step < warmup:
+        return (step + 1) / warmup
+    progress = min(1.0, (step - warmup) / max(1, total - warmup))
+    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def build_model(args: argparse.Namespace, vocab_size: int) -> torch.nn.Module:
+    """A fresh model of the preset (seeded), or the --init checkpoint in float32."""
+    if args.init is not None:
+        from transformers import AutoModelForCausalLM
+
+        return AutoModelForCausalLM.from_pretrained(args.init, dtype=torch.float32)
+    from transformers import LlamaForCausalLM
+
+    from training.model_config import make_config
+
+    torch.manual_seed(args.seed)  # same seed -> same initial weights (MSN and baseline start equal)
+    return LlamaForCausalLM(make_config(args.preset, vocab_size=vocab_size))
+
+
+def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on norms (1-d parameters)."""
+    decay, no_decay = [], []
+    for parameter in model.parameters():
+        if parameter.requires_grad:
+            (decay if parameter.dim() >= 2 else no_decay).append(parameter)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8)
+
+
+def atomic_torch_save(obj, path: Path) -> None:
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, temporary)
+    os.replace(temporary, path)
+
+
+def save_checkpoint(run_dir: Path, model, optimizer, scheduler, progress: dict, tokenizer_path: Path) -> None:
+    """checkpoint.pt (everything needed to resume) and hf/ (the model alone, for export)."""
+    atomic_torch_save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "progress": progress,
+            "torch_rng": torch.get_rng_state(),
+        },
+        run_dir / "checkpoint.pt",
+    )
+    hf_dir = run_dir / "hf"
+    temporary = run_dir / "hf.tmp"
+    shutil.rmtree(temporary, ignore_errors=True)
+    model.save_pretrained(temporary)
+    shutil.copy(tokenizer_path, temporary / "tokenizer.json")
+    (temporary / "training.json").write_text(json.dumps(progress, indent=1))
+    shutil.rmtree(hf_dir, ignore_errors=True)
+    os.replace(temporary, hf_dir)
+
+
+# ---------------------------------------------------------------- distributed helpers
+
+
+def setup_distributed() -> tuple[int, int, torch.device]:
+    """(rank, world size, device); initialises the process group when started by torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1, torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    local_rank = int(os.environ["LOCAL_RANK"])
+    if torch.cuda.is_available():
+        torch.cuda.set_device(local_rank)
+        dist.init_process_group("nccl")
+        device = torch.device("cuda", local_rank)
+    else:
+        dist.init_process_group("gloo")
+        device = torch.device("cpu")
+    return dist.get_rank(), world, device
+
+
+def mean_over_processes(value: float, world: int, device: torch.device) -> float:
+    if world == 1:
+        return value
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return tensor.item() / world
+
+
+# ---------------------------------------------------------------- evaluation
+
+
+def use_bf16(precision: str, device: torch.device) -> bool:
+    """Whether to autocast to bf16. Without native bf16 (e.g. AVX2-only CPUs) it is ~15x slower than fp32."""
+    if precision != "auto":
+        return precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def autocast_for(device: torch.device, enabled: bool):
+    if not enabled:
+        return nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+@torch.no_grad()
+def validation_loss(model, rows: PackedRows, count: int, batch_size: int, device: torch.device, bf16: bool) -> float:
+    """Mean clean next-token loss over the first `count` validation rows (no noise)."""
+    was_training = model.training
+    model.eval()
+    total_loss, total_tokens = 0.0, 0
+    for start in range(0, min(count, len(rows)), batch_size):
+        stop = min(start + batch_size, count, len(rows))
+        batch = collate(rows.ids[start:stop], rows.flags[start:stop], "none", 0, np.random.default_rng(0))
+        labels = batch["labels"].to(device)
+        with autocast_for(device, bf16):
+            logits = model(input_ids=batch["input_ids"].to(device)).logits
+        losses = torch.nn.functional.cross_entropy(
+            logits[:, :-1].float().reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1), ignore_index=-100,
+            reduction="sum",
+        )
+        total_loss += losses.item()
+        total_tokens += int((labels[:, 1:] != -100).sum())
+    model.train(was_training)
+    return total_loss / max(1, total_tokens)
+
+
+# ---------------------------------------------------------------- training loop
+
+
+class StopRequest:
+    """Set by SIGTERM/SIGINT so the loop finishes its step, checkpoints and exits cleanly."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGTERM, self._request)
+        signal.signal(signal.SIGINT, self._request)
+
+    def _request(self, signum, frame) -> None:
+        self.requested = True
+
+
+def resolve_tokenizer(args: argparse.Namespace) -> Path:
+    if args.tokenizer is not None:
+        return args.tokenizer
+    if args.init is not None and (args.init / "tokenizer.json").exists():
+        return args.init / "tokenizer.json"
+    raise SystemExit("--tokenizer is required (or an --init folder with tokenizer.json)")
+
+
+def train(args: argparse.Namespace) -> dict:
+    """Run (or resume) training; returns the final progress record."""
+    from tokenizers import Tokenizer
+
+    torch.set_num_threads(args.threads)
+    rank, world, device = setup_distributed()
+    is_main = rank == 0
+    say = (lambda *a: print(*a, flush=True)) if is_main and not args.quiet else (lambda *a: None)
+    stop = StopRequest()
+    started = time.time()
+
+    tokenizer_path = resolve_tokenizer(args)
+    vocab_size = Tokenizer.from_file(str(tokenizer_path)).get_vocab_size()
+    train_rows = PackedRows(args.train_data)
+    val_rows = PackedRows(args.val_data) if args.val_data else None
+    seq_len = train_rows.seq_len
+    global_batch_rows = args.batch_size * args.grad_accum * world
+    tokens_per_step = global_batch_rows * seq_len
+    total_steps = max(1, int(args.max_tokens // tokens_per_step))
+
+    model = build_model(args, vocab_size).to(device)
+    optimizer = make_optimizer(model, args.lr, args.weight_decay)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: cosine_with_warmup(step, args.warmup_steps, total_steps, args.min_lr_ratio)
+    )
+    progress = {"step": 0, "tokens_seen": 0, "data": {"epoch": 0, "offset": 0}, "train_loss": None, "val_loss": None}
+    checkpoint_path = args.run_dir / "checkpoint.pt"
+    if args.resume and checkpoint_path.exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        progress = state["progress"]
+        torch.set_rng_state(state["torch_rng"])
+        say(f"resumed from {checkpoint_path} at step {progress['step']}, {progress['tokens_seen']:,} tokens")
+    if is_main:
+        args.run_dir.mkdir(parents=True, exist_ok=True)
+        record = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
+        record.update(world_size=world, tokens_per_step=tokens_per_step, total_steps=total_steps, vocab_size=vocab_size)
+        (args.run_dir / "run.json").write_text(json.dumps(record, indent=1))
+
+    parameters = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    say(
+        f"model {parameters / 1e6:.2f}M parameters, {len(train_rows)} train rows x {seq_len}, noise={args.noise}"
+        f" span={args.span_length}, {tokens_per_step} tokens/step, schedule {total_steps} steps, world {world},"
+        f" {'bf16' if use_bf16(args.precision, device) else 'fp32'}, {args.threads} threads"
+    )
+    trained = model
+    if world > 1:
+        trained = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    bf16 = use_bf16(args.precision, device)
+    cursor = BatchCursor(len(train_rows), args.seed, **progress["data"])
+    log_file = (args.run_dir / "log.jsonl").open("a") if is_main else None
+    last_checkpoint = time.time()
+    window = {"loss": 0.0, "steps": 0, "tokens": 0, "time": time.time()}
+
+    def checkpoint() -> None:
+        if is_main:
+            save_checkpoint(args.run_dir, model, optimizer, scheduler, progress, tokenizer_path)
+            say(f"checkpoint at step {progress['step']}")
+
+    def log(entry: dict) -> None:
+        if log_file:
+            log_file.write(json.dumps(entry) + "\n")
+            log_file.flush()
+
+    trained.train()
+    while progress["step"] < total_steps:
+        if args.max_steps is not None and progress["step"] >= args.max_steps:
+            break
+        step = progress["step"]
+        global_rows = cursor.next_global_batch(global_batch_rows)
+        my_rows = global_rows[rank::world]
+        optimizer.zero_grad(set_to_none=True)
+        step_loss = 0.0
+        for micro in range(args.grad_accum):
+            rows = np.sort(my_rows[micro * args.batch_size : (micro + 1) * args.batch_size])
+            # Noise is seeded by (seed, step, rank, micro): identical after a resume, different per row.
+            noise_rng = np.random.default_rng([args.seed, step, rank, micro])
+            batch = collate(train_rows.ids[rows], train_rows.flags[rows], args.noise, args.span_length, noise_rng)
+            last_micro = micro == args.grad_accum - 1
+            sync = nullcontext() if (world == 1 or last_micro) else trained.no_sync()
+            with sync:
+                with autocast_for(device, bf16):
+                    loss = trained(input_ids=batch["input_ids"].to(device), labels=batch["labels"].to(device)).loss
+                (loss / args.grad_accum).backward()
+            step_loss += loss.item() / args.grad_accum
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        progress["step"] = step + 1
+        progress["tokens_seen"] += tokens_per_step
+        progress["data"] = cursor.state()
+        window["loss"] += step_loss
+        window["steps"] += 1
+        window["tokens"] += tokens_per_step
+
+        if progress["step"] % args.log_every == 0 or progress["step"] == total_steps:
+            now = time.time()
+            mean_loss = mean_over_processes(window["loss"] / window["steps"], world, device)
+            rate = window["tokens"] / max(1e-9, now - window["time"])
+            progress["train_loss"] = mean_loss
+            entry = {
+                "step": progress["step"], "tokens_seen": progress["tokens_seen"], "loss": round(mean_loss, 4),
+                "lr": scheduler.get_last_lr()[0], "tokens_per_s": round(rate, 1), "elapsed_s": round(now - started, 1),
+            }
+            say(
+                f"step {entry['step']}/{total_steps} tokens {entry['tokens_seen']:,} loss {mean_loss:.4f}"
+                f" lr {entry['lr']:.2e} {rate:,.0f} tok/s"
+            )
+            log(entry)
+            window = {"loss": 0.0, "steps": 0, "tokens": 0, "time": time.time()}
+
+        if val_rows is not None and is_main and args.eval_every and progress["step"] % args.eval_every == 0:
+            progress["val_loss"] = validation_loss(model, val_rows, args.val_rows, args.batch_size, device, bf16)
+            say(f"step {progress['step']} val_loss {progress['val_loss']:.4f}")
+            log({"step": progress["step"], "tokens_seen": progress["tokens_seen"], "val_loss": progress["val_loss"]})
+
+        out_of_time = args.max_minutes is not None and time.time() - started > args.max_minutes * 60
+        stop_now = mean_over_processes(float(stop.requested or out_of_time), world, device) > 0  # any process
+        if stop_now:
+            break
+        if time.time() - last_checkpoint > args.checkpoint_minutes * 60:
+            checkpoint()
+            last_checkpoint = time.time()
+
+    if val_rows is not None and is_main:
+        progress["val_loss"] = validation_loss(model, val_rows, args.val_rows, args.batch_size, device, bf16)
+        say(f"final val_loss {progress['val_loss']:.4f}")
+        log({"step": progress["step"], "tokens_seen": progress["tokens_seen"], "val_loss": progress["val_loss"]})
+    checkpoint()
+    if log_file:
+        log_file.close()
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return progress
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    progress = train(parse_args(argv))
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(json.dumps(progress), flush=True)
+
+
+if __name__ == "__main__":
+    main()
