@@ -21,6 +21,9 @@ export const COMMANDS = {
   reindexWorkspace: 'msn-complete.reindexWorkspace',
 } as const;
 
+/** Files and unsaved editors, locally or remotely; not output panes, SCM inputs or diffs of git objects. */
+const EDITABLE_DOCUMENTS: vscode.DocumentSelector = ['file', 'untitled', 'vscode-remote', 'vscode-vfs'].map((scheme) => ({ scheme }));
+
 /** What `vscode.extensions.getExtension('msn-complete.msn-complete').exports` gives tests. */
 export interface MsnCompleteApi {
   decoderPid(): number | undefined;
@@ -68,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     service.onProgress((progress) => {
       if (progress.phase === 'loading' || progress.phase === 'calibrating') status.setLoadingMessage(progress.message);
     }),
-    vscode.languages.registerInlineCompletionItemProvider({ pattern: '**' }, new InlineCompletionProvider(service, cache, recordStats('inline'), log)),
+    vscode.languages.registerInlineCompletionItemProvider(EDITABLE_DOCUMENTS, new InlineCompletionProvider(service, cache, recordStats('inline'), log)),
     vscode.commands.registerCommand(COMMANDS.generate, () => runGenerate(service, recordStats('generate'))),
     vscode.commands.registerCommand(COMMANDS.toggleInline, toggleInline),
     vscode.commands.registerCommand(COMMANDS.showStats, () => statsPanel.show()),
