@@ -18,6 +18,15 @@ describe('corpus file filter', () => {
     assert.equal(skipReasonForPath('out/a.ts', options), 'gitignored');
   });
 
+  it('an exclude glob naming a folder excludes the files inside it, as files.exclude does', () => {
+    const withFolderGlobs = { ...options, exclude: ['**/.git', 'generated'] };
+    assert.equal(skipReasonForPath('.git/hooks/a.py', withFolderGlobs), 'excluded');
+    assert.equal(skipReasonForPath('pkg/.git/x.ts', withFolderGlobs), 'excluded');
+    assert.equal(skipReasonForPath('generated/a.ts', withFolderGlobs), 'excluded');
+    assert.equal(skipReasonForPath('src/generated/a.ts', withFolderGlobs), null);
+    assert.equal(skipReasonForPath('src/.gitkeep.ts', withFolderGlobs), null);
+  });
+
   it('an empty include list takes every file', () => {
     assert.equal(skipReasonForPath('anything.xyz', { ...options, include: [] }), null);
   });

@@ -16,9 +16,20 @@ export type SkipReason = 'not-included' | 'excluded' | 'gitignored' | 'too-large
 /** Decides on the path alone (before any I/O); `null` means "read it". */
 export function skipReasonForPath(relativePath: string, options: CorpusFilterOptions): SkipReason | null {
   if (options.include.length > 0 && !matchesAnyGlob(relativePath, options.include)) return 'not-included';
-  if (matchesAnyGlob(relativePath, options.exclude)) return 'excluded';
+  if (excludedWithAncestors(relativePath, options.exclude)) return 'excluded';
   if (options.gitignores.some((matcher) => matcher.ignores(relativePath))) return 'gitignored';
   return null;
+}
+
+/** Like files.exclude: a glob that names a folder (`**/.git`) excludes everything inside it. */
+export function excludedWithAncestors(relativePath: string, globs: readonly string[]): boolean {
+  if (globs.length === 0) return false;
+  let end = relativePath.length;
+  while (end > 0) {
+    if (matchesAnyGlob(relativePath.slice(0, end), globs)) return true;
+    end = relativePath.lastIndexOf('/', end - 1);
+  }
+  return false;
 }
 
 export function skipReasonForSize(sizeBytes: number, options: Pick<CorpusFilterOptions, 'maxFileSizeBytes'>): SkipReason | null {
