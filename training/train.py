@@ -42,6 +42,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     model = parser.add_mutually_exclusive_group()
     model.add_argument("--preset", default="5m", help="training/model_config.py preset for a new model")
     model.add_argument("--init", type=Path, default=None, help="Hugging Face folder of a causal LM to fine-tune")
+    parser.add_argument(
+        "--model-overrides", type=json.loads, default={},
+        help='JSON object of LlamaConfig fields over the preset, e.g. \'{"hidden_size": 128}\'',
+    )
     parser.add_argument("--noise", choices=("msn", "none"), default="msn")
     parser.add_argument("--span-length", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=8, help="rows per process per micro-batch")
@@ -90,7 +94,7 @@ def build_model(args: argparse.Namespace, vocab_size: int) -> torch.nn.Module:
     from training.model_config import make_config
 
     torch.manual_seed(args.seed)  # same seed -> same initial weights (MSN and baseline start equal)
-    return LlamaForCausalLM(make_config(args.preset, vocab_size=vocab_size))
+    return LlamaForCausalLM(make_config(args.preset, vocab_size=vocab_size, **args.model_overrides))
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
