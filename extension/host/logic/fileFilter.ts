@@ -21,7 +21,7 @@ export function skipReasonForPath(relativePath: string, options: CorpusFilterOpt
   return null;
 }
 
-/** Like files.exclude: a glob that names a folder (`**/.git`) excludes everything inside it. */
+// Like files.exclude: a glob that names a folder (such as "**/.git") excludes everything inside it.
 export function excludedWithAncestors(relativePath: string, globs: readonly string[]): boolean {
   if (globs.length === 0) return false;
   let end = relativePath.length;
