@@ -31,6 +31,8 @@ export interface MsnCompleteApi {
   whenReady(timeoutMs: number): Promise<boolean>;
   statusText(): string;
   recentStats(): readonly DecodeStats[];
+  /** Documents and tokens in the decoder's retrieval corpus (null before the first update). */
+  corpusSize(): { documents: number; tokens: number } | null;
 }
 
 let decoder: DecoderService | undefined;
@@ -93,6 +95,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     whenReady: (timeoutMs) => service.whenReady(timeoutMs),
     statusText: () => status.text,
     recentStats: () => history.all.map((record) => record.stats),
+    corpusSize: () => status.corpusSize,
   };
 }
 

@@ -29,6 +29,11 @@ export class StatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
+  /** The decoder's corpus size as of its last answer to a corpus update. */
+  get corpusSize(): { documents: number; tokens: number } | null {
+    return this.corpus;
+  }
+
   setDecoderState(state: SupervisorState, loadingMessage?: string): void {
     switch (state.kind) {
       case 'starting': this.engine = { kind: 'loading', message: loadingMessage }; break;
