@@ -166,8 +166,12 @@ function installExitHooks(): void {
     }
   };
   process.on('exit', killAllNow);
+  let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(signal, () => {
+    // Not `once`: a second signal while stopping must not kill us before the cleanup is done.
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = true;
       void Promise.all([...running].map((s) => s.stop())).finally(() => process.exit(130));
     });
   }
@@ -220,8 +224,8 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     extensionsDir,
     logFile,
     workbenchUrl(folder, query = {}) {
-      const params = new URLSearchParams({ folder, ...query });
-      return `${url}/?${params.toString()}`;
+      const extra = new URLSearchParams(query).toString();
+      return `${url}/?folder=${encodeURI(folder)}${extra ? `&${extra}` : ''}`;
     },
     stop() {
       stopped ??= stopProcessGroup(pid, child).then(() => {

@@ -10,4 +10,4 @@ node esbuild.mjs
 rm -rf out/test/vscode
 npx --no-install esbuild test/vscode/suite/*.ts --outdir=out/test/vscode/suite \
   --platform=node --format=cjs --target=node20 --sourcemap --log-level=warning
-exec npx --no-install tsx test/vscode/runInCodeServer.ts
+exec node --import tsx test/vscode/runInCodeServer.ts
