@@ -54,20 +54,20 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const settings = readSettings();
     if (!settings.enabled) return undefined;
-    const window = cursorWindow(document, position);
-    const key = { document: document.uri.toString(), prefix: window.prefix, suffix: window.suffix, mode: window.mode };
+    const cursor = cursorWindow(document, position);
+    const key = { document: document.uri.toString(), prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode };
 
     const hit = this.cache.lookup(key);
-    if (hit) return this.items(hit.remaining, window, position);
+    if (hit) return this.items(hit.remaining, cursor, position);
     if (this.decoder.state.kind !== 'ready') return undefined;
 
     const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
     if (!explicit && !(await delayUnlessCancelled(settings.debounceMs, token))) return undefined;
 
     const handle = this.decoder.request('complete', {
-      prefix: window.prefix,
-      suffix: window.suffix,
-      mode: window.mode,
+      prefix: cursor.prefix,
+      suffix: cursor.suffix,
+      mode: cursor.mode,
       maxTokens: settings.maxTokens,
       strategy: settings.strategy,
       treeBudget: settings.treeBudget,
@@ -79,7 +79,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       this.cache.store(key, result.text);
       this.onCompleted(result.stats);
       if (token.isCancellationRequested) return undefined;
-      return this.items(result.text, window, position);
+      return this.items(result.text, cursor, position);
     } catch (error) {
       const code = error instanceof DecoderError ? error.code : 'internal';
       if (code !== 'cancelled' && code !== 'not-running' && code !== 'exited') this.log.warn(`completion failed: ${(error as Error).message}`);
@@ -89,8 +89,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     }
   }
 
-  private items(text: string, window: CursorWindow, position: vscode.Position): vscode.InlineCompletionItem[] | undefined {
-    const shaped = shapeSuggestion(text, window);
+  private items(text: string, cursor: CursorWindow, position: vscode.Position): vscode.InlineCompletionItem[] | undefined {
+    const shaped = shapeSuggestion(text, cursor);
     if (!shaped) return undefined;
     // The range starts at the cursor so the built-in "accept word" / "accept line" commands
     // can take the suggestion piece by piece.
