@@ -131,6 +131,18 @@ describe('DecoderSupervisor (real child processes)', function () {
     assert.equal(isAlive(pid), false);
   });
 
+  it('two restarts at once leave exactly one process', async () => {
+    const { supervisor, states } = makeSupervisor({});
+    started.push(supervisor);
+    supervisor.start();
+    await supervisor.whenReady(10_000);
+    const first = supervisor.pid!;
+    await Promise.all([supervisor.restart(), supervisor.restart()]);
+    assert.equal(await supervisor.whenReady(10_000), true);
+    assert.equal(states.filter((state) => state.kind === 'starting').length, 2, 'one initial start and one restart');
+    assert.equal(isAlive(first), false);
+  });
+
   it('restart() replaces a healthy process', async () => {
     const { supervisor } = makeSupervisor({});
     started.push(supervisor);

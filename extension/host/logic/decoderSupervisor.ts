@@ -75,7 +75,8 @@ export class DecoderSupervisor {
   async restart(): Promise<void> {
     this.policy.reset();
     await this.stop();
-    this.spawnProcess();
+    // Two restarts at once share one stop; only the first of them spawns.
+    this.start();
   }
 
   /** Sends a request to the ready process; rejects at once with 'not-running' otherwise. */
@@ -89,10 +90,10 @@ export class DecoderSupervisor {
     return this.client.request(method, params, options);
   }
 
-  /** Resolves true once ready, false if it fails, stops or `timeoutMs` passes first. */
+  /** Resolves true once ready, false if it fails or `timeoutMs` passes first (waits through restarts). */
   whenReady(timeoutMs: number): Promise<boolean> {
     if (this.stateValue.kind === 'ready') return Promise.resolve(true);
-    if (this.stateValue.kind === 'failed' || this.stateValue.kind === 'stopped') return Promise.resolve(false);
+    if (this.stateValue.kind === 'failed') return Promise.resolve(false);
     return new Promise((resolve) => {
       const finish = () => {
         clearTimeout(timer);
@@ -216,6 +217,6 @@ export class DecoderSupervisor {
   private setState(state: SupervisorState): void {
     this.stateValue = state;
     this.options.onState?.(state);
-    if (state.kind !== 'starting' && state.kind !== 'restarting') for (const waiter of [...this.readyWaiters]) waiter();
+    if (state.kind === 'ready' || state.kind === 'failed') for (const waiter of [...this.readyWaiters]) waiter();
   }
 }
