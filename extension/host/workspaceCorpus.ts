@@ -31,7 +31,8 @@ export class WorkspaceCorpus implements vscode.Disposable {
   private readonly fileDebouncer: KeyedDebouncer<string>;
   private pumping: Promise<void> | null = null;
   private indexRun = 0;
-  private filter: CorpusFilterOptions | null = null;
+  /** The filter of the last scan, per workspace folder (each has its own .gitignore files). */
+  private filters = new Map<string, CorpusFilterOptions>();
 
   constructor(private readonly decoder: DecoderService, private readonly status: StatusBar, private readonly log: vscode.LogOutputChannel) {
     this.editDebouncer = new KeyedDebouncer(EDIT_DEBOUNCE_MS, (uri) => this.refreshOpenDocument(uri));
@@ -79,16 +80,16 @@ export class WorkspaceCorpus implements vscode.Disposable {
       gitignores: [],
     };
     const candidates: vscode.Uri[] = [];
+    const filters = new Map<string, CorpusFilterOptions>();
     for (const folder of folders) {
-      const gitignores = await this.readGitignores(folder, filter.exclude);
-      const folderFilter = { ...filter, gitignores };
+      const folderFilter = { ...filter, gitignores: await this.readGitignores(folder, filter.exclude) };
+      filters.set(folder.uri.toString(), folderFilter);
       for (const uri of await this.findFiles(folder, filter, settings.corpusMaxFiles)) {
         if (skipReasonForPath(vscode.workspace.asRelativePath(uri, false), folderFilter) === null) candidates.push(uri);
       }
-      filter.gitignores = [...filter.gitignores, ...gitignores];
     }
     if (run !== this.indexRun) return;
-    this.filter = filter;
+    this.filters = filters;
     const selected = candidates.slice(0, settings.corpusMaxFiles);
     this.dropWorkspaceFilesExcept(new Set(selected.map((uri) => uri.toString())));
     this.log.info(`indexing ${selected.length} workspace files (${candidates.length} matched)`);
@@ -157,7 +158,7 @@ export class WorkspaceCorpus implements vscode.Disposable {
       this.addOpenDocument(open);
       return;
     }
-    const maxBytes = this.filter?.maxFileSizeBytes ?? readSettings().corpusMaxFileSizeBytes;
+    const maxBytes = readSettings().corpusMaxFileSizeBytes;
     try {
       const stat = await vscode.workspace.fs.stat(uri);
       if (skipReasonForSize(stat.size, { maxFileSizeBytes: maxBytes }) !== null) return this.forgetWorkspaceFile(key);
@@ -186,8 +187,7 @@ export class WorkspaceCorpus implements vscode.Disposable {
   private addOpenDocument(document: vscode.TextDocument): void {
     if (!isCorpusDocument(document)) return;
     const text = document.getText();
-    const maxBytes = this.filter?.maxFileSizeBytes ?? readSettings().corpusMaxFileSizeBytes;
-    if (text.length > maxBytes) return;
+    if (text.length > readSettings().corpusMaxFileSizeBytes) return;
     this.queue.upsert(document.uri.toString(), text);
     this.pump();
   }
@@ -234,11 +234,12 @@ export class WorkspaceCorpus implements vscode.Disposable {
 
   /** Created or changed on disk (saved, renamed to, written by a tool). */
   private async refreshWorkspaceFile(uri: vscode.Uri): Promise<void> {
-    if (!vscode.workspace.isTrusted || !this.filter || !vscode.workspace.getWorkspaceFolder(uri)) return;
+    const folder = vscode.workspace.getWorkspaceFolder(uri);
+    const filter = folder && this.filters.get(folder.uri.toString());
+    if (!vscode.workspace.isTrusted || !filter) return;
     const key = uri.toString();
     if (openDocument(key)) return; // the live text wins
-    const relative = vscode.workspace.asRelativePath(uri, false);
-    if (skipReasonForPath(relative, this.filter) !== null) return;
+    if (skipReasonForPath(vscode.workspace.asRelativePath(uri, false), filter) !== null) return;
     const settings = readSettings();
     if (!this.workspaceFiles.has(key) && this.workspaceFiles.size >= settings.corpusMaxFiles) return;
     try {
