@@ -1,8 +1,13 @@
 // npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N
 //   --seed S --max-tokens M --json FILE [--strategies a,b] [--tree-budget K] [--no-retrieval]
 //   [--threads T] [--mode block|line] [--warmup W]
-// Runs every strategy on the same FIM prompts (block mode by default, as the editor's
-// multi-line completions) and reports speed, acceptance, identity with `ar` and quality.
+// Runs every strategy on the same FIM prompts and reports speed, acceptance, identity
+// with `ar` and quality. The prompt is the one the extension builds for inline completions
+// (its 6000/2000-character window around the cursor, then the decoder's FIM layout cut to
+// the context window); decoding uses 'block' mode by default (stop at a blank line or the
+// end of the middle), since samples hide one to three lines. `ar` always runs (reference).
+// tokens/s = all generated tokens / all decoding time (prefill excluded); the median of
+// per-sample tokens/s is printed too.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { STRATEGIES, type CompletionMode, type StrategyName } from '../protocol';

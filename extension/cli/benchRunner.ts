@@ -3,6 +3,7 @@
 // is generated tokens over the wall time of the decoding steps.
 import type { CompletionMode, DecodeStats, StrategyName } from '../protocol';
 import type { DecoderEngine } from '../decoder/engine/decoderEngine';
+import { boundPrefix, boundSuffix } from '../host/logic/promptWindow';
 import { median } from '../decoder/engine/latencyCalibration';
 import type { BenchSample, SourceFile } from './benchSamples';
 import { editSimilarity, firstLineExactMatch } from './quality';
@@ -53,6 +54,18 @@ export interface BenchResult {
 const NEVER_CANCELLED = { isCancelled: () => false };
 
 /**
+ * The editor's prompt window for inline completions (extension/host/inlineProvider.ts
+ * PREFIX_CHARS / SUFFIX_CHARS; that module imports vscode, so the sizes are repeated here).
+ */
+export const EDITOR_PREFIX_CHARS = 6000;
+export const EDITOR_SUFFIX_CHARS = 2000;
+
+/** The prompt the extension would send for this cursor: its window, then the decoder's FIM layout. */
+export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxTokens: number): number[] {
+  return engine.fimPrompt(boundPrefix(sample.prefix, EDITOR_PREFIX_CHARS), boundSuffix(sample.suffix, EDITOR_SUFFIX_CHARS), maxTokens);
+}
+
+/**
  * Keeps the corpus equal to the workspace except the file under the current cursor,
  * which is in it only as its prefix and suffix (never the hidden middle).
  */
@@ -87,7 +100,7 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   await corpus.init();
 
   const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number): Promise<SampleOutput> => {
-    const prompt = engine.fimPrompt(sample.prefix, sample.suffix, maxTokens);
+    const prompt = editorPrompt(engine, sample, maxTokens);
     const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget }, NEVER_CANCELLED);
     return { tokens: result.tokens, text: result.text, stats };
   };

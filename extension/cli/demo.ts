@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import type { StrategyName } from '../protocol';
 import { intArg, parseArgs, UsageError } from './args';
+import { editorPrompt } from './benchRunner';
 import { readWorkspace, type BenchSample } from './benchSamples';
 import { formatLatencyCurve, openEngine } from './engineSetup';
 
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   await engine.corpus.upsert(files.filter((f) => f !== cursorFile).map((f) => ({ uri: f.path, text: f.text })));
   await engine.corpus.upsert([{ uri: `${CURSOR_FILE}#prefix`, text: sample.prefix }, { uri: `${CURSOR_FILE}#suffix`, text: sample.suffix }]);
 
-  const prompt = engine.fimPrompt(sample.prefix, sample.suffix, maxTokens);
+  const prompt = editorPrompt(engine, sample, maxTokens);
   const run = (strategy: StrategyName) => engine.run({ prompt, maxTokens, mode: 'block', strategy }, { isCancelled: () => false });
   for (let i = 0; i < 2; i++) { await run('ar'); await run('tr-jacobi'); } // warm-up, not timed
   const ar = await run('ar');
