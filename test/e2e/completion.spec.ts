@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type Browser } from '../harness/browser';
-import { processesOf, REPO_ROOT, startCodeServer, type CodeServer } from '../harness/codeServer';
+import { modelOverrideSettings, processesOf, REPO_ROOT, startCodeServer, type CodeServer } from '../harness/codeServer';
 import { copyWorkspace, E2E_WORKSPACE } from '../harness/workspace';
 import {
   focusEditorEnd, ghostText, GHOST_TEXT, openFromExplorer, runFromPalette, Screenshots,
@@ -100,7 +100,7 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
     assert.ok(fs.existsSync(VSIX), `${VSIX} exists (test/e2e/run.sh builds it with npm run package)`);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-e2e-'));
     const workspace = copyWorkspace(E2E_WORKSPACE, path.join(scratch, 'workspace'));
-    server = await startCodeServer({ installVsix: [VSIX], userSettings: E2E_USER_SETTINGS });
+    server = await startCodeServer({ installVsix: [VSIX], userSettings: E2E_USER_SETTINGS, machineSettings: modelOverrideSettings() });
     const installed = fs.readdirSync(server.extensionsDir).filter((d) => d.startsWith('msn-complete.msn-complete'));
     assert.equal(installed.length, 1, `the VSIX was installed into ${server.extensionsDir}: ${installed}`);
     shots = new Screenshots(SCREENSHOTS);

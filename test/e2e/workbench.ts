@@ -9,6 +9,22 @@ export const GHOST_TEXT = '.monaco-editor [class*="ghost-text"]';
 export const STATUS_BAR_ITEMS = '#workbench\\.parts\\.statusbar .statusbar-item';
 const PALETTE_INPUT = '.quick-input-widget input';
 
+/**
+ * The little of the DOM the page functions below use. The project compiles without the DOM
+ * library (its code runs in Node), so these functions, which run in the page, type it here.
+ */
+interface DomElement {
+  className: string;
+  textContent: string | null;
+  style: { top: string };
+  cloneNode(deep: boolean): DomElement;
+  remove(): void;
+  querySelector(selector: string): DomElement | null;
+  querySelectorAll(selector: string): Iterable<DomElement>;
+  closest(selector: string): DomElement | null;
+  getBoundingClientRect(): { top: number };
+}
+
 export async function waitForWorkbench(page: Page, timeoutMs = 120_000): Promise<void> {
   await page.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: timeoutMs });
   await page.locator(STATUS_BAR_ITEMS).first().waitFor({ state: 'visible', timeout: timeoutMs });
@@ -48,11 +64,11 @@ export async function focusEditorEnd(page: Page): Promise<void> {
  */
 export async function visibleEditorText(page: Page): Promise<string> {
   const lines = await page.locator('.editor-instance .monaco-editor .view-lines .view-line').evaluateAll((nodes) =>
-    nodes
+    (nodes as unknown as DomElement[])
       .map((node) => {
-        const copy = node.cloneNode(true) as HTMLElement;
-        copy.querySelectorAll('[class*="ghost-text"]').forEach((ghost) => ghost.remove());
-        return { top: parseFloat((node as HTMLElement).style.top || '0'), text: copy.textContent ?? '' };
+        const copy = node.cloneNode(true);
+        for (const ghost of [...copy.querySelectorAll('[class*="ghost-text"]')]) ghost.remove();
+        return { top: parseFloat(node.style.top || '0'), text: copy.textContent ?? '' };
       })
       .sort((a, b) => a.top - b.top)
       .map((line) => line.text),
@@ -65,10 +81,11 @@ export async function visibleEditorText(page: Page): Promise<string> {
  * lines Monaco draws in a view zone below it.
  */
 export async function ghostText(page: Page): Promise<string> {
-  const text = await page.locator('.editor-instance .monaco-editor').first().evaluate((editor) => {
+  const text = await page.locator('.editor-instance .monaco-editor').first().evaluate((element) => {
+    const editor = element as unknown as DomElement;
     const spans = [...editor.querySelectorAll('[class*="ghost-text"]')].filter((el) => el.querySelector('[class*="ghost-text"]') === null);
     const inline = spans.filter((el) => el.className.includes('ghost-text-decoration')).map((el) => el.textContent ?? '').join('');
-    const lines = new Map<Element, string>();
+    const lines = new Map<DomElement, string>();
     for (const el of spans.filter((e) => !e.className.includes('ghost-text-decoration'))) {
       const line = el.closest('.view-line') ?? el;
       lines.set(line, (lines.get(line) ?? '') + (el.textContent ?? ''));

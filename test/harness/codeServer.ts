@@ -35,6 +35,11 @@ export interface CodeServerOptions {
   port?: number;
   /** Extra user settings, merged over QUIET_USER_SETTINGS. */
   userSettings?: Record<string, unknown>;
+  /**
+   * Machine settings: a code-server window is a remote window, and VS Code reads settings of
+   * `machine` scope (e.g. msnComplete.modelPath) only from the remote machine's file.
+   */
+  machineSettings?: Record<string, unknown>;
   /** Extensions folder; default: a fresh one inside the instance's temp dir. */
   extensionsDir?: string;
   /** VSIX files to install into the extensions folder before starting. */
@@ -186,6 +191,7 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
   const logFile = options.logFile ?? path.join(tempDir, 'code-server.log');
   fs.mkdirSync(extensionsDir, { recursive: true });
   writeJson(path.join(userDataDir, 'User/settings.json'), { ...QUIET_USER_SETTINGS, ...options.userSettings });
+  writeJson(path.join(userDataDir, 'Machine/settings.json'), options.machineSettings ?? {});
   const env = isolatedEnv(tempDir, options.env ?? {});
   const commonArgs = [
     '--user-data-dir', userDataDir,
@@ -320,4 +326,16 @@ export function processesOf(server: Pick<CodeServer, 'pid'>): { pid: number; cmd
     }
   }
   return known.filter((p) => members.has(p.pid)).map(({ pid, cmdline }) => ({ pid, cmdline }));
+}
+
+/**
+ * Machine settings for the tests: MSN_TEST_MODEL=DIR runs them against another model folder
+ * (e.g. a candidate from training) instead of the shipped model/.
+ */
+export function modelOverrideSettings(): Record<string, unknown> {
+  const model = process.env.MSN_TEST_MODEL;
+  if (!model) return {};
+  const dir = path.resolve(model);
+  if (!fs.existsSync(path.join(dir, 'msn.json'))) throw new Error(`MSN_TEST_MODEL=${model}: no msn.json there`);
+  return { 'msnComplete.modelPath': dir };
 }

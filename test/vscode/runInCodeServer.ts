@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { launchBrowser, type Browser } from '../harness/browser';
-import { REPO_ROOT, startCodeServer, type CodeServer } from '../harness/codeServer';
+import { modelOverrideSettings, REPO_ROOT, startCodeServer, type CodeServer } from '../harness/codeServer';
 import { copyWorkspace, E2E_WORKSPACE } from '../harness/workspace';
 
 const SUITE = path.join(REPO_ROOT, 'out/test/vscode/suite/index.js');
@@ -40,6 +40,7 @@ async function main(): Promise<number> {
       smokeTestDriver: true,
       env: { MSN_VSCODE_TEST_REPORT: reportFile },
       userSettings: { 'msnComplete.generateMaxTokens': 48 },
+      machineSettings: modelOverrideSettings(),
     });
     console.log(`code-server ${server.url} (log: ${server.logFile})`);
     const remote = (file: string) => `vscode-remote://127.0.0.1:${server!.port}${file}`;
