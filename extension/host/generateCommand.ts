@@ -5,12 +5,17 @@ import * as vscode from 'vscode';
 import type { DecodeStats } from '../protocol';
 import { DecoderError } from './logic/decoderClient';
 import { shiftOffset } from './logic/offsetTracking';
-import { boundPrefix, boundSuffix } from './logic/promptWindow';
+import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from './logic/promptWindow';
 import type { DecoderService } from './decoderService';
-import { PREFIX_CHARS, SUFFIX_CHARS } from './inlineProvider';
 import { readSettings } from './settings';
 
 export const GENERATE_COMMAND = 'msn-complete.generate';
+
+/**
+ * Documents Generate is streaming into. Inline completions stay quiet there: ghost text
+ * popping up between the streamed edits would flicker and can split the undo group.
+ */
+export const documentsBeingGenerated = new Set<string>();
 
 export async function runGenerate(decoder: DecoderService, onCompleted: (stats: DecodeStats) => void): Promise<void> {
   const editor = vscode.window.activeTextEditor;
@@ -35,6 +40,8 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
     }
     if (token.isCancellationRequested) return;
     const streamer = new EditorStreamer(editor, offset);
+    const documentKey = document.uri.toString();
+    documentsBeingGenerated.add(documentKey);
     const handle = decoder.request('generate', {
       prefix,
       suffix,
@@ -59,6 +66,7 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
     } finally {
       cancellation.dispose();
       streamer.dispose();
+      documentsBeingGenerated.delete(documentKey);
     }
   });
 }

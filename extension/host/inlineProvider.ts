@@ -8,14 +8,12 @@ import type { CompletionCache } from './logic/completionCache';
 import { chooseCompletionMode } from './logic/completionMode';
 import { delayUnlessCancelled } from './logic/debounce';
 import { DecoderError } from './logic/decoderClient';
-import { boundPrefix, boundSuffix } from './logic/promptWindow';
+import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from './logic/promptWindow';
 import { shapeSuggestion } from './logic/suggestion';
 import type { DecoderService } from './decoderService';
+import { documentsBeingGenerated } from './generateCommand';
 import { readSettings } from './settings';
 
-/** Characters of context sent to the decoder; the server cuts further to its token budget. */
-export const PREFIX_CHARS = 6000;
-export const SUFFIX_CHARS = 2000;
 const COMPLETE_TIMEOUT_MS = 20_000;
 
 export interface CursorWindow {
@@ -53,7 +51,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const settings = readSettings();
-    if (!settings.enabled) return undefined;
+    if (!settings.enabled || documentsBeingGenerated.has(document.uri.toString())) return undefined;
     const cursor = cursorWindow(document, position);
     const key = { document: document.uri.toString(), prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode };
 

@@ -2,6 +2,10 @@
 // same as a small one. Cuts fall on line boundaries where possible, so the model never
 // sees half a line at the edge of its context.
 
+/** Characters of context sent to the decoder; the decoder cuts further to its token budget. */
+export const PREFIX_CHARS = 6000;
+export const SUFFIX_CHARS = 2000;
+
 export interface PromptWindow {
   prefix: string;
   suffix: string;
