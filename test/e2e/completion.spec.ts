@@ -48,6 +48,12 @@ function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
+/** The name in the msn.json of the model the extension loads (the shipped one unless MSN_TEST_MODEL). */
+function modelName(): string {
+  const dir = process.env.MSN_TEST_MODEL ? path.resolve(process.env.MSN_TEST_MODEL) : path.join(REPO_ROOT, 'model');
+  return (JSON.parse(fs.readFileSync(path.join(dir, 'msn.json'), 'utf8')) as { name: string }).name;
+}
+
 function decoderProcesses(server: CodeServer): { pid: number; cmdline: string }[] {
   return processesOf(server).filter((p) => p.cmdline.includes(DECODER_SCRIPT));
 }
@@ -104,14 +110,20 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
     const installed = fs.readdirSync(server.extensionsDir).filter((d) => d.startsWith('msn-complete.msn-complete'));
     assert.equal(installed.length, 1, `the VSIX was installed into ${server.extensionsDir}: ${installed}`);
     shots = new Screenshots(SCREENSHOTS);
-    console.log(`    code-server ${server.url}, screenshots in ${SCREENSHOTS}`);
+    console.log(`    code-server ${server.url}, model ${modelName()}, screenshots in ${SCREENSHOTS}`);
     browser = await launchBrowser();
     page = browser.page;
     await page.goto(server.workbenchUrl(workspace));
     await waitForWorkbench(page);
   });
 
+  let anyFailed = false;
+  afterEach(function () {
+    if (this.currentTest?.state === 'failed') anyFailed = true;
+  });
+
   after(async function () {
+    if (anyFailed && server) console.log(`    the extension's log:\n${server.logTail('MSN Complete')}`);
     await browser?.close();
     await server?.stop();
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
@@ -143,6 +155,12 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
       if (i < LATENCY_PROMPTS.length - 1) await undoUntil(page, original);
     }
     console.log(`    keystroke -> ghost text: ${latencies.map((ms) => ms.toFixed(0)).join(', ')} ms; median ${median(latencies).toFixed(0)} ms`);
+    fs.writeFileSync(path.join(SCREENSHOTS, 'latency.json'), JSON.stringify({
+      model: modelName(),
+      keystrokeToGhostTextMs: latencies.map((ms) => Math.round(ms)),
+      medianMs: Math.round(median(latencies)),
+      measuredAt: new Date().toISOString(),
+    }, null, 2));
     const shown = (await ghostText(page)) || lastGhost;
     const lastLine = `${LATENCY_PROMPTS.at(-1)!.split('\n').at(-1)!}${shown.split('\n')[0]}`;
     assert.ok(!(await visibleEditorText(page)).includes(lastLine), 'the suggestion is not in the document before Tab');

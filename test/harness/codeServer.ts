@@ -61,6 +61,8 @@ export interface CodeServer {
   readonly tempDir: string;
   readonly extensionsDir: string;
   readonly logFile: string;
+  /** The last lines of the editor's log files named `<name>.log` (e.g. an extension's output channel). */
+  logTail(name: string, lines?: number): string;
   /** URL of the workbench with `folder` open and optional extra query parameters. */
   workbenchUrl(folder: string, query?: Record<string, string>): string;
   /** Stops the whole process group: TERM, then KILL after a grace period. Idempotent. */
@@ -229,6 +231,11 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     tempDir,
     extensionsDir,
     logFile,
+    logTail(name, lines = 40) {
+      return findFiles(path.join(userDataDir, 'logs'), `${name}.log`)
+        .map((file) => `--- ${file}\n${fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)
+        .join('\n');
+    },
     workbenchUrl(folder, query = {}) {
       const extra = new URLSearchParams(query).toString();
       return `${url}/?folder=${encodeURI(folder)}${extra ? `&${extra}` : ''}`;
@@ -249,6 +256,13 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     throw error;
   }
   return server;
+}
+
+function findFiles(dir: string, baseName: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((relative) => path.basename(relative) === baseName)
+    .map((relative) => path.join(dir, relative));
 }
 
 function groupAlive(pgid: number): boolean {

@@ -65,6 +65,7 @@ async function main(): Promise<number> {
       console.log('the suite wrote no report (it did not load or crashed before the end); see the code-server log');
     }
     if (code === -1) console.log(`timed out after ${RUN_TIMEOUT_MS / 1000} s`);
+    if (code !== 0) console.log(`\nthe extension's log:\n${server.logTail('MSN Complete')}\n${server.logTail('remoteexthost', 20)}`);
     console.log(`extension host exited with code ${code}`);
     return code === 0 && fs.existsSync(reportFile) ? 0 : 1;
   } finally {

@@ -76,7 +76,7 @@ describe('MSN Complete in a real VS Code', function () {
     await vscode.commands.executeCommand('workbench.action.files.revert');
   });
 
-  it('activates and loads the shipped model', async function () {
+  it('activates and loads its model', async function () {
     assert.equal(extension.isActive, true);
     const ready = await api.whenReady(120_000);
     assert.equal(ready, true, `decoder state after 120 s: ${api.decoderState()}`);
