@@ -32,6 +32,12 @@ export async function launchBrowser(viewport = { width: 1400, height: 900 }): Pr
     headless: true,
     args: CHROMIUM_FLAGS,
     viewport,
+    // Chromium's crash handler and caches follow XDG: keep them inside the throwaway profile.
+    env: {
+      ...process.env,
+      XDG_CONFIG_HOME: path.join(profileDir, 'xdg-config'),
+      XDG_CACHE_HOME: path.join(profileDir, 'xdg-cache'),
+    } as Record<string, string>,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   let closed: Promise<void> | undefined;
