@@ -49,6 +49,13 @@ export interface PlanRequest {
    * then so that a pessimistic prior cannot keep a good (e.g. deeper) tree out forever.
    */
   explore?: number;
+  /**
+   * Draft nodes added below the end of the most likely path, when sizing automatically.
+   * They are there for their logits: the next step's Jacobi guesses are the model's
+   * predictions at the nodes just past the accepted part, so without a tail a fully
+   * accepted path would leave only noise for the next step.
+   */
+  trajectoryTail?: number;
 }
 
 const NONE = -1;
@@ -72,6 +79,7 @@ export class TreePlanner {
   private featureHead = new Int32Array(0);
   private retrievalHead = new Int32Array(0);
   private draftIndex = new Int32Array(0);
+  private expanded = new Uint8Array(0);
   // Linked pools: features and retrieval cursors of each candidate.
   private featureCode: number[] = [];
   private featureNext: number[] = [];
@@ -115,7 +123,34 @@ export class TreePlanner {
     const drafts = fixed
       ? this.taken.length
       : Math.min(values.length, bestPrefixSize(values, values.length, this.latency, request.minDrafts) + (request.explore ?? 0));
-    return this.buildTree(request.root, drafts);
+    const chosen = this.taken.slice(0, drafts);
+    if (!fixed && request.trajectoryTail) this.extendMostLikelyPath(chosen, request.trajectoryTail);
+    return this.buildTree(request.root, chosen);
+  }
+
+  /** Appends up to `tail` nodes below the end of the chosen tree's most likely path. */
+  private extendMostLikelyPath(chosen: number[], tail: number): void {
+    const inTree = new Uint8Array(this.count);
+    inTree[0] = 1;
+    for (const c of chosen) inTree[c] = 1;
+    let end = 0;
+    for (let next = this.bestChild(end, inTree, 1); next !== NONE; next = this.bestChild(end, inTree, 1)) end = next;
+    for (let added = 0; added < tail; added++) {
+      if (this.expanded[end] === 0) this.expand(end);
+      const child = this.bestChild(end, inTree, 0);
+      if (child === NONE) return;
+      chosen.push(child);
+      end = child;
+    }
+  }
+
+  /** The most valuable child of `node` whose inTree mark equals `mark` (candidates created later count as 0). */
+  private bestChild(node: number, inTree: Uint8Array, mark: number): number {
+    let best = NONE;
+    for (let c = this.firstChild[node]; c !== NONE; c = this.nextSibling[c]) {
+      if ((c < inTree.length ? inTree[c] : 0) === mark && (best === NONE || this.better(c, best))) best = c;
+    }
+    return best;
   }
 
   /** Updates the acceptance statistics from the verified tree of the last plan. */
@@ -136,6 +171,7 @@ export class TreePlanner {
   // ---- candidates ----
 
   private expand(node: number): void {
+    this.expanded[node] = 1;
     const request = this.request!;
     const stats = this.stats;
     const depth = this.nodeDepth(node) + 1;
@@ -208,6 +244,7 @@ export class TreePlanner {
     this.featureHead[c] = NONE;
     this.retrievalHead[c] = NONE;
     this.draftIndex[c] = NONE;
+    this.expanded[c] = 0;
     if (parent !== NONE) {
       // Prepend: sibling order does not matter, the heap decides what is taken first.
       this.nextSibling[c] = this.firstChild[parent];
@@ -229,14 +266,16 @@ export class TreePlanner {
     return depth;
   }
 
-  private buildTree(root: number, drafts: number): DraftTree {
+  /** The tree of the root and `chosen` candidates (each after its parent). */
+  private buildTree(root: number, chosen: readonly number[]): DraftTree {
+    const drafts = chosen.length;
     const tree = this.tree.reset(root, drafts + 1);
     if (this.draftToCandidate.length < drafts + 1) this.draftToCandidate = new Int32Array(2 * (drafts + 1));
     this.draftIndex[0] = 0;
     this.draftToCandidate[0] = 0;
     let expected = 1;
     for (let i = 0; i < drafts; i++) {
-      const c = this.taken[i];
+      const c = chosen[i];
       const index = tree.addChild(this.draftIndex[this.parent[c]], this.token[c], SOURCES[this.source[c]]);
       this.draftIndex[c] = index;
       this.draftToCandidate[index] = c;
@@ -264,6 +303,7 @@ export class TreePlanner {
     this.featureHead = copy(this.featureHead, int);
     this.retrievalHead = copy(this.retrievalHead, int);
     this.draftIndex = copy(this.draftIndex, int);
+    this.expanded = copy(this.expanded, (n) => new Uint8Array(n));
     this.heap = copy(this.heap, int);
     this.capacity = capacity;
   }

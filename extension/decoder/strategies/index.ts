@@ -45,7 +45,7 @@ export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): Dra
     case 'jacobi':
       // Vanilla Jacobi: one chain of guesses, each the previous step's argmax one place
       // further; noise where there is no guess yet.
-      return new TreeDraftStrategy({ ...common, jacobi: { ranks: 1, maxDepth: 16 }, noise: true, maxDrafts: 16, minDrafts: 2 });
+      return new TreeDraftStrategy({ ...common, jacobi: { ranks: 1, maxDepth: 16 }, noise: true, maxDrafts: 16, minDrafts: 0, trajectoryTail: 2 });
     case 'pld':
       // Prompt lookup: the continuation of the longest (<= 3 token) suffix match in the context.
       return new TreeDraftStrategy({
@@ -58,7 +58,8 @@ export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): Dra
         jacobi: { ranks: 4, maxDepth: 8 },
         noise: true,
         maxDrafts: MAX_AUTO_DRAFTS,
-        minDrafts: 2,
+        minDrafts: 0,
+        trajectoryTail: 2,
         context: { orders: [1, 2, 3, 4], maxContinuations: 3, length: 16, minMatch: 1 },
         workspace: deps.workspace ? { index: deps.workspace, maxContinuations: 3, length: 16, minMatch: 2 } : undefined,
       });

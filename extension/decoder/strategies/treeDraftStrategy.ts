@@ -27,6 +27,8 @@ export interface TreeDraftOptions {
   maxDrafts: number;
   /** Fewest draft nodes the cost model may choose. */
   minDrafts: number;
+  /** Nodes added past the most likely path for their logits (Jacobi strategies; see the planner). */
+  trajectoryTail?: number;
   /** Jacobi guesses: the top `ranks` at each of up to `maxDepth` depths. */
   jacobi?: { ranks: number; maxDepth: number };
   /** Fill Jacobi slots without a guess with tokens drawn from the context. */
@@ -98,6 +100,7 @@ export class TreeDraftStrategy implements DraftStrategy {
       budget: options.treeBudget,
       maxDrafts: options.maxDrafts,
       minDrafts: options.minDrafts,
+      trajectoryTail: options.trajectoryTail,
       explore: ++this.steps % EXPLORE_EVERY === 0 ? EXPLORE_NODES : 0,
     });
   }
@@ -117,22 +120,34 @@ export class TreeDraftStrategy implements DraftStrategy {
    * Next step's Jacobi guesses: below the last accepted node, follow the most promising
    * child (the first one the planner took) down the tree; the top-k of the logits at the
    * d-th node of that chain guess the token d places after the new root (the bonus
-   * token). Past the chain, the planner falls back to noise.
+   * token). Past that chain, guesses of the previous table that were not verified this
+   * step still stand for their positions (shifted by the tokens just emitted), as in a
+   * Jacobi window; past those, the planner falls back to noise.
    */
   private updateJacobiTable(outcome: StepOutcome): void {
     const tree = this.planner.tree;
+    const table = this.table;
     const { ranks, maxDepth } = this.options.jacobi!;
     const path = outcome.acceptance.path;
+    const oldKnownDepth = table.knownDepth;
+    // Old row r guessed the position r + 1 after the old root; the new root sits
+    // path.length positions later, so new row r' is old row r' + path.length.
+    const shift = path.length;
     let node = tree.firstChild(path[path.length - 1]);
     let depth = 0;
     while (node !== -1 && depth < maxDepth) {
       const top = outcome.topK(node, ranks);
       const row = depth * ranks;
-      for (let r = 0; r < ranks; r++) this.table.tokens[row + r] = r < top.length ? top[r] : -1;
+      for (let r = 0; r < ranks; r++) table.tokens[row + r] = r < top.length ? top[r] : -1;
       depth++;
       node = tree.firstChild(node);
     }
-    this.table.knownDepth = depth;
+    // Rows read below lie at or beyond depth + shift, past every row written above.
+    while (depth < maxDepth && depth + shift < oldKnownDepth) {
+      table.tokens.copyWithin(depth * ranks, (depth + shift) * ranks, (depth + shift + 1) * ranks);
+      depth++;
+    }
+    table.knownDepth = depth;
   }
 
   private syncContext(context: readonly number[]): void {

@@ -118,6 +118,27 @@ describe('TreePlanner', () => {
     assert.deepEqual(kept.nodes.map((n) => [n.parent, n.source]), [[-1, 'root'], [0, 'noise'], [1, 'noise']]);
   });
 
+  it('adds a trajectory tail below the end of the most likely path', () => {
+    const stats = new AcceptanceStats();
+    const jacobi = { table: { tokens: Int32Array.of(10, 11, 20, 21, 30, 31), stride: 2, knownDepth: 3 }, ranks: 2, maxDepth: 3 };
+    const continuation = { tokens: [10, 50, 51], matchLength: 8, origin: 'workspace' as const };
+    const base = { root: 0, jacobi, continuations: [continuation], maxDrafts: 63, minDrafts: 0 };
+    // On a flat curve everything is taken; the tail adds nothing new beyond the budget of candidates.
+    const steep = new LatencyCurve({ 1: 1, 2: 100 });
+    assert.equal(new TreePlanner(stats, steep).plan(base).size, 1);
+    const tailed = new TreePlanner(stats, steep).plan({ ...base, trajectoryTail: 2 });
+    // Root-only by the cost model, then the two most valuable nodes in a chain: 10 (merged
+    // retrieval + Jacobi) and its best child, the retrieved 50.
+    assert.deepEqual(tailed.nodes.map((n) => [n.token, n.parent]), [[0, -1], [10, 0], [50, 1]]);
+    // With a cheap q=2..4 the chain 10-50-51 is chosen and the tail continues below 51's
+    // end of the path: 51 has no Jacobi or retrieval children, so the tail stops there.
+    const medium = new LatencyCurve({ 1: 1, 4: 1.05, 5: 100 });
+    const chain = new TreePlanner(stats, medium).plan({ ...base, trajectoryTail: 2 });
+    assert.deepEqual(chain.nodes.map((n) => n.token), [0, 10, 50, 51]);
+    // A fixed budget is exact: no tail.
+    assert.equal(new TreePlanner(stats, steep).plan({ ...base, budget: 1, trajectoryTail: 2 }).size, 2);
+  });
+
   it('merges a Jacobi guess and a retrieved token into one node, and credits both when it is accepted', () => {
     const stats = new AcceptanceStats();
     const planner = new TreePlanner(stats, FLAT);
