@@ -140,13 +140,51 @@ export class DraftTree implements DraftTreeView {
  * its ancestors and itself.
  */
 export function buildTreeInputs(tree: DraftTreeView, pastLength: number, maskValue = DEFAULT_MASK_VALUE): TreeInputs {
+  const q = tree.nodes.length;
+  const inputs = {
+    inputIds: new BigInt64Array(q),
+    positionIds: new BigInt64Array(q),
+    attentionMask: new Float32Array(q * (pastLength + q)),
+  };
+  fillTreeInputs(tree, pastLength, maskValue, inputs);
+  return inputs;
+}
+
+/**
+ * Builds tree inputs into buffers that are reused from step to step: the mask of a
+ * 64-node tree over a 2k-token past is half a megabyte, not worth allocating per step.
+ * The returned arrays are views of exactly the needed length (offset 0), valid until
+ * the next build.
+ */
+export class TreeInputsBuffer {
+  private ids = new BigInt64Array(64);
+  private positions = new BigInt64Array(64);
+  private mask = new Float32Array(64 * 1024);
+
+  build(tree: DraftTreeView, pastLength: number, maskValue = DEFAULT_MASK_VALUE): TreeInputs {
+    const q = tree.nodes.length;
+    const maskLength = q * (pastLength + q);
+    if (this.ids.length < q) {
+      this.ids = new BigInt64Array(2 * q);
+      this.positions = new BigInt64Array(2 * q);
+    }
+    if (this.mask.length < maskLength) this.mask = new Float32Array(2 * maskLength);
+    const inputs = {
+      inputIds: this.ids.subarray(0, q),
+      positionIds: this.positions.subarray(0, q),
+      attentionMask: this.mask.subarray(0, maskLength),
+    };
+    fillTreeInputs(tree, pastLength, maskValue, inputs);
+    return inputs;
+  }
+}
+
+function fillTreeInputs(tree: DraftTreeView, pastLength: number, maskValue: number, out: TreeInputs): void {
   if (!Number.isInteger(pastLength) || pastLength < 0) throw new RangeError(`pastLength must be a non-negative integer, got ${pastLength}`);
   const nodes = tree.nodes;
   const q = nodes.length;
   const width = pastLength + q;
-  const inputIds = new BigInt64Array(q);
-  const positionIds = new BigInt64Array(q);
-  const attentionMask = new Float32Array(q * width);
+  const { inputIds, positionIds, attentionMask } = out;
   for (let i = 0; i < q; i++) {
     const node = nodes[i];
     if (i === 0 ? node.parent !== NONE : !(node.parent >= 0 && node.parent < i)) {
@@ -157,7 +195,8 @@ export function buildTreeInputs(tree: DraftTreeView, pastLength: number, maskVal
     inputIds[i] = BigInt(node.token);
     positionIds[i] = BigInt(pastLength + node.depth);
     const row = i * width;
-    // Past rows stay 0 (visible). Tree part: inherit the parent's row, then see itself.
+    // Every cached row is visible. Tree part: inherit the parent's row, then see itself.
+    attentionMask.fill(0, row, row + pastLength);
     if (node.parent === NONE) {
       attentionMask.fill(maskValue, row + pastLength, row + width);
     } else {
@@ -166,5 +205,4 @@ export function buildTreeInputs(tree: DraftTreeView, pastLength: number, maskVal
     }
     attentionMask[row + pastLength + i] = 0;
   }
-  return { inputIds, positionIds, attentionMask };
 }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DraftTree, buildTreeInputs } from '../../../extension/decoder/draft/tree';
+import { DraftTree, TreeInputsBuffer, buildTreeInputs } from '../../../extension/decoder/draft/tree';
 import { ancestorsOrSelf, assignments, nodesOf, treeShapes } from './smallTrees';
 
 describe('DraftTree', () => {
@@ -183,6 +183,29 @@ describe('buildTreeInputs on trees built from random paths', () => {
           assert.equal(inputs.attentionMask[i * width + past + j], visible.has(j) ? 0 : -1e9);
         }
       }
+    }
+  });
+});
+
+describe('TreeInputsBuffer', () => {
+  it('builds the same inputs as buildTreeInputs into reused buffers', () => {
+    let state = 99;
+    const random = (n: number) => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return (state >>> 8) % n;
+    };
+    const buffer = new TreeInputsBuffer();
+    for (let trial = 0; trial < 300; trial++) {
+      const tree = new DraftTree(random(5), 1 + random(80));
+      for (let p = 0; p < 8; p++) tree.addPath(Array.from({ length: 1 + random(12) }, () => random(4)), 'jacobi');
+      const past = random(3) === 0 ? random(3000) : random(20);
+      const reused = buffer.build(tree, past, -3);
+      const fresh = buildTreeInputs(tree, past, -3);
+      assert.equal(reused.attentionMask.length, fresh.attentionMask.length);
+      assert.equal(reused.attentionMask.byteOffset, 0);
+      assert.deepEqual(reused.inputIds, fresh.inputIds);
+      assert.deepEqual(reused.positionIds, fresh.positionIds);
+      assert.ok(reused.attentionMask.every((v, i) => v === fresh.attentionMask[i]), `trial ${trial}`);
     }
   });
 });
