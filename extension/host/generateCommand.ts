@@ -5,8 +5,8 @@ import * as vscode from 'vscode';
 import type { DecodeStats } from '../protocol';
 import { DecoderError } from './logic/decoderClient';
 import { shiftOffset } from './logic/offsetTracking';
-import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from './logic/promptWindow';
 import type { DecoderService } from './decoderService';
+import { textAround } from './documentContext';
 import { readSettings } from './settings';
 
 export const GENERATE_COMMAND = 'msn-complete.generate';
@@ -27,8 +27,7 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
   const document = editor.document;
   const anchor = editor.selection.isEmpty ? editor.selection.active : editor.selection.end;
   const offset = document.offsetAt(anchor);
-  const prefix = boundPrefix(document.getText(new vscode.Range(document.positionAt(Math.max(0, offset - PREFIX_CHARS - 1)), anchor)), PREFIX_CHARS);
-  const suffix = boundSuffix(document.getText(new vscode.Range(anchor, document.positionAt(offset + SUFFIX_CHARS + 1))), SUFFIX_CHARS);
+  const { prefix, suffix } = textAround(document, anchor);
 
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'MSN Complete: generating', cancellable: true }, async (progress, token) => {
     if (decoder.state.kind !== 'ready') {

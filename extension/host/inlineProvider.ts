@@ -8,9 +8,9 @@ import type { CompletionCache } from './logic/completionCache';
 import { chooseCompletionMode } from './logic/completionMode';
 import { delayUnlessCancelled } from './logic/debounce';
 import { DecoderError } from './logic/decoderClient';
-import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from './logic/promptWindow';
 import { shapeSuggestion } from './logic/suggestion';
 import type { DecoderService } from './decoderService';
+import { textAround } from './documentContext';
 import { documentsBeingGenerated } from './generateCommand';
 import { readSettings } from './settings';
 
@@ -25,11 +25,7 @@ export interface CursorWindow {
 }
 
 export function cursorWindow(document: vscode.TextDocument, position: vscode.Position): CursorWindow {
-  const offset = document.offsetAt(position);
-  const start = document.positionAt(Math.max(0, offset - PREFIX_CHARS - 1));
-  const end = document.positionAt(offset + SUFFIX_CHARS + 1);
-  const prefix = boundPrefix(document.getText(new vscode.Range(start, position)), PREFIX_CHARS);
-  const suffix = boundSuffix(document.getText(new vscode.Range(position, end)), SUFFIX_CHARS);
+  const { prefix, suffix } = textAround(document, position);
   const line = document.lineAt(position.line).text;
   const linePrefix = line.slice(0, position.character);
   const lineSuffix = line.slice(position.character);
