@@ -225,7 +225,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--tokens", type=float, default=1.2e6, help="training length per model (schedule)")
-    parser.add_argument("--minutes", type=float, default=6.0, help="time cap of the MSN model; the baseline runs as many steps")
+    parser.add_argument("--minutes", type=float, default=5.5, help="time cap of the MSN model; the baseline runs as many steps")
+    parser.add_argument("--steps", type=int, default=None, help="train both models exactly this many steps (no time cap)")
     # measurement
     parser.add_argument("--prompts", type=int, default=100, help="next-line cases (exact match)")
     parser.add_argument("--accept-prompts", type=int, default=24, help="cases used for the acceptance measurement")
@@ -254,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
             for name in ("run-msn", "run-none"):
                 shutil.rmtree(work / name, ignore_errors=True)
         tokenizer_path, train_rows, val_rows_dir, val_jsonl = prepare_quick_data(work, args)
-        msn_progress = train_quick_model(work, "msn", tokenizer_path, train_rows, args, None)
+        msn_progress = train_quick_model(work, "msn", tokenizer_path, train_rows, args, args.steps)
         baseline_progress = train_quick_model(work, "none", tokenizer_path, train_rows, args, msn_progress["step"])
         assert baseline_progress["step"] == msn_progress["step"], "both models must train the same steps"
         msn_dir, baseline_dir = work / "run-msn" / "hf", work / "run-none" / "hf"
