@@ -4,7 +4,7 @@
 // the model's argmax, so every strategy produces the tokens plain greedy would.
 import type { StrategyName } from '../../protocol';
 import { acceptGreedy } from '../draft/acceptance';
-import { buildTreeInputs } from '../draft/tree';
+import { TreeInputsBuffer } from '../draft/tree';
 import type { Acceptance, DraftStrategy, DraftTreeView } from '../draft/types';
 import type { MsnConfig } from '../model/msnConfig';
 import type { OnnxModel } from '../model/onnxModel';
@@ -66,6 +66,8 @@ export class Generator {
   /** Tokens whose KV rows fill the cache, in order (for prompt-prefix reuse). */
   private cachedTokens: number[] = [];
   private readonly stopIds: Set<number>;
+  /** Reused input buffers: a 64-node tree's mask over a long past is ~0.5 MB per step. */
+  private readonly treeInputs = new TreeInputsBuffer();
 
   constructor(readonly model: OnnxModel, readonly tokenizer: CodeTokenizer, readonly config: MsnConfig) {
     this.cache = new KvCache(config.numLayers, config.maxPositions, config.numKvHeads * config.headDim);
@@ -163,7 +165,7 @@ export class Generator {
   /** One forward pass over `tree`; commits the accepted path's KV rows. */
   private async verify(tree: DraftTreeView, result: GenerationResult) {
     const past = this.cache.length;
-    const inputs = buildTreeInputs(tree, past, this.config.maskValue);
+    const inputs = this.treeInputs.build(tree, past, this.config.maskValue);
     const start = performance.now();
     const out = await this.model.forward({ ...inputs, past, pastKeys: this.cache.keys, pastValues: this.cache.values });
     const forwardMs = performance.now() - start;
