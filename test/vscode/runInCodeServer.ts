@@ -59,14 +59,15 @@ async function main(): Promise<number> {
     await browser.page.goto(server.workbenchUrl(workspace, { payload }));
     const timeout = new Promise<number>((resolve) => setTimeout(() => resolve(-1), RUN_TIMEOUT_MS).unref());
     const code = await Promise.race([exitCode, timeout]);
+    // The extension's log first, so the test summary stays the last thing printed.
+    console.log(`extension host exited with code ${code}`);
+    if (code !== 0) console.log(`the extension's log:\n${server.logTail('MSN Complete')}\n${server.logTail('remoteexthost', 20)}\n`);
     if (fs.existsSync(reportFile)) {
       printReport(JSON.parse(fs.readFileSync(reportFile, 'utf8')) as Report);
     } else {
       console.log('the suite wrote no report (it did not load or crashed before the end); see the code-server log');
     }
     if (code === -1) console.log(`timed out after ${RUN_TIMEOUT_MS / 1000} s`);
-    if (code !== 0) console.log(`\nthe extension's log:\n${server.logTail('MSN Complete')}\n${server.logTail('remoteexthost', 20)}`);
-    console.log(`extension host exited with code ${code}`);
     return code === 0 && fs.existsSync(reportFile) ? 0 : 1;
   } finally {
     await browser?.close();
