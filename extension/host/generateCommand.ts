@@ -1,5 +1,8 @@
-// "MSN Complete: Generate": streams a generation into the editor at the cursor (or after the
-// selection) as one undoable edit, with a cancellable progress notification.
+// "MSN Complete: Generate": generates at the cursor (or after the selection). The text
+// streams in as a live preview at the insertion point and lands as ONE edit, so a single
+// undo removes it. (Streaming real edits cannot promise that: anything that closes the
+// undo group mid-stream, e.g. the auto-save that browser-hosted VS Code enables by default,
+// would split the generation into several undo steps.)
 
 import * as vscode from 'vscode';
 import type { DecodeStats } from '../protocol';
@@ -11,11 +14,11 @@ import { readSettings } from './settings';
 
 export const GENERATE_COMMAND = 'msn-complete.generate';
 
-/**
- * Documents Generate is streaming into. Inline completions stay quiet there: ghost text
- * popping up between the streamed edits would flicker and can split the undo group.
- */
+/** Documents Generate is working in: inline completions stay quiet there meanwhile. */
 export const documentsBeingGenerated = new Set<string>();
+
+const PREVIEW_INTERVAL_MS = 50;
+const PREVIEW_CHARS = 120;
 
 export async function runGenerate(decoder: DecoderService, onCompleted: (stats: DecodeStats) => void): Promise<void> {
   const editor = vscode.window.activeTextEditor;
@@ -26,7 +29,6 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
   const settings = readSettings();
   const document = editor.document;
   const anchor = editor.selection.isEmpty ? editor.selection.active : editor.selection.end;
-  const offset = document.offsetAt(anchor);
   const { prefix, suffix } = textAround(document, anchor);
 
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'MSN Complete: generating', cancellable: true }, async (progress, token) => {
@@ -38,7 +40,7 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
       }
     }
     if (token.isCancellationRequested) return;
-    const streamer = new EditorStreamer(editor, offset);
+    const insertion = new StreamingInsertion(editor, document.offsetAt(anchor));
     const documentKey = document.uri.toString();
     documentsBeingGenerated.add(documentKey);
     const handle = decoder.request('generate', {
@@ -47,41 +49,45 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
       maxTokens: settings.generateMaxTokens,
       strategy: settings.strategy,
       treeBudget: settings.treeBudget,
-    }, { onChunk: (text) => streamer.push(text) });
+    }, {
+      onChunk: (text) => {
+        insertion.append(text);
+        progress.report({ message: `${insertion.text.length} characters…` });
+      },
+    });
     const cancellation = token.onCancellationRequested(() => handle.cancel());
-    streamer.onFailure(() => handle.cancel());
     try {
       const result = await handle.result;
-      // Chunks concatenate to the final text; insert whatever did not arrive as a chunk.
-      if (result.text.startsWith(streamer.received)) streamer.push(result.text.slice(streamer.received.length));
-      await streamer.finish();
+      // Chunks concatenate to the final text; the final text is authoritative.
+      insertion.replaceAll(result.text);
+      await insertion.commit();
       onCompleted(result.stats);
-      const s = result.stats;
-      progress.report({ message: `${s.tokens} tokens, ${s.tokensPerSecond.toFixed(0)} tokens/s` });
     } catch (error) {
-      await streamer.finish();
-      if (error instanceof DecoderError && error.code === 'cancelled') return;
-      void vscode.window.showErrorMessage(`MSN Complete: generation failed: ${(error as Error).message}`);
+      // Cancelled or failed mid-way: keep what was generated, as streaming would have.
+      await insertion.commit();
+      if (!(error instanceof DecoderError && error.code === 'cancelled')) {
+        void vscode.window.showErrorMessage(`MSN Complete: generation failed: ${(error as Error).message}`);
+      }
     } finally {
       cancellation.dispose();
-      streamer.dispose();
+      insertion.dispose();
       documentsBeingGenerated.delete(documentKey);
     }
   });
 }
 
 /**
- * Inserts streamed text at a tracked offset. All edits but the first skip their undo stops
- * and the last one closes the group, so the whole generation is one undo step. The last
- * character is held back until the end so that closing edit always has text to carry.
+ * Collects streamed text for one insertion point, shows it as it arrives (a ghost-styled
+ * decoration with the latest line), follows the point through the user's own edits, and
+ * inserts everything with one edit.
  */
-class EditorStreamer implements vscode.Disposable {
-  private pending = '';
-  private flushing: Promise<void> = Promise.resolve();
-  private started = false;
-  private failed = false;
-  private failureListener: (() => void) | null = null;
+class StreamingInsertion implements vscode.Disposable {
+  text = '';
+  private readonly decoration = vscode.window.createTextEditorDecorationType({
+    after: { color: new vscode.ThemeColor('editorGhostText.foreground'), fontStyle: 'italic' },
+  });
   private readonly tracking: vscode.Disposable;
+  private previewTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly editor: vscode.TextEditor, private offset: number) {
     this.tracking = vscode.workspace.onDidChangeTextDocument((event) => {
@@ -89,55 +95,49 @@ class EditorStreamer implements vscode.Disposable {
     });
   }
 
-  onFailure(listener: () => void): void {
-    this.failureListener = listener;
+  append(text: string): void {
+    this.text += text;
+    this.schedulePreview();
   }
 
-  /** Everything pushed so far. */
-  received = '';
-
-  push(text: string): void {
-    if (text === '') return;
-    this.received += text;
-    this.pending += text;
-    this.flushing = this.flushing.then(() => this.flush(false));
+  replaceAll(text: string): void {
+    this.text = text;
   }
 
-  async finish(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.flush(true));
-    await this.flushing;
+  /** Inserts the collected text (if any) as one undo step. */
+  async commit(): Promise<void> {
+    this.clearPreview();
+    if (this.text === '') return;
+    const document = this.editor.document;
+    const edit = new vscode.WorkspaceEdit();
+    edit.insert(document.uri, document.positionAt(this.offset), this.text);
+    if (!(await vscode.workspace.applyEdit(edit))) {
+      void vscode.window.showWarningMessage('MSN Complete: the generated text could not be inserted (the document changed or was closed).');
+    }
   }
 
   dispose(): void {
+    this.clearPreview();
     this.tracking.dispose();
+    this.decoration.dispose();
   }
 
-  private async flush(final: boolean): Promise<void> {
-    if (this.failed) return;
-    const keep = final ? 0 : lastCodePointLength(this.pending);
-    const text = this.pending.slice(0, this.pending.length - keep);
-    if (text === '') return;
-    this.pending = this.pending.slice(text.length);
-    const first = !this.started;
-    this.started = true;
-    const position = this.editor.document.positionAt(this.offset);
-    let applied = false;
-    try {
-      applied = await this.editor.edit((builder) => builder.insert(position, text), { undoStopBefore: first, undoStopAfter: final });
-    } catch {
-      applied = false;
-    }
-    if (!applied) {
-      // The editor was closed or the edit was rejected: stop generating instead of losing text silently.
-      this.failed = true;
-      this.failureListener?.();
-      void vscode.window.showWarningMessage('MSN Complete: generation stopped because the editor could not be edited.');
-    }
+  private schedulePreview(): void {
+    if (this.previewTimer) return;
+    this.previewTimer = setTimeout(() => {
+      this.previewTimer = null;
+      const lines = this.text.split('\n');
+      const lastLine = lines[lines.length - 1];
+      const shown = lastLine.length > PREVIEW_CHARS ? `…${lastLine.slice(-PREVIEW_CHARS)}` : lastLine;
+      const label = lines.length > 1 ? `⟨${lines.length - 1} lines⟩ ${shown}` : shown;
+      const position = this.editor.document.positionAt(this.offset);
+      this.editor.setDecorations(this.decoration, [{ range: new vscode.Range(position, position), renderOptions: { after: { contentText: label } } }]);
+    }, PREVIEW_INTERVAL_MS);
   }
-}
 
-function lastCodePointLength(text: string): number {
-  if (text.length === 0) return 0;
-  const last = text.charCodeAt(text.length - 1);
-  return last >= 0xdc00 && last <= 0xdfff && text.length > 1 ? 2 : 1;
+  private clearPreview(): void {
+    if (this.previewTimer) clearTimeout(this.previewTimer);
+    this.previewTimer = null;
+    this.editor.setDecorations(this.decoration, []);
+  }
 }
