@@ -98,7 +98,7 @@
         { value: (r) => r.stats.acceptedFromRetrieval, className: 'bar-retrieval', label: 'from retrieval' },
         { value: (r) => r.stats.acceptedFromJacobi, className: 'bar-jacobi', label: 'from Jacobi' },
       ],
-      { format: (v) => v.toFixed(0) });
+      { format: (v) => (Number.isInteger(v) ? String(v) : v.toFixed(1)) });
   }
 
   window.addEventListener('message', (event) => {
