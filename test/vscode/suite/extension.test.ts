@@ -107,8 +107,18 @@ describe('MSN Complete in a real VS Code', function () {
     assert.ok(generated.length > original.length, `Generate inserted text (last decode: ${JSON.stringify(api.recentStats().at(-1))})`);
     assert.ok(generated.startsWith(original), 'the text was inserted at the cursor (end of the file)');
     await vscode.window.showTextDocument(editor.document);
+    await vscode.commands.executeCommand('workbench.action.focusActiveEditorGroup');
     await vscode.commands.executeCommand('undo');
-    assert.equal(editor.document.getText(), original, 'one undo restores the original text');
+    if (editor.document.getText() !== original) {
+      // Say whether the edit was split into several undo steps or undo did not reach the editor.
+      let undos = 1;
+      while (editor.document.getText() !== original && undos < 50) {
+        await vscode.commands.executeCommand('undo');
+        undos += 1;
+      }
+      const outcome = editor.document.getText() === original ? `${undos} undos were needed` : `${undos} undos did not restore it`;
+      assert.fail(`one undo should restore the original text, but ${outcome}; generated ${JSON.stringify(generated.slice(original.length))}`);
+    }
   });
 
   it('restarts the decoding process after it is killed, and completes again', async function () {
