@@ -210,11 +210,15 @@ class StopRequest:
 
     def __init__(self) -> None:
         self.requested = False
-        signal.signal(signal.SIGTERM, self._request)
-        signal.signal(signal.SIGINT, self._request)
+        self._previous = {sig: signal.signal(sig, self._request) for sig in (signal.SIGTERM, signal.SIGINT)}
 
     def _request(self, signum, frame) -> None:
         self.requested = True
+
+    def restore(self) -> None:
+        """Give the signals back (callers such as the ablation keep running after training)."""
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 def resolve_tokenizer(args: argparse.Namespace) -> Path:
@@ -356,6 +360,7 @@ def train(args: argparse.Namespace) -> dict:
         say(f"final val_loss {progress['val_loss']:.4f}")
         log({"step": progress["step"], "tokens_seen": progress["tokens_seen"], "val_loss": progress["val_loss"]})
     checkpoint()
+    stop.restore()
     if log_file:
         log_file.close()
     if world > 1:
