@@ -28,12 +28,20 @@ async function main(): Promise<void> {
   const port = await choosePort(argument('port') ?? process.env.PORT);
   console.log(`[start] installing ${path.basename(vsix)} and starting code-server on 127.0.0.1:${port}`);
   const server = await startCodeServer({ port, installVsix: [path.resolve(vsix)] });
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => console.log('\n[start] stopping code-server...'));
+  let stopping = false;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stopping = true;
+      console.log('\n[start] stopping code-server...');
+    });
+  }
+  process.once('exit', () => console.log('[start] stopped'));
   console.log(`[start] MSN Complete is running in code-server (log: ${server.logFile})`);
   console.log(`[start] open ${server.workbenchUrl(workspace)}`);
   console.log('[start] press Ctrl+C to stop');
   // Stay in the foreground; the harness stops the process group on SIGINT/SIGTERM and exits.
   await new Promise(() => setInterval(() => {
+    if (stopping) return;
     try {
       process.kill(server.pid, 0);
     } catch {
