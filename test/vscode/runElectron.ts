@@ -1,0 +1,30 @@
+// The same extension-host suite in desktop VS Code through @vscode/test-electron, for machines
+// that can download VS Code (this project's machines cannot: there `npm run test:vscode` runs it
+// inside code-server). Run after test/vscode/run.sh has compiled the suite:
+//   npx tsx test/vscode/runElectron.ts            (VSCODE_EXECUTABLE=path to use an installed one)
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runTests } from '@vscode/test-electron';
+import { REPO_ROOT } from '../harness/codeServer';
+import { copyWorkspace, E2E_WORKSPACE } from '../harness/workspace';
+
+async function main(): Promise<number> {
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-electron-test-'));
+  try {
+    const workspace = copyWorkspace(E2E_WORKSPACE, path.join(scratch, 'workspace'));
+    return await runTests({
+      vscodeExecutablePath: process.env.VSCODE_EXECUTABLE,
+      extensionDevelopmentPath: REPO_ROOT,
+      extensionTestsPath: path.join(REPO_ROOT, 'out/test/vscode/suite/index.js'),
+      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--user-data-dir', path.join(scratch, 'user-data')],
+    });
+  } finally {
+    fs.rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+main().then((code) => process.exit(code), (error: Error) => {
+  console.error(`extension-host tests in desktop VS Code failed: ${error.message}`);
+  process.exit(1);
+});
