@@ -103,15 +103,18 @@ export async function measureLatencyCurve(
   };
   // Warm every q first: the first calls pay for one-off allocations.
   for (const q of CALIBRATION_QUERY_SIZES) for (let i = 0; i < WARMUP_RUNS; i++) await run(q);
-  let done = 0;
+  // Round-robin over q, so a burst of load from other processes hits every q alike
+  // instead of inflating the few q measured while it lasted.
+  const times = new Map<number, number[]>(CALIBRATION_QUERY_SIZES.map((q) => [q, []]));
+  for (let round = 0; round < TIMED_RUNS; round++) {
+    for (const q of CALIBRATION_QUERY_SIZES) times.get(q)!.push(await run(q));
+    onProgress?.(round + 1, TIMED_RUNS);
+  }
   let previous = 0;
   for (const q of CALIBRATION_QUERY_SIZES) {
-    const times: number[] = [];
-    for (let i = 0; i < TIMED_RUNS; i++) times.push(await run(q));
     // More query tokens never cost less; a dip is noise, so keep the curve non-decreasing.
-    previous = Math.max(previous, median(times));
+    previous = Math.max(previous, median(times.get(q)!));
     curve[q] = previous;
-    onProgress?.(++done, CALIBRATION_QUERY_SIZES.length);
   }
   return { curve, past };
 }
