@@ -3,7 +3,7 @@
 // is generated tokens over the wall time of the decoding steps.
 import type { CompletionMode, DecodeStats, StrategyName } from '../protocol';
 import type { DecoderEngine } from '../decoder/engine/decoderEngine';
-import { boundPrefix, boundSuffix } from '../host/logic/promptWindow';
+import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from '../promptWindow';
 import { median } from '../decoder/engine/latencyCalibration';
 import type { BenchSample, SourceFile } from './benchSamples';
 import { editSimilarity, firstLineExactMatch } from './quality';
@@ -53,16 +53,9 @@ export interface BenchResult {
 
 const NEVER_CANCELLED = { isCancelled: () => false };
 
-/**
- * The editor's prompt window for inline completions (extension/host/inlineProvider.ts
- * PREFIX_CHARS / SUFFIX_CHARS; that module imports vscode, so the sizes are repeated here).
- */
-export const EDITOR_PREFIX_CHARS = 6000;
-export const EDITOR_SUFFIX_CHARS = 2000;
-
 /** The prompt the extension would send for this cursor: its window, then the decoder's FIM layout. */
 export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxTokens: number): number[] {
-  return engine.fimPrompt(boundPrefix(sample.prefix, EDITOR_PREFIX_CHARS), boundSuffix(sample.suffix, EDITOR_SUFFIX_CHARS), maxTokens);
+  return engine.fimPrompt(boundPrefix(sample.prefix, PREFIX_CHARS), boundSuffix(sample.suffix, SUFFIX_CHARS), maxTokens);
 }
 
 /**

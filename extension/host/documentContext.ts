@@ -1,7 +1,7 @@
-// The text around a position, read from a document with bounded cost (see ./logic/promptWindow.ts).
+// The text around a position, read from a document with bounded cost (see ../promptWindow.ts).
 
 import * as vscode from 'vscode';
-import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS, type PromptWindow } from './logic/promptWindow';
+import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS, type PromptWindow } from '../promptWindow';
 
 export function textAround(document: vscode.TextDocument, position: vscode.Position): PromptWindow {
   const offset = document.offsetAt(position);

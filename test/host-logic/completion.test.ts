@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { chooseCompletionMode } from '../../extension/host/logic/completionMode';
-import { boundPrefix, boundSuffix } from '../../extension/host/logic/promptWindow';
+import { boundPrefix, boundSuffix } from '../../extension/promptWindow';
 import { dropLinesRepeatedBySuffix, shapeSuggestion } from '../../extension/host/logic/suggestion';
 
 describe('completion mode', () => {

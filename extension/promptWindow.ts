@@ -1,3 +1,4 @@
+// Shared by the extension host (what it sends) and the bench (the prompt the extension would build).
 // The text around the cursor that goes to the decoder, bounded so a huge file costs the
 // same as a small one. Cuts fall on line boundaries where possible, so the model never
 // sees half a line at the edge of its context.
