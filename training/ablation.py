@@ -42,6 +42,7 @@ TINY_MODEL = {"num_hidden_layers": 2, "hidden_size": 128, "num_attention_heads":
 SHIPPED_RUN = Path("training/runs/msn-code-5m")
 SHIPPED_BASELINE = Path("training/runs/baseline-code-5m")
 SHIPPED_VAL = Path("training/data/msn-code-5m/val")
+SHIPPED_VAL_JSONL = Path("training/data/msn-code-5m/corpus/val.jsonl")
 
 
 def say(*parts) -> None:
@@ -264,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
                  "train_seconds": {"msn": round(msn_progress["seconds"]), "baseline": round(baseline_progress["seconds"])}}
     else:
         tokenizer_path = SHIPPED_RUN / "hf" / "tokenizer.json"
-        val_rows_dir, val_jsonl = SHIPPED_VAL, SHIPPED_RUN.parent.parent / "data" / "msn-code-5m" / "corpus" / "val.jsonl"
+        val_rows_dir, val_jsonl = SHIPPED_VAL, SHIPPED_VAL_JSONL
         msn_dir = SHIPPED_RUN / "hf"
         baseline_dir = SHIPPED_BASELINE / "hf" if (SHIPPED_BASELINE / "hf").exists() else None
         progress = json.loads((msn_dir / "training.json").read_text())
