@@ -13,7 +13,7 @@ The model is an exported msn-onnx/1 folder (--model, run through onnxruntime: th
 greedy reference) or a Hugging Face checkpoint (--checkpoint, run in torch with a KV cache).
 
 CLI: python -m training.evaluate --model model/ [--val training/data/corpus/val.jsonl]
-         [--humaneval-dir /work/shared/benchmarks/humaneval-infilling] [--limit 100] [--out eval.json]
+         [--humaneval-dir ../shared/benchmarks/humaneval-infilling] [--limit 100] [--out eval.json]
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from tokenizers import Tokenizer
 from training.tokenizer import END_OF_TEXT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 
 DEFAULT_VAL = Path("training/data/corpus/val.jsonl")
-DEFAULT_HUMANEVAL_DIR = Path("/work/shared/benchmarks/humaneval-infilling")
+DEFAULT_HUMANEVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "humaneval-infilling"
 HUMANEVAL_FILES = {"he-single": "HumanEval-SingleLineInfilling.jsonl.gz", "he-multi": "HumanEval-MultiLineInfilling.jsonl.gz"}
 ALL_TASKS = ("loss", "next-line", "he-single", "he-multi")
 

@@ -2,7 +2,7 @@
 
 The graph takes the new q tokens with explicit position ids and an additive [1,1,q,past+q] mask,
 attends over the sequence-major past rows plus the new rows, and returns the logits and ONLY the new
-rows' keys (rotary applied) and values. See /work/shared/DESIGN.md ("Model directory contract").
+rows' keys (rotary applied) and values. See ../shared/DESIGN.md ("Model directory contract").
 
 CLI: python -m training.export --checkpoint HF_DIR --tokenizer tokenizer.json --out DIR
                                [--name NAME] [--training-json FILE]
