@@ -95,6 +95,64 @@ export class LatencyCurve {
   }
 }
 
+// ---- per-step overhead ----
+
+/** What the planner needs to price a tree: the time of one decoding step with q query tokens. */
+export interface StepLatency {
+  latency(q: number): number;
+}
+
+const OVERHEAD_DECAY = 0.99;
+/** Pseudo-observations that pull the fitted slope towards 0 until q varies enough to measure it. */
+const OVERHEAD_SLOPE_PRIOR_WEIGHT = 4;
+
+/**
+ * The time a decoding step spends outside the forward pass (planning, building the tree
+ * mask over the whole past, argmax and top-k over q rows of logits, committing KV rows,
+ * the event loop), fitted online as a + b * q by decayed least squares. Part of it grows
+ * with q, so leaving it out makes big trees look cheaper than they are.
+ */
+export class StepOverhead {
+  private weight = 0;
+  private sumQ = 0;
+  private sumQQ = 0;
+  private sumMs = 0;
+  private sumQMs = 0;
+
+  observe(q: number, overheadMs: number): void {
+    if (!(q >= 1) || !Number.isFinite(overheadMs)) return;
+    const ms = Math.max(0, overheadMs);
+    this.weight = this.weight * OVERHEAD_DECAY + 1;
+    this.sumQ = this.sumQ * OVERHEAD_DECAY + q;
+    this.sumQQ = this.sumQQ * OVERHEAD_DECAY + q * q;
+    this.sumMs = this.sumMs * OVERHEAD_DECAY + ms;
+    this.sumQMs = this.sumQMs * OVERHEAD_DECAY + q * ms;
+  }
+
+  /** Fitted ms per step for q query tokens (0 before any observation). */
+  at(q: number): number {
+    if (this.weight === 0) return 0;
+    const meanQ = this.sumQ / this.weight;
+    const meanMs = this.sumMs / this.weight;
+    const varianceQ = this.sumQQ - this.weight * meanQ * meanQ;
+    const covariance = this.sumQMs - this.weight * meanQ * meanMs;
+    const slope = Math.max(0, covariance / (varianceQ + OVERHEAD_SLOPE_PRIOR_WEIGHT));
+    return Math.max(0, meanMs + slope * (q - meanQ));
+  }
+}
+
+/**
+ * Step time = forward pass (the latency curve) + overhead. The overhead is in ms, so it
+ * only applies to curves in ms (online ones), not to the relative default curve.
+ */
+export class StepCost implements StepLatency {
+  constructor(readonly forward: LatencyCurve, readonly overhead: StepOverhead = new StepOverhead()) {}
+
+  latency(q: number): number {
+    return this.forward.latency(q) + (this.forward.online ? this.overhead.at(q) : 0);
+  }
+}
+
 // ---- acceptance statistics ----
 
 export type RetrievalOrigin = 'context' | 'workspace';
@@ -201,6 +259,50 @@ function clamp(x: number, lo: number, hi: number): number {
   return x < lo ? lo : x > hi ? hi : x;
 }
 
+// ---- calibration of node values ----
+
+/** Upper edges of the value bins; values above the last edge fall in the last bin. */
+const CALIBRATION_EDGES = [0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.85];
+const CALIBRATION_DECAY = 0.998;
+/** How many expected acceptances the assumption "values are right" is worth, per bin. */
+const CALIBRATION_PRIOR = 2;
+
+/**
+ * Online reliability calibration of node values: per bin of predicted value, the ratio
+ * of nodes actually accepted to the sum of their predicted values. The per-bucket
+ * estimates are individually fair but the planner picks the candidates whose estimates
+ * are highest (and merged proposals keep the highest one), and treats the steps of a
+ * path as independent, so the values of the nodes it takes run high, the more so the
+ * smaller and the more uncertain they are — exactly the marginal nodes that decide the
+ * tree size. Measured on the planner's own choices, this corrects all of it at once.
+ */
+export class ValueCalibration {
+  private readonly predicted = new Float64Array(CALIBRATION_EDGES.length + 1);
+  private readonly accepted = new Float64Array(CALIBRATION_EDGES.length + 1);
+
+  /** One verified draft node: its value when planned, and whether it was accepted. */
+  record(value: number, wasAccepted: boolean): void {
+    if (!(value > 0)) return;
+    const bin = valueBin(value);
+    this.predicted[bin] = this.predicted[bin] * CALIBRATION_DECAY + value;
+    this.accepted[bin] = this.accepted[bin] * CALIBRATION_DECAY + (wasAccepted ? 1 : 0);
+  }
+
+  /** The value corrected by its bin's accepted/predicted ratio, shrunk towards 1; at most 1. */
+  calibrated(value: number): number {
+    if (!(value > 0)) return 0;
+    const bin = valueBin(value);
+    const ratio = (this.accepted[bin] + CALIBRATION_PRIOR) / (this.predicted[bin] + CALIBRATION_PRIOR);
+    return Math.min(1, value * ratio);
+  }
+}
+
+function valueBin(value: number): number {
+  let bin = 0;
+  while (bin < CALIBRATION_EDGES.length && value > CALIBRATION_EDGES[bin]) bin++;
+  return bin;
+}
+
 // ---- choosing the tree size ----
 
 /**
@@ -208,7 +310,7 @@ function clamp(x: number, lo: number, hi: number): number {
  * node), the number of draft nodes that maximises (1 + sum of their values) / latency(1 + n).
  * `minDrafts` forces a floor (e.g. to keep a Jacobi trajectory alive).
  */
-export function bestPrefixSize(values: ArrayLike<number>, count: number, latency: LatencyCurve, minDrafts = 0): number {
+export function bestPrefixSize(values: ArrayLike<number>, count: number, latency: StepLatency, minDrafts = 0): number {
   let expected = 1;
   let bestSize = 0;
   let bestSpeed = expected / latency.latency(1);

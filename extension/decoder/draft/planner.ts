@@ -12,7 +12,7 @@
 // Children proposing the same token merge into one node (the trie) that keeps every
 // proposal's statistics feature and continues every proposal's source.
 
-import { AcceptanceStats, LatencyCurve, bestPrefixSize, type RetrievalOrigin } from './costModel';
+import { AcceptanceStats, ValueCalibration, bestPrefixSize, type RetrievalOrigin, type StepLatency } from './costModel';
 import { DraftTree } from './tree';
 import type { Acceptance, DraftSource } from './types';
 
@@ -94,7 +94,10 @@ export class TreePlanner {
   private draftToCandidate = new Int32Array(64);
   private request: PlanRequest | null = null;
 
-  constructor(readonly stats: AcceptanceStats, readonly latency: LatencyCurve) {
+  /** Corrects the systematic optimism of node values (see ValueCalibration) before sizing. */
+  readonly calibration = new ValueCalibration();
+
+  constructor(readonly stats: AcceptanceStats, readonly latency: StepLatency) {
     this.grow(256);
   }
 
@@ -119,26 +122,42 @@ export class TreePlanner {
       this.taken.push(next);
       this.expand(next);
     }
-    const values = this.taken.map((c) => this.value[c]);
+    const values = this.taken.map((c) => this.calibration.calibrated(this.value[c]));
     const drafts = fixed
       ? this.taken.length
       : Math.min(values.length, bestPrefixSize(values, values.length, this.latency, request.minDrafts) + (request.explore ?? 0));
     const chosen = this.taken.slice(0, drafts);
-    if (!fixed && request.trajectoryTail) this.extendMostLikelyPath(chosen, request.trajectoryTail);
+    if (!fixed && request.trajectoryTail) {
+      let expected = 1;
+      for (let i = 0; i < drafts; i++) expected += values[i];
+      this.extendMostLikelyPath(chosen, request.trajectoryTail, expected);
+    }
     return this.buildTree(request.root, chosen);
   }
 
-  /** Appends up to `tail` nodes below the end of the chosen tree's most likely path. */
-  private extendMostLikelyPath(chosen: number[], tail: number): void {
+  /**
+   * Appends up to `tail` nodes below the end of the chosen tree's most likely path, each
+   * only while it pays for itself: a tail node is worth its own (calibrated) value plus
+   * the Jacobi guess its logits give the next step — which counts only if the step gets
+   * that far (the value of its parent) and the next step's guesses before it are right.
+   */
+  private extendMostLikelyPath(chosen: number[], tail: number, expected: number): void {
     const inTree = new Uint8Array(this.count);
     inTree[0] = 1;
     for (const c of chosen) inTree[c] = 1;
     let end = 0;
     for (let next = this.bestChild(end, inTree, 1); next !== NONE; next = this.bestChild(end, inTree, 1)) end = next;
+    const stats = this.stats;
+    let guessesRight = 1;
     for (let added = 0; added < tail; added++) {
       if (this.expanded[end] === 0) this.expand(end);
       const child = this.bestChild(end, inTree, 0);
       if (child === NONE) return;
+      guessesRight *= stats.probability(stats.jacobiFeature(added + 1, 0));
+      const worth = this.calibration.calibrated(this.value[child]) + this.value[end] * guessesRight;
+      const q = chosen.length + 1;
+      if ((expected + worth) / this.latency.latency(q + 1) <= expected / this.latency.latency(q)) return;
+      expected += worth;
       chosen.push(child);
       end = child;
     }
@@ -159,6 +178,7 @@ export class TreePlanner {
     const q = tree.size;
     const onPath = new Uint8Array(q);
     for (const n of acceptance.path) onPath[n] = 1;
+    for (let i = 1; i < q; i++) this.calibration.record(this.value[this.draftToCandidate[i]], onPath[i] === 1);
     for (let i = 1; i < q; i++) {
       if (onPath[tree.nodes[i].parent] === 0) continue; // never tested: its parent was rejected
       const accepted = onPath[i] === 1;

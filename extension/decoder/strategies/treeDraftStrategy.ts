@@ -4,7 +4,7 @@
 // `tr-jacobi` are configurations of it (see their files).
 
 import type { StrategyName } from '../../protocol';
-import { AcceptanceStats, LatencyCurve, type RetrievalOrigin } from '../draft/costModel';
+import { AcceptanceStats, LatencyCurve, StepCost, type RetrievalOrigin } from '../draft/costModel';
 import { TreePlanner, type JacobiTable, type PlannedContinuation } from '../draft/planner';
 import { SeededRandom } from '../draft/prng';
 import type { DraftStrategy, DraftTreeView, StepOutcome } from '../draft/types';
@@ -38,6 +38,8 @@ export interface TreeDraftOptions {
   /** Lookup in the workspace index, shared with the corpus. */
   workspace?: RetrievalSettings & { index: TokenIndex };
   seed: number;
+  /** Milliseconds clock for the per-step overhead (performance.now unless a test pins it). */
+  now?: () => number;
 }
 
 const CONTEXT_URI = 'context';
@@ -54,11 +56,19 @@ export class TreeDraftStrategy implements DraftStrategy {
   private readonly table: JacobiTable;
   private context: readonly number[] = [];
   private steps = 0;
+  private readonly cost: StepCost;
+  private readonly now: () => number;
+  /** When the current step's draft() began, and its tree size and forward time once observed. */
+  private stepStart = NaN;
+  private observedQ = 0;
+  private observedForwardMs = NaN;
   private readonly drawNoise = () => this.context[this.random.below(this.context.length)];
 
   constructor(private readonly options: TreeDraftOptions) {
     this.name = options.name;
-    this.planner = new TreePlanner(options.stats, options.latency);
+    this.cost = new StepCost(options.latency);
+    this.now = options.now ?? (() => performance.now());
+    this.planner = new TreePlanner(options.stats, this.cost);
     this.random = new SeededRandom(options.seed);
     this.contextIndex = options.context ? new TokenIndex({ orders: options.context.orders, minGarbageForCompaction: 0 }) : null;
     const ranks = options.jacobi?.ranks ?? 1;
@@ -75,6 +85,8 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.random.reseed(this.options.seed);
     this.table.knownDepth = 0;
     this.steps = 0;
+    this.stepStart = NaN; // the gap since the last request's step is no step's overhead
+    this.observedForwardMs = NaN;
     this.context = promptTokens;
     if (this.contextIndex) {
       this.contextIndex.clear();
@@ -85,6 +97,7 @@ export class TreeDraftStrategy implements DraftStrategy {
 
   draft(root: number, context: readonly number[]): DraftTreeView {
     const { options } = this;
+    this.measureOverhead();
     this.context = context;
     const continuations: PlannedContinuation[] = [];
     if (this.contextIndex && options.context) {
@@ -113,7 +126,22 @@ export class TreeDraftStrategy implements DraftStrategy {
     }
     this.planner.learn(outcome.acceptance);
     this.options.latency.observe(outcome.tree.nodes.length, outcome.forwardMs);
+    this.observedQ = outcome.tree.nodes.length;
+    this.observedForwardMs = outcome.forwardMs;
     if (this.options.jacobi) this.updateJacobiTable(outcome);
+  }
+
+  /**
+   * A step runs from one draft() to the next; whatever of it was not the forward pass is
+   * overhead the cost model must charge to the tree that step verified.
+   */
+  private measureOverhead(): void {
+    const now = this.now();
+    if (Number.isFinite(this.stepStart) && Number.isFinite(this.observedForwardMs)) {
+      this.cost.overhead.observe(this.observedQ, now - this.stepStart - this.observedForwardMs);
+    }
+    this.stepStart = now;
+    this.observedForwardMs = NaN;
   }
 
   /**

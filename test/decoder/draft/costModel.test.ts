@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AcceptanceStats, DEFAULT_RELATIVE_LATENCY, LatencyCurve, bestPrefixSize } from '../../../extension/decoder/draft/costModel';
+import { AcceptanceStats, DEFAULT_RELATIVE_LATENCY, LatencyCurve, StepCost, StepOverhead, ValueCalibration, bestPrefixSize } from '../../../extension/decoder/draft/costModel';
 
 describe('LatencyCurve', () => {
   const curve = () => new LatencyCurve({ 1: 2, 2: 2.1, 4: 2.2, 8: 2.5, 16: 3, 32: 4.5, 64: 6.6 });
@@ -111,5 +111,62 @@ describe('bestPrefixSize', () => {
     assert.equal(bestPrefixSize(chain, chain.length, curve), 8);
     const weak = Array.from({ length: 30 }, () => 0.02);
     assert.equal(bestPrefixSize(weak, weak.length, curve), 0);
+  });
+});
+
+describe('StepOverhead and StepCost', () => {
+  it('fits the time outside the forward pass as a + b * q', () => {
+    const overhead = new StepOverhead();
+    assert.equal(overhead.at(8), 0);
+    for (let i = 0; i < 200; i++) {
+      const q = 1 + (i % 16);
+      overhead.observe(q, 1.5 + 0.2 * q);
+    }
+    assert.ok(Math.abs(overhead.at(1) - 1.7) < 0.05, `${overhead.at(1)}`);
+    assert.ok(Math.abs(overhead.at(16) - 4.7) < 0.05, `${overhead.at(16)}`);
+  });
+
+  it('charges a slope only once q varies, and never a negative one', () => {
+    const constant = new StepOverhead();
+    for (let i = 0; i < 50; i++) constant.observe(10, 2);
+    assert.equal(constant.at(1), 2);
+    assert.equal(constant.at(30), 2);
+    const falling = new StepOverhead();
+    for (let i = 0; i < 50; i++) falling.observe(1 + (i % 8), 5 - 0.5 * (i % 8));
+    assert.ok(falling.at(1) === falling.at(60));
+  });
+
+  it('adds the overhead to curves in ms only, and it makes big trees dearer', () => {
+    const overhead = new StepOverhead();
+    for (let i = 0; i < 100; i++) overhead.observe(1 + (i % 32), 0.3 * (1 + (i % 32)));
+    const ms = new LatencyCurve({ 1: 2, 64: 8 });
+    const cost = new StepCost(ms, overhead);
+    assert.ok(Math.abs(cost.latency(32) - (ms.latency(32) + overhead.at(32))) < 1e-12);
+    const relative = new StepCost(LatencyCurve.defaultCurve(), overhead);
+    assert.equal(relative.latency(32), DEFAULT_RELATIVE_LATENCY[32]);
+    const values = Array.from({ length: 30 }, (_, i) => 0.9 * 0.85 ** i);
+    assert.ok(bestPrefixSize(values, values.length, cost) < bestPrefixSize(values, values.length, ms));
+  });
+});
+
+describe('ValueCalibration', () => {
+  it('trusts values until it has seen them, then scales each bin by accepted / predicted', () => {
+    const calibration = new ValueCalibration();
+    assert.equal(calibration.calibrated(0.3), 0.3);
+    assert.equal(calibration.calibrated(0), 0);
+    // Values near 0.15 are accepted half as often as predicted; values near 0.8 as predicted.
+    for (let i = 0; i < 2000; i++) {
+      calibration.record(0.15, i % 40 < 3);
+      calibration.record(0.8, i % 5 !== 0);
+    }
+    assert.ok(Math.abs(calibration.calibrated(0.15) - 0.075) < 0.01, `${calibration.calibrated(0.15)}`);
+    assert.ok(Math.abs(calibration.calibrated(0.8) - 0.8) < 0.02, `${calibration.calibrated(0.8)}`);
+    assert.equal(calibration.calibrated(0.03), 0.03);
+  });
+
+  it('never calibrates a value past 1', () => {
+    const calibration = new ValueCalibration();
+    for (let i = 0; i < 500; i++) calibration.record(0.9, true);
+    assert.ok(calibration.calibrated(0.95) <= 1);
   });
 });

@@ -118,7 +118,7 @@ describe('TreePlanner', () => {
     assert.deepEqual(kept.nodes.map((n) => [n.parent, n.source]), [[-1, 'root'], [0, 'noise'], [1, 'noise']]);
   });
 
-  it('adds a trajectory tail below the end of the most likely path', () => {
+  it('adds a trajectory tail below the end of the most likely path while it pays', () => {
     const stats = new AcceptanceStats();
     const jacobi = { table: { tokens: Int32Array.of(10, 11, 20, 21, 30, 31), stride: 2, knownDepth: 3 }, ranks: 2, maxDepth: 3 };
     const continuation = { tokens: [10, 50, 51], matchLength: 8, origin: 'workspace' as const };
@@ -126,10 +126,15 @@ describe('TreePlanner', () => {
     // On a flat curve everything is taken; the tail adds nothing new beyond the budget of candidates.
     const steep = new LatencyCurve({ 1: 1, 2: 100 });
     assert.equal(new TreePlanner(stats, steep).plan(base).size, 1);
-    const tailed = new TreePlanner(stats, steep).plan({ ...base, trajectoryTail: 2 });
-    // Root-only by the cost model, then the two most valuable nodes in a chain: 10 (merged
-    // retrieval + Jacobi) and its best child, the retrieved 50.
-    assert.deepEqual(tailed.nodes.map((n) => [n.token, n.parent]), [[0, -1], [10, 0], [50, 1]]);
+    // On a steep curve not even the Jacobi guesses its logits would give pay for a tail.
+    assert.equal(new TreePlanner(stats, steep).plan({ ...base, trajectoryTail: 2 }).size, 1);
+    // Node 10 (merged retrieval + Jacobi, value 0.8) alone does not pay for q = 2 at 1.9x,
+    // but with the next step's Jacobi guess from its logits (0.3) it does; 50 below it
+    // would need q = 3, far too dear.
+    const tailCurve = new LatencyCurve({ 1: 1, 2: 1.9, 3: 100 });
+    assert.equal(new TreePlanner(stats, tailCurve).plan(base).size, 1);
+    const tailed = new TreePlanner(stats, tailCurve).plan({ ...base, trajectoryTail: 2 });
+    assert.deepEqual(tailed.nodes.map((n) => [n.token, n.parent]), [[0, -1], [10, 0]]);
     // With a cheap q=2..4 the chain 10-50-51 is chosen and the tail continues below 51's
     // end of the path: 51 has no Jacobi or retrieval children, so the tail stops there.
     const medium = new LatencyCurve({ 1: 1, 4: 1.05, 5: 100 });
