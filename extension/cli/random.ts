@@ -1,16 +1,12 @@
-// Deterministic pseudo-random numbers for reproducible benchmark samples (mulberry32).
+// Deterministic pseudo-random numbers for reproducible benchmark samples, from the
+// decoder's seeded generator (one mulberry32 implementation in the project).
+import { SeededRandom } from '../decoder/draft/prng';
 
 export type Random = () => number;
 
 export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new SeededRandom(seed);
+  return () => generator.nextUint32() / 4294967296;
 }
 
 export function randomInt(random: Random, below: number): number {
