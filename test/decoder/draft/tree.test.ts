@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { DraftTree, TreeInputsBuffer, buildTreeInputs } from '../../../extension/decoder/draft/tree';
 import { ancestorsOrSelf, assignments, nodesOf, treeShapes } from './smallTrees';
+import { SeededRandom } from '../../../extension/decoder/draft/prng';
+
+function randomBelow(seed: number): (n: number) => number {
+  const generator = new SeededRandom(seed);
+  return (n) => generator.below(n);
+}
 
 describe('DraftTree', () => {
   it('starts with the root only', () => {
@@ -164,11 +170,7 @@ describe('buildTreeInputs', () => {
 
 describe('buildTreeInputs on trees built from random paths', () => {
   it('agrees with the ancestor walk', () => {
-    let state = 12345;
-    const random = (n: number) => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return (state >>> 8) % n;
-    };
+    const random = randomBelow(12345);
     for (let trial = 0; trial < 200; trial++) {
       const tree = new DraftTree(random(5), 1 + random(40));
       for (let p = 0; p < 6; p++) {
@@ -189,11 +191,7 @@ describe('buildTreeInputs on trees built from random paths', () => {
 
 describe('TreeInputsBuffer', () => {
   it('builds the same inputs as buildTreeInputs into reused buffers', () => {
-    let state = 99;
-    const random = (n: number) => {
-      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-      return (state >>> 8) % n;
-    };
+    const random = randomBelow(99);
     const buffer = new TreeInputsBuffer();
     for (let trial = 0; trial < 300; trial++) {
       const tree = new DraftTree(random(5), 1 + random(80));

@@ -1,17 +1,12 @@
 import assert from 'node:assert/strict';
 import { TokenIndex, type Continuation, type QueryOptions } from '../../../extension/decoder/retrieval/tokenIndex';
+import { SeededRandom } from '../../../extension/decoder/draft/prng';
 
 const plain = (results: Continuation[]) => results.map((r) => ({ tokens: [...r.tokens], matchLength: r.matchLength, uri: r.uri, occurrences: r.occurrences }));
 
 function seededRandom(seed: number) {
-  let state = seed >>> 0;
-  return (n: number) => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
-  };
+  const generator = new SeededRandom(seed);
+  return (n: number) => generator.nextUint32() % n;
 }
 
 /**

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import type { StrategyName } from '../../../extension/protocol';
 import { AcceptanceStats, LatencyCurve } from '../../../extension/decoder/draft/costModel';
+import { SeededRandom } from '../../../extension/decoder/draft/prng';
 import { TokenIndex } from '../../../extension/decoder/retrieval/tokenIndex';
 import { createStrategy, type StrategyDeps } from '../../../extension/decoder/strategies';
 import { decodeWith, greedyReference, hashModel, textModel, unaryModel, type FakeModel } from './fakeModel';
 
 function seeded(seed: number) {
-  let s = seed >>> 0;
-  return (n: number) => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) % n;
-  };
+  const generator = new SeededRandom(seed);
+  return (n: number) => generator.nextUint32() % n;
 }
 
 const DRAFTING: StrategyName[] = ['jacobi', 'pld', 'tr-jacobi'];
