@@ -1,13 +1,9 @@
 // Forward-pass inputs for a plain chain of tokens (prefill, calibration): causal mask
 // over `past` cached rows plus the chain itself, positions past .. past+q-1.
 
-export interface ChainInputs {
-  inputIds: BigInt64Array;
-  positionIds: BigInt64Array;
-  attentionMask: Float32Array;
-}
+import type { TreeInputs } from '../draft/types';
 
-export function buildChainInputs(tokens: readonly number[], past: number, maskValue: number): ChainInputs {
+export function buildChainInputs(tokens: readonly number[], past: number, maskValue: number): TreeInputs {
   const q = tokens.length;
   const width = past + q;
   const inputIds = new BigInt64Array(q);
