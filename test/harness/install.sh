@@ -55,6 +55,9 @@ install_code_server() {
   # (code-server's postinstall insists on Node 24 and installs VS Code's own dependencies).
   (
     cd "$TOOLS_DIR"
+    # Under `npm test` / `npm start` the outer npm (on the machine's Node) exports its config as
+    # npm_* variables; npm_config_user_agent would tell code-server's postinstall "node v20".
+    while read -r name; do unset "$name"; done < <(env | sed -n 's/^\(npm_[A-Za-z0-9_]*\)=.*/\1/p')
     export PATH="$(dirname "$NODE24_BIN"):$PATH"
     export npm_config_nodedir="$NODE24_DIR"
     npm rebuild --no-audit --no-fund --loglevel=error
