@@ -12,15 +12,35 @@ export interface PromptWindow {
   suffix: string;
 }
 
-/** Keeps at most `maxChars` of the end of `textBeforeCursor`, starting at a line start. */
+/** The prefix window's start moves in steps of this many characters (less for a small window). */
+export const PREFIX_STEP_CHARS = 512;
+
+/**
+ * Where a window of at most `maxChars` before `cursor` starts: a multiple of the step, so it stays
+ * put while the user types and the decoder can reuse the KV rows of the prompt it starts (pure).
+ */
+export function prefixWindowStart(cursor: number, maxChars: number): number {
+  if (cursor <= maxChars) return 0;
+  const step = Math.max(1, Math.min(PREFIX_STEP_CHARS, Math.floor(maxChars / 8)));
+  return Math.ceil((cursor - maxChars) / step) * step;
+}
+
+/** Keeps at most `maxChars` of the end of `textBeforeCursor`, from a stepped start moved to a line start. */
 export function boundPrefix(textBeforeCursor: string, maxChars: number): string {
   if (textBeforeCursor.length <= maxChars) return textBeforeCursor;
-  let start = textBeforeCursor.length - maxChars;
-  const nextLine = textBeforeCursor.indexOf('\n', start);
+  const start = prefixWindowStart(textBeforeCursor.length, maxChars);
+  return snapToLineStart(textBeforeCursor.slice(start), maxChars, textBeforeCursor[start - 1] === '\n');
+}
+
+/** Drops the partial first line of a window when that keeps most of it (pure). */
+export function snapToLineStart(window: string, maxChars: number, startsAtLineStart: boolean): string {
+  if (startsAtLineStart) return window;
+  let start = 0;
+  const nextLine = window.indexOf('\n');
   // Only move to the next line start if that keeps most of the budget.
-  if (nextLine >= 0 && nextLine + 1 - start < maxChars / 4) start = nextLine + 1;
-  else if (isLowSurrogate(textBeforeCursor.charCodeAt(start))) start++;
-  return textBeforeCursor.slice(start);
+  if (nextLine >= 0 && nextLine + 1 < maxChars / 4) start = nextLine + 1;
+  else if (isLowSurrogate(window.charCodeAt(0))) start++;
+  return window.slice(start);
 }
 
 /** Keeps at most `maxChars` of the start of `textAfterCursor`, ending at a line end. */

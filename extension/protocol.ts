@@ -54,6 +54,18 @@ export interface ModelInfo {
 export interface CorpusDocument {
   uri: string;
   text: string;
+  /** Workspace-relative path, shown to the model in repo-level prompts (default: the uri's last segments). */
+  path?: string;
+}
+
+/** Where a completion is asked for: chunks of the workspace's other files go into the prompt. */
+export interface DocumentLocation {
+  /** The current document (its own chunks are never context). */
+  uri?: string;
+  /** Its workspace-relative path. */
+  path?: string;
+  /** The workspace folder's name (`<|repo_name|>`). */
+  repoName?: string;
 }
 
 // ---- requests (host -> decoder) ----
@@ -62,9 +74,9 @@ export interface RequestParams {
   /** Load (or reload) a model directory; must precede complete/generate. */
   load: { modelDir: string; threads?: number };
   /** Fill-in-the-middle completion at a cursor. */
-  complete: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions;
+  complete: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions & DocumentLocation;
   /** Streaming generation from a prefix (suffix optional); emits `chunk` events. */
-  generate: { prefix: string; suffix?: string } & DecodeOptions;
+  generate: { prefix: string; suffix?: string } & DecodeOptions & DocumentLocation;
   /** Stop the request with the given id within one decoding step. */
   cancel: { requestId: number };
   'corpus.add': { documents: CorpusDocument[] };

@@ -28,10 +28,14 @@ import numpy as np
 
 from training.fim import DEFAULT_FIM_TOKENS, Sample, SpecialIds, chunk_text, make_sample
 from training.noise import FLAG_SEGMENT_START, FLAG_TARGET
+from training.repo_samples import RepoIds, SourceFile, package_samples
+from training.tokenizer import FILE_SEP, REPO_NAME
 
 SEQ_LEN = 512
 CHUNK_CHARS = 1600  # ~500 tokens of code at ~3.3 characters per token: most samples fill one row
 RECORDS_PER_SHARD = 2000
+REPO_CONTEXT_CHARS = 2400  # most context a repo-level sample gets (with a 1600-char window: ~1,000 tokens)
+LAYOUTS = ("file", "repo")
 
 
 def read_records(corpus: Path) -> Iterator[dict]:
@@ -107,6 +111,48 @@ def pack_texts(
     return packer.arrays(tokenizer.get_vocab_size())
 
 
+def pack_packages(
+    packages: Iterable[tuple[str, list[SourceFile]]],
+    tokenizer,
+    seed: Sequence[int],
+    seq_len: int,
+    chunk_chars: int,
+    fim_rate: float,
+    fim_tokens: Sequence[str],
+    context_chars: int = REPO_CONTEXT_CHARS,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Repo-level samples (training/repo_samples.py) of each package, packed deterministically for `seed`."""
+    rng = np.random.default_rng(list(seed))
+    special = RepoIds.from_tokenizer(tokenizer, [*fim_tokens, REPO_NAME, FILE_SEP])
+
+    def encode(text: str) -> list[int]:
+        return tokenizer.encode(text, add_special_tokens=False).ids if text else []
+
+    samples: list[Sample] = []
+    for name, files in packages:
+        samples += package_samples(name, files, encode, special, rng, chunk_chars, context_chars, fim_rate)
+    packer = RowPacker(seq_len)
+    for index in rng.permutation(len(samples)):  # mix packages inside rows
+        packer.add(samples[index])
+    return packer.arrays(tokenizer.get_vocab_size())
+
+
+def package_groups(corpus: Path, seed: int, max_records: int | None) -> list[tuple[str, list[SourceFile]]]:
+    """The corpus's files grouped by package (files in corpus order), packages in a seeded order."""
+    groups: dict[str, list[SourceFile]] = {}
+    for record in read_records(corpus):
+        groups.setdefault(record["package"], []).append(SourceFile(record["path"], record["text"]))
+    names = sorted(groups)
+    order = np.random.default_rng([seed, 1]).permutation(len(names))
+    chosen, records = [], 0
+    for index in order:
+        if max_records is not None and records >= max_records:
+            break
+        chosen.append((names[index], groups[names[index]]))
+        records += len(groups[names[index]])
+    return chosen
+
+
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -122,6 +168,7 @@ def tokenize_corpus(
     records_per_shard: int = RECORDS_PER_SHARD,
     max_records: int | None = None,
     fim_tokens: Sequence[str] = DEFAULT_FIM_TOKENS,
+    layout: str = "file",
 ) -> dict:
     """Write packed shards of `corpus` to `out_dir` (existing shards are kept) and a meta.json."""
     from tokenizers import Tokenizer
@@ -133,6 +180,8 @@ def tokenize_corpus(
         chunk_chars=chunk_chars, fim_rate=fim_rate, records_per_shard=records_per_shard, max_records=max_records,
         fim_tokens=list(fim_tokens),
     )
+    if layout != "file":  # older shard folders have no layout entry and are file-level
+        settings["layout"] = layout
     meta_path = out_dir / "meta.json"
     if meta_path.exists():
         previous = json.loads(meta_path.read_text())
@@ -141,7 +190,7 @@ def tokenize_corpus(
     meta_path.write_text(json.dumps({"settings": settings, "complete": False}, indent=1))
 
     started = time.time()
-    shard_texts: list[str] = []
+    shard_texts: list = []
     shard_index = 0
     total_rows = 0
 
@@ -153,9 +202,10 @@ def tokenize_corpus(
             rows = np.load(ids_path, mmap_mode="r").shape[0]
             status = "kept"
         else:
-            ids, flags = pack_texts(
-                shard_texts, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens
-            )
+            if layout == "repo":
+                ids, flags = pack_packages(shard_texts, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens)
+            else:
+                ids, flags = pack_texts(shard_texts, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens)
             np.save(flags_path.with_suffix(".tmp.npy"), flags)
             np.save(ids_path.with_suffix(".tmp.npy"), ids)
             flags_path.with_suffix(".tmp.npy").rename(flags_path)
@@ -171,12 +221,21 @@ def tokenize_corpus(
         shard_index += 1
         shard_texts.clear()
 
-    for count, record in enumerate(read_records(corpus)):
-        if max_records is not None and count >= max_records:
-            break
-        shard_texts.append(record["text"])
-        if len(shard_texts) == records_per_shard:
-            flush()
+    if layout == "repo":  # shards of whole packages, about records_per_shard files each
+        files_in_shard = 0
+        for name, files in package_groups(corpus, seed, max_records):
+            shard_texts.append((name, files))
+            files_in_shard += len(files)
+            if files_in_shard >= records_per_shard:
+                flush()
+                files_in_shard = 0
+    else:
+        for count, record in enumerate(read_records(corpus)):
+            if max_records is not None and count >= max_records:
+                break
+            shard_texts.append(record["text"])
+            if len(shard_texts) == records_per_shard:
+                flush()
     if shard_texts:
         flush()
     meta = {"settings": settings, "complete": True, "shards": shard_index, "rows": total_rows, "tokens": total_rows * seq_len}
@@ -261,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     pack.add_argument("--fim-rate", type=float, default=0.5)
     pack.add_argument("--records-per-shard", type=int, default=RECORDS_PER_SHARD)
     pack.add_argument("--max-records", type=int, default=None)
+    pack.add_argument("--layout", choices=LAYOUTS, default="file",
+                      help="file: each file alone; repo: repo-level samples with context from the same package")
     pack.add_argument(
         "--fim-tokens", default=",".join(DEFAULT_FIM_TOKENS),
         help="prefix,suffix,middle,end-of-text token strings of the tokenizer (for other models' tokenizers)",
@@ -272,7 +333,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         meta = tokenize_corpus(
             args.corpus, args.tokenizer, args.out, args.seed, args.seq_len, args.chunk_chars, args.fim_rate,
-            args.records_per_shard, args.max_records, args.fim_tokens.split(","),
+            args.records_per_shard, args.max_records, args.fim_tokens.split(","), args.layout,
         )
         print(json.dumps(meta), flush=True)
 

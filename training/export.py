@@ -22,7 +22,7 @@ from torch import nn
 from transformers import LlamaForCausalLM
 
 from training.model_config import count_parameters
-from training.tokenizer import END_OF_TEXT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+from training.tokenizer import END_OF_TEXT, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
 
 FORMAT = "msn-onnx/1"
 MASK_VALUE = -1e9  # large negative, not -inf: a fully masked row would give NaN
@@ -204,11 +204,26 @@ def token_id(tokenizer_json: dict, token: str) -> int | None:
     return tokenizer_json.get("model", {}).get("vocab", {}).get(token)
 
 
-def build_msn_json(hf_model: LlamaForCausalLM, tokenizer_json: dict, name: str, training: dict) -> dict:
+def prompt_block(tokenizer_json: dict, fim_orders: Sequence[str]) -> dict | None:
+    """msn.json's `prompt` block for a tokenizer with our (and Qwen2.5-Coder's) token strings, or None without FIM tokens.
+
+    `fim_orders`: the FIM orders the model was trained with, the one the engine should use first.
+    """
+    fim = {"prefix": FIM_PREFIX, "suffix": FIM_SUFFIX, "middle": FIM_MIDDLE, "eot": END_OF_TEXT}
+    if any(token_id(tokenizer_json, token) is None for token in fim.values()):
+        return None
+    has_repo = all(token_id(tokenizer_json, token) is not None for token in (REPO_NAME, FILE_SEP))
+    return {
+        "fim": fim,
+        "fim_orders": list(fim_orders),
+        "repo": {"repo_name": REPO_NAME, "file_sep": FILE_SEP} if has_repo else None,
+    }
+
+
+def build_msn_json(hf_model: LlamaForCausalLM, tokenizer_json: dict, name: str, training: dict,
+                   fim_orders: Sequence[str] = ("psm",)) -> dict:
     config = hf_model.config
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    fim_tokens = (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, END_OF_TEXT)
-    has_fim = all(token_id(tokenizer_json, token) is not None for token in fim_tokens)
     eos = token_id(tokenizer_json, END_OF_TEXT)
     if eos is None:
         eos = config.eos_token_id[0] if isinstance(config.eos_token_id, list) else config.eos_token_id
@@ -225,10 +240,7 @@ def build_msn_json(hf_model: LlamaForCausalLM, tokenizer_json: dict, name: str, 
         "max_positions": config.max_position_embeddings,
         "bos_token_id": config.bos_token_id,
         "eos_token_id": eos,
-        "fim": (
-            {"layout": "psm", "prefix": FIM_PREFIX, "suffix": FIM_SUFFIX, "middle": FIM_MIDDLE, "eot": END_OF_TEXT}
-            if has_fim else None
-        ),
+        "prompt": prompt_block(tokenizer_json, fim_orders),
         "mask_value": MASK_VALUE,
         "extra_outputs": [],
         "parameters": count_parameters(hf_model),
@@ -282,7 +294,8 @@ def read_json_object(path: Path, required: bool = False) -> dict:
 
 
 def export_model_dir(
-    hf_model: LlamaForCausalLM, tokenizer_path: Path, out_dir: Path, name: str, training: dict
+    hf_model: LlamaForCausalLM, tokenizer_path: Path, out_dir: Path, name: str, training: dict,
+    fim_orders: Sequence[str] = ("psm",),
 ) -> dict:
     """Write model.onnx, tokenizer.json, msn.json (and a MODEL_CARD.md stub if absent) to `out_dir`."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -290,7 +303,7 @@ def export_model_dir(
     if Path(tokenizer_path).resolve() != (out_dir / "tokenizer.json").resolve():
         shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
     export_onnx(hf_model, out_dir / "model.onnx")
-    msn = build_msn_json(hf_model, tokenizer_json, name, training)
+    msn = build_msn_json(hf_model, tokenizer_json, name, training, fim_orders)
     (out_dir / "msn.json").write_text(json.dumps(msn, indent=2) + "\n")
     card = out_dir / "MODEL_CARD.md"
     if not card.exists():
@@ -314,11 +327,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--name", default=None)
     parser.add_argument("--training-json", type=Path, default=None,
                         help="JSON object merged into msn.json 'training' (over what the trainer left beside the checkpoint)")
+    parser.add_argument("--fim-orders", default="psm",
+                        help="FIM orders the model was trained with, the engine's choice first, e.g. spm,psm")
     args = parser.parse_args(argv)
 
     model = LlamaForCausalLM.from_pretrained(args.checkpoint, dtype=torch.float32)
     training = load_training_info(args.checkpoint, args.training_json)
-    msn = export_model_dir(model, args.tokenizer, args.out, args.name or args.checkpoint.name, training)
+    msn = export_model_dir(model, args.tokenizer, args.out, args.name or args.checkpoint.name, training,
+                           args.fim_orders.split(","))
     size = (args.out / "model.onnx").stat().st_size
     print(f"wrote {args.out}: {msn['parameters']:,} parameters, model.onnx {size:,} bytes")
 

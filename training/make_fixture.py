@@ -38,7 +38,7 @@ decoding engine, the tools and the tests run against a real `msn-onnx/1` model d
   tied embeddings, weights drawn with seed {seed} (`torch.manual_seed`).
 - Tokenizer: byte-level BPE, vocab {vocab}, trained on ~3 MB of the Python {python} standard library
   (Python Software Foundation License) and the JavaScript sources of mocha (MIT). Special tokens
-  `<|endoftext|>` (id 0), `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|pad|>`.
+  `<|endoftext|>` (id 0), `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|fim_pad|>`, `<|repo_name|>`, `<|file_sep|>`.
 - Training: none (`"method": "random-init"` in msn.json).
 - Reproduce: `.venv/bin/python -m training.make_fixture --out test/fixtures/tiny-model`
 - Parity of the exported graph with the Hugging Face model (KV-cached prefill and a 10-node tree):

@@ -19,9 +19,12 @@ END_OF_TEXT = "<|endoftext|>"
 FIM_PREFIX = "<|fim_prefix|>"
 FIM_SUFFIX = "<|fim_suffix|>"
 FIM_MIDDLE = "<|fim_middle|>"
-PAD = "<|pad|>"
-# Order fixes the ids: <|endoftext|> is id 0 (the contract's eos).
-SPECIAL_TOKENS = [END_OF_TEXT, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, PAD]
+PAD = "<|fim_pad|>"
+REPO_NAME = "<|repo_name|>"
+FILE_SEP = "<|file_sep|>"
+# Qwen2.5-Coder's names, so one prompt layout serves both. Order fixes the ids: <|endoftext|> is id 0
+# (the contract's eos).
+SPECIAL_TOKENS = [END_OF_TEXT, FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, PAD, REPO_NAME, FILE_SEP]
 
 DEFAULT_VOCAB_SIZE = 8192
 DEFAULT_EXTENSIONS = (".py", ".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx", ".go", ".rs", ".c", ".h", ".java")

@@ -17,7 +17,7 @@ import { runBench } from './benchRunner';
 import { formatLatencyCurve, openEngine } from './engineSetup';
 import { formatTable } from './table';
 
-const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W]';
+const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context]';
 
 function parseStrategies(raw: string | undefined): StrategyName[] {
   if (raw === undefined) return [...STRATEGIES];
@@ -27,7 +27,7 @@ function parseStrategies(raw: string | undefined): StrategyName[] {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['--no-retrieval'], [
+  const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context'], [
     '--model', '--workspace', '--fim-benchmark', '--samples', '--seed', '--max-tokens', '--json', '--strategies', '--tree-budget', '--threads', '--mode', '--warmup',
   ]);
   const modelDir = args.values.get('--model') ?? 'model';
@@ -62,6 +62,8 @@ async function main(): Promise<void> {
   process.stderr.write(`model ${info.name} (${info.parameters ?? '?'} parameters), ${threads} thread(s)\n`);
   const result = await runBench(engine, samples, {
     strategies, maxTokens, mode, treeBudget, corpusFiles, warmupRuns: warmup,
+    repoName: workspace !== undefined ? path.basename(path.resolve(workspace)) : undefined,
+    compareContext: args.flags.has('--compare-context'),
     onSample: (i, sample) => {
       if (process.stderr.isTTY) process.stderr.write(`\rsample ${i + 1}/${samples.length} ${sample.id.padEnd(40).slice(0, 40)}`);
     },
@@ -83,11 +85,15 @@ async function main(): Promise<void> {
     rows,
   ));
   console.log('tok/s (total) = all generated tokens / all decoding time (prefill excluded); vs ar = its ratio to ar\'s, measured in this run.');
+  console.log(formatTable(['quality row', 'line-1 EM', 'edit sim', 'samples'], [
+    ['model (ar)', `${(100 * result.summary.ar.first_line_exact_match).toFixed(1)}%`, result.summary.ar.edit_similarity.toFixed(3), String(result.summary.ar.samples)],
+    ...Object.entries(result.quality).map(([name, q]) => [name, `${(100 * q.first_line_exact_match).toFixed(1)}%`, q.edit_similarity.toFixed(3), String(q.samples)]),
+  ]));
 
   const jsonFile = args.values.get('--json');
   if (jsonFile) {
     fs.mkdirSync(path.dirname(path.resolve(jsonFile)), { recursive: true });
-    fs.writeFileSync(jsonFile, JSON.stringify(result.summary, null, 2) + '\n');
+    fs.writeFileSync(jsonFile, JSON.stringify({ ...result.summary, ...result.quality }, null, 2) + '\n');
     console.log(`wrote ${jsonFile}`);
   }
   await engine.close();

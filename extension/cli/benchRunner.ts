@@ -7,6 +7,7 @@ import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from '../promptW
 import { median } from '../decoder/engine/latencyCalibration';
 import type { BenchSample, SourceFile } from './benchSamples';
 import { editSimilarity, firstLineExactMatch } from './quality';
+import { retrievalCopy } from './retrievalCopy';
 
 export interface BenchOptions {
   strategies: StrategyName[];
@@ -15,6 +16,10 @@ export interface BenchOptions {
   treeBudget?: number;
   /** Workspace files for the retrieval corpus; absent: no workspace corpus. */
   corpusFiles?: readonly SourceFile[];
+  /** The workspace folder's name in repo-level prompts. */
+  repoName?: string;
+  /** Also run `ar` with the repo-level header but no chunks of other files, for quality with vs without context. */
+  compareContext?: boolean;
   warmupRuns: number;
   onSample?: (index: number, sample: BenchSample, outputs: Map<StrategyName, SampleOutput>) => void;
 }
@@ -46,16 +51,25 @@ export interface StrategyDetail {
   meanTreeBudget: number;
 }
 
+export interface QualitySummary {
+  first_line_exact_match: number;
+  edit_similarity: number;
+  samples: number;
+}
+
 export interface BenchResult {
   summary: Record<string, StrategySummary>;
   detail: Record<string, StrategyDetail>;
+  /** Quality of the rows that are not strategies: the non-neural retrieval-copy baseline, ar without context. */
+  quality: Record<string, QualitySummary>;
 }
 
 const NEVER_CANCELLED = { isCancelled: () => false };
 
-/** The prompt the extension would send for this cursor: its window, then the decoder's FIM layout. */
-export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxTokens: number): number[] {
-  return engine.fimPrompt(boundPrefix(sample.prefix, PREFIX_CHARS), boundSuffix(sample.suffix, SUFFIX_CHARS), maxTokens);
+/** The prompt the extension would send for this cursor: its window and location, then the decoder's layout. */
+export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxTokens: number, repoName?: string, chunks = true): number[] {
+  const location = sample.file !== undefined ? { uri: sample.file, path: sample.file, repoName, chunks } : undefined;
+  return engine.fimPrompt(boundPrefix(sample.prefix, PREFIX_CHARS), boundSuffix(sample.suffix, SUFFIX_CHARS), maxTokens, location);
 }
 
 /**
@@ -68,7 +82,7 @@ class CursorCorpus {
   constructor(private readonly engine: DecoderEngine, private readonly files: readonly SourceFile[] | undefined) {}
 
   async init(): Promise<void> {
-    if (this.files) await this.engine.corpus.upsert(this.files.map((f) => ({ uri: f.path, text: f.text })));
+    if (this.files) await this.engine.corpus.upsert(this.files.map((f) => ({ uri: f.path, path: f.path, text: f.text })));
   }
 
   async moveTo(sample: BenchSample | undefined): Promise<void> {
@@ -77,12 +91,15 @@ class CursorCorpus {
     if (previous) {
       await this.engine.corpus.remove([`${previous}#prefix`, `${previous}#suffix`]);
       const original = this.files.find((f) => f.path === previous);
-      if (original) await this.engine.corpus.upsert([{ uri: original.path, text: original.text }]);
+      if (original) await this.engine.corpus.upsert([{ uri: original.path, path: original.path, text: original.text }]);
     }
     this.current = sample;
     if (sample?.file) {
       await this.engine.corpus.remove([sample.file]);
-      await this.engine.corpus.upsert([{ uri: `${sample.file}#prefix`, text: sample.prefix }, { uri: `${sample.file}#suffix`, text: sample.suffix }]);
+      await this.engine.corpus.upsert([
+        { uri: `${sample.file}#prefix`, path: sample.file, text: sample.prefix },
+        { uri: `${sample.file}#suffix`, path: sample.file, text: sample.suffix },
+      ]);
     }
   }
 }
@@ -92,8 +109,8 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   const corpus = new CursorCorpus(engine, options.corpusFiles);
   await corpus.init();
 
-  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number): Promise<SampleOutput> => {
-    const prompt = editorPrompt(engine, sample, maxTokens);
+  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true): Promise<SampleOutput> => {
+    const prompt = editorPrompt(engine, sample, maxTokens, options.repoName, chunks);
     const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget }, NEVER_CANCELLED);
     return { tokens: result.tokens, text: result.text, stats };
   };
@@ -105,8 +122,12 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   }
 
   const outputs = new Map<StrategyName, SampleOutput[]>(strategies.map((s) => [s, []]));
+  const baselines: Record<string, string[]> = { 'retrieval-copy': [] };
+  if (options.compareContext) baselines['ar, no context'] = [];
   for (let i = 0; i < samples.length; i++) {
     await corpus.moveTo(samples[i]);
+    baselines['retrieval-copy'].push(retrievalCopy(samples[i], options.corpusFiles ?? []));
+    if (options.compareContext) baselines['ar, no context'].push((await runOne(samples[i], 'ar', options.maxTokens, false)).text);
     const perSample = new Map<StrategyName, SampleOutput>();
     // Rotate the order so no strategy always runs first (machine noise, cache warmth).
     for (let k = 0; k < strategies.length; k++) {
@@ -118,7 +139,17 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
     options.onSample?.(i, samples[i], perSample);
   }
   await corpus.moveTo(undefined);
-  return summarize(samples, strategies, outputs);
+  const result = summarize(samples, strategies, outputs);
+  for (const [name, texts] of Object.entries(baselines)) result.quality[name] = quality(samples, texts);
+  return result;
+}
+
+function quality(samples: readonly BenchSample[], texts: readonly string[]): QualitySummary {
+  return {
+    first_line_exact_match: texts.filter((t, i) => firstLineExactMatch(t, samples[i].truth)).length / Math.max(1, texts.length),
+    edit_similarity: texts.reduce((s, t, i) => s + editSimilarity(t, samples[i].truth), 0) / Math.max(1, texts.length),
+    samples: texts.length,
+  };
 }
 
 function summarize(samples: readonly BenchSample[], strategies: StrategyName[], outputs: Map<StrategyName, SampleOutput[]>): BenchResult {
@@ -155,5 +186,5 @@ function summarize(samples: readonly BenchSample[], strategies: StrategyName[], 
       meanTreeBudget: runs.reduce((n, r) => n + r.stats.treeBudget, 0) / Math.max(1, runs.length),
     };
   }
-  return { summary, detail };
+  return { summary, detail, quality: {} };
 }

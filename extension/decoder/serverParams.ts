@@ -50,8 +50,13 @@ function documents(obj: Obj) {
     if (typeof d !== 'object' || d === null || typeof d.uri !== 'string' || d.uri.length === 0 || typeof d.text !== 'string') {
       fail(`documents[${i}] must be {uri: non-empty string, text: string}`);
     }
-    return { uri: d.uri as string, text: d.text as string };
+    if (d.path !== undefined && typeof d.path !== 'string') fail(`documents[${i}].path must be a string`);
+    return { uri: d.uri as string, text: d.text as string, ...(d.path !== undefined ? { path: d.path as string } : {}) };
   });
+}
+
+function location(obj: Obj) {
+  return { uri: string(obj, 'uri', true), path: string(obj, 'path', true), repoName: string(obj, 'repoName', true) };
 }
 
 const validators: { [M in Method]: (p: Obj) => RequestParams[M] } = {
@@ -59,9 +64,9 @@ const validators: { [M in Method]: (p: Obj) => RequestParams[M] } = {
   complete: (p) => {
     const mode = p.mode;
     if (mode !== 'line' && mode !== 'block') fail('"mode" must be "line" or "block"');
-    return { prefix: string(p, 'prefix')!, suffix: string(p, 'suffix')!, mode, ...decodeOptions(p) };
+    return { prefix: string(p, 'prefix')!, suffix: string(p, 'suffix')!, mode, ...decodeOptions(p), ...location(p) };
   },
-  generate: (p) => ({ prefix: string(p, 'prefix')!, suffix: string(p, 'suffix', true), ...decodeOptions(p) }),
+  generate: (p) => ({ prefix: string(p, 'prefix')!, suffix: string(p, 'suffix', true), ...decodeOptions(p), ...location(p) }),
   cancel: (p) => ({ requestId: integer(p, 'requestId', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)! }),
   'corpus.add': (p) => ({ documents: documents(p) }),
   'corpus.update': (p) => ({ documents: documents(p) }),

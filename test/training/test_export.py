@@ -110,8 +110,10 @@ def test_msn_json_matches_contract(tied_export, small_tokenizer_path):
     assert msn["format"] == "msn-onnx/1" and msn["architecture"] == "llama"
     assert (msn["num_layers"], msn["num_attention_heads"], msn["num_kv_heads"], msn["head_dim"]) == (2, 4, 2, 16)
     assert msn["eos_token_id"] == 0 and msn["bos_token_id"] is None
-    assert msn["fim"] == {"layout": "psm", "prefix": "<|fim_prefix|>", "suffix": "<|fim_suffix|>",
-                          "middle": "<|fim_middle|>", "eot": "<|endoftext|>"}
+    assert msn["prompt"]["fim"] == {"prefix": "<|fim_prefix|>", "suffix": "<|fim_suffix|>",
+                                    "middle": "<|fim_middle|>", "eot": "<|endoftext|>"}
+    assert msn["prompt"]["fim_orders"] == ["psm"]
+    assert msn["prompt"]["repo"] == {"repo_name": "<|repo_name|>", "file_sep": "<|file_sep|>"}
     assert msn["mask_value"] == -1e9 and msn["extra_outputs"] == []
     assert (out / "tokenizer.json").read_text() == small_tokenizer_path.read_text()
     assert (out / "MODEL_CARD.md").exists()

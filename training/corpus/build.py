@@ -3,6 +3,7 @@
   python -m training.corpus.build fetch                 # download + unpack (cached, resumable)
   python -m training.corpus.build build --max-mb 100    # scan, filter, select, split, write
   python -m training.corpus.build all --max-mb 100      # both
+  python -m training.corpus.build pin                   # pin the fetched versions (sources/pinned.tsv)
 """
 from __future__ import annotations
 
@@ -93,17 +94,20 @@ def run_build(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("step", choices=["fetch", "build", "all"])
+    parser.add_argument("step", choices=["fetch", "build", "all", "pin"])
     parser.add_argument("--max-mb", type=float, default=100.0, help="total corpus size to select")
     parser.add_argument("--shares", default=",".join(f"{k}={v}" for k, v in budget.DEFAULT_SHARES.items()),
                         help="per-language share of --max-mb, e.g. python=0.35,typescript=0.2,...")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="output folder")
     parser.add_argument("--workers", type=int, default=2, help="scan processes")
-    parser.add_argument("--sources-tsv", default=str(REPO_ROOT / "model" / "SOURCES.tsv"),
-                        help="where to also write the SOURCES table ('' to skip)")
+    parser.add_argument("--sources-tsv", default="",
+                        help="where to also write the SOURCES table (it is always in --out); the shipped model's"
+                             " model/SOURCES.tsv is written by its recipe, never by a rebuild")
     parser.add_argument("--ready", action="store_true", help="write the READY marker when done")
     parser.add_argument("--force", action="store_true", help="overwrite a folder that has a READY marker")
     args = parser.parse_args(argv)
+    if args.step == "pin":
+        print(f"[pin] {sources.write_pins()} packages pinned in {sources.PINNED_FILE}", flush=True)
     if args.step in ("fetch", "all"):
         run_fetch()
     if args.step in ("build", "all"):

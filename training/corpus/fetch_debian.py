@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .paths import DEBIAN_DEBS, EXTRACTED
+from .sources import debian_download_spec
 
 APT_UPDATED_STAMP = DEBIAN_DEBS / ".apt-updated"
 BATCH_SIZE = 12
@@ -32,12 +33,12 @@ def cached_deb(package: str) -> Path | None:
 
 def download(packages: list[str]) -> None:
     """Download a batch; on failure retry one by one so a single missing name costs only itself."""
-    result = subprocess.run(["apt-get", "download", "-qq", *packages], cwd=DEBIAN_DEBS,
+    result = subprocess.run(["apt-get", "download", "-qq", *map(debian_download_spec, packages)], cwd=DEBIAN_DEBS,
                             capture_output=True, text=True, timeout=1800)
     if result.returncode != 0 and len(packages) > 1:
         for package in packages:
             if cached_deb(package) is None:
-                subprocess.run(["apt-get", "download", "-qq", package], cwd=DEBIAN_DEBS,
+                subprocess.run(["apt-get", "download", "-qq", debian_download_spec(package)], cwd=DEBIAN_DEBS,
                                capture_output=True, text=True, timeout=1800)
 
 

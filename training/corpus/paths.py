@@ -3,8 +3,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DATA_DIR = REPO_ROOT / "training" / "data"
-# The project's shared folder sits beside the repository (package lists, benchmarks).
-SOURCE_LISTS_DIR = REPO_ROOT.parent / "shared" / "corpus-sources"
+# The candidate package lists and the pinned versions live in the repository.
+SOURCE_LISTS_DIR = Path(__file__).resolve().parent / "sources"
 
 NPM_TARBALLS = DATA_DIR / "cache" / "npm"
 DEBIAN_DEBS = DATA_DIR / "cache" / "debian"

@@ -2,12 +2,12 @@
 // workspace corpus, recent stats. Turns protocol-level requests (complete / generate)
 // into prompts and generations. No I/O of its own besides the model dir and the
 // calibration cache; the server owns stdin/stdout.
-import type { CompletionMode, DecodeOptions, DecodeStats, ModelInfo, ProgressEvent, StrategyName } from '../../protocol';
+import type { CompletionMode, DecodeOptions, DecodeStats, DocumentLocation, ModelInfo, ProgressEvent, StrategyName } from '../../protocol';
 import type { DraftStrategy } from '../draft/types';
 import { ModelInvalidError } from '../model/errors';
 import { loadModelDir, type LoadedModel } from '../model/modelDir';
 import { toDecodeStats } from './decodeStats';
-import { buildFimPrompt, buildPlainPrompt } from './fimPrompt';
+import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, type RepoContext } from './fimPrompt';
 import { Generator, type GenerationResult } from './generator';
 import { currentCpuModel, loadOrMeasureLatencyCurve, type LatencyCurve } from './latencyCalibration';
 import { WorkspaceCorpus, type DocumentTokenSink } from './workspaceCorpus';
@@ -15,7 +15,26 @@ import { WorkspaceCorpus, type DocumentTokenSink } from './workspaceCorpus';
 /** Room kept free after prompt + max tokens for the deepest draft tree. */
 const TREE_DEPTH_SLACK = 32;
 const RECENT_STATS = 50;
+/** Characters of text around the cursor that choose the context chunks. */
+const CONTEXT_QUERY_CHARS = 1500;
+/** Characters per token assumed when turning the context token budget into characters to pick. */
+const CONTEXT_CHARS_PER_TOKEN = 3;
+const DEFAULT_REPO_NAME = 'workspace';
+
+/**
+ * The text that chooses context chunks: the lines around the cursor WITHOUT the line being typed,
+ * so the choice (and the KV rows of the prompt's start) stays put while typing within a line.
+ */
+export function contextQuery(prefix: string, suffix: string): string {
+  const lineStart = prefix.lastIndexOf('\n') + 1;
+  const lineEnd = suffix.indexOf('\n');
+  const before = prefix.slice(Math.max(0, lineStart - CONTEXT_QUERY_CHARS), lineStart);
+  const after = lineEnd < 0 ? '' : suffix.slice(lineEnd, lineEnd + CONTEXT_QUERY_CHARS / 3);
+  return before + after;
+}
 export const DEFAULT_STRATEGY: StrategyName = 'tr-jacobi';
+
+export type PromptLocation = DocumentLocation & { chunks?: boolean };
 
 export class ModelNotLoadedError extends Error {
   constructor() {
@@ -128,25 +147,40 @@ export class DecoderEngine {
     return Math.max(Math.floor(window / 2), window - maxTokens - TREE_DEPTH_SLACK);
   }
 
-  fimPrompt(prefix: string, suffix: string, maxTokens: number): number[] {
-    return buildFimPrompt(this.require().model.tokenizer, prefix, suffix, this.promptBudget(maxTokens));
+  /**
+   * Repo-level context for a cursor, when the model declares the layout and a location is given;
+   * `chunks: false` keeps the header without other files' chunks (the bench's no-context arm).
+   */
+  repoContext(prefix: string, suffix: string, maxTokens: number, location: PromptLocation = {}): RepoContext | undefined {
+    const { config } = this.require().model;
+    if (!config.prompt.repo || location.path === undefined) return undefined;
+    const maxChars = Math.floor(this.promptBudget(maxTokens) * CONTEXT_SHARE) * CONTEXT_CHARS_PER_TOKEN;
+    const chunks = location.chunks === false ? [] : this.corpus.context.pick(contextQuery(prefix, suffix), maxChars, location.path);
+    return { repoName: location.repoName || DEFAULT_REPO_NAME, path: location.path, chunks };
   }
 
-  plainPrompt(text: string, maxTokens: number): number[] {
+  fimPrompt(prefix: string, suffix: string, maxTokens: number, location?: PromptLocation): number[] {
     const { tokenizer, config } = this.require().model;
-    return buildPlainPrompt(tokenizer, text, this.promptBudget(maxTokens), config.bosTokenId);
+    const context = this.repoContext(prefix, suffix, maxTokens, location);
+    return buildFimPrompt(tokenizer, config.prompt, prefix, suffix, this.promptBudget(maxTokens), context);
   }
 
-  async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions, control: RequestControl) {
-    const prompt = this.fimPrompt(params.prefix, params.suffix, params.maxTokens);
+  plainPrompt(text: string, maxTokens: number, location?: PromptLocation): number[] {
+    const { tokenizer, config } = this.require().model;
+    const context = this.repoContext(text, '', maxTokens, location);
+    return buildPlainPrompt(tokenizer, config.prompt, text, this.promptBudget(maxTokens), config.bosTokenId, context);
+  }
+
+  async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions & DocumentLocation, control: RequestControl) {
+    const prompt = this.fimPrompt(params.prefix, params.suffix, params.maxTokens, params);
     const { result, stats } = await this.run({ ...params, prompt }, control);
     return { text: result.text, stats };
   }
 
-  async generate(params: { prefix: string; suffix?: string } & DecodeOptions, control: RequestControl, onText: (chunk: string) => void) {
+  async generate(params: { prefix: string; suffix?: string } & DecodeOptions & DocumentLocation, control: RequestControl, onText: (chunk: string) => void) {
     const prompt = params.suffix !== undefined
-      ? this.fimPrompt(params.prefix, params.suffix, params.maxTokens)
-      : this.plainPrompt(params.prefix, params.maxTokens);
+      ? this.fimPrompt(params.prefix, params.suffix, params.maxTokens, params)
+      : this.plainPrompt(params.prefix, params.maxTokens, params);
     const { result, stats } = await this.run({ ...params, prompt, onText }, control);
     return { text: result.text, stats };
   }

@@ -1,49 +1,116 @@
-// Prompt building: PSM fill-in-the-middle ("<|fim_prefix|>" prefix "<|fim_suffix|>" suffix
-// "<|fim_middle|>", see notes/msnjson.md) and plain continuation, both cut to fit the
-// context window: the prefix keeps its end (the text nearest the cursor), the suffix its start.
+// Prompt building in the layout msn.json's `prompt` block declares:
+//   repo-level header (when the model has the tokens and there is context):
+//     <|repo_name|>NAME\n <|file_sep|>PATH\nCHUNK\n ... <|file_sep|>CURRENT_PATH\n
+//   then FIM in the model's preferred order:
+//     PSM <|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>     SPM <|fim_prefix|><|fim_suffix|>S<|fim_middle|>P
+//   or, without a suffix, the plain text.
+// Every cut moves in steps, not per token, so a keystroke at the cursor changes only the end of an
+// SPM prompt and the decoder reuses the KV rows of everything before it.
+import { prefixWindowStart } from '../../promptWindow';
+import type { FimOrder, PromptFormat } from '../model/msnConfig';
 import type { CodeTokenizer } from '../model/tokenizer';
 
 /** Rough upper bound of characters per token, to avoid tokenizing megabytes we would drop. */
 const MAX_CHARS_PER_TOKEN = 12;
 /** Share of a tight budget the suffix may take when the prefix alone would fill it. */
 const SUFFIX_SHARE = 0.25;
+/** Cuts of the prefix's start and of the suffix budget move in steps of this many tokens (less in a small budget). */
+export const CUT_STEP_TOKENS = 64;
+/** Share of the prompt budget that context chunks from other files may take. */
+export const CONTEXT_SHARE = 0.4;
+
+export interface ContextChunk {
+  path: string;
+  text: string;
+}
+
+/** Where the cursor is, for the repo-level header; chunks are ordered best LAST (nearest the cursor). */
+export interface RepoContext {
+  repoName: string;
+  path: string;
+  chunks: readonly ContextChunk[];
+}
 
 export interface PromptBudget {
   prefixTokens: number;
   suffixTokens: number;
 }
 
-/** How many prefix and suffix tokens fit into `budget` tokens (pure). */
+/** The cut step for a budget of `room` tokens: a step never wastes more than an eighth of it. */
+export function cutStep(room: number): number {
+  return Math.max(1, Math.min(CUT_STEP_TOKENS, Math.floor(room / 8)));
+}
+
+/** How many prefix and suffix tokens fit into `budget` tokens (pure); the suffix budget moves in steps. */
 export function splitBudget(prefixLength: number, suffixLength: number, budget: number): PromptBudget {
   const room = Math.max(0, budget);
   if (prefixLength + suffixLength <= room) return { prefixTokens: prefixLength, suffixTokens: suffixLength };
-  const suffixTokens = Math.min(suffixLength, Math.max(Math.floor(room * SUFFIX_SHARE), room - prefixLength));
+  const share = Math.floor(room * SUFFIX_SHARE);
+  const step = cutStep(room);
+  const leftByPrefix = Math.floor((room - prefixLength) / step) * step;
+  const suffixTokens = Math.min(suffixLength, Math.max(share, leftByPrefix));
   const prefixTokens = Math.min(prefixLength, room - suffixTokens);
   return { prefixTokens, suffixTokens };
 }
 
-export function buildFimPrompt(tokenizer: CodeTokenizer, prefix: string, suffix: string, maxPromptTokens: number): number[] {
-  const charCap = Math.max(1, maxPromptTokens) * MAX_CHARS_PER_TOKEN;
-  const prefixIds = tokenizer.encode(prefix.length > charCap ? prefix.slice(prefix.length - charCap) : prefix);
-  const suffixIds = tokenizer.encode(suffix.length > charCap ? suffix.slice(0, charCap) : suffix);
-  const { prefixTokens, suffixTokens } = splitBudget(prefixIds.length, suffixIds.length, maxPromptTokens - 3);
+/** Index of the first prefix token kept: the cut moves in whole steps so it stays put while typing. */
+export function prefixCut(prefixLength: number, keep: number): number {
+  if (prefixLength <= keep) return 0;
+  const step = cutStep(keep);
+  return Math.min(prefixLength, Math.ceil((prefixLength - keep) / step) * step);
+}
+
+export function fimOrderOf(format: PromptFormat): FimOrder {
+  return format.fimOrders[0];
+}
+
+/** The repo-level header, dropping the worst chunks (the first ones) until it fits `maxTokens`. */
+export function buildRepoHeader(tokenizer: CodeTokenizer, format: PromptFormat, context: RepoContext | undefined, maxTokens: number): number[] {
+  const { repoName, fileSep } = tokenizer.special;
+  if (!format.repo || !context || repoName === undefined || fileSep === undefined) return [];
+  const head = [repoName, ...tokenizer.encode(`${context.repoName}\n`)];
+  const tail = [fileSep, ...tokenizer.encode(`${context.path}\n`)];
+  if (head.length + tail.length > maxTokens) return [];
+  const chunks = context.chunks.map((c) => [fileSep, ...tokenizer.encode(`${c.path}\n${c.text}\n`)]);
+  let size = head.length + tail.length + chunks.reduce((n, c) => n + c.length, 0);
+  let first = 0;
+  while (first < chunks.length && size > maxTokens) size -= chunks[first++].length;
+  return [...head, ...chunks.slice(first).flat(), ...tail];
+}
+
+function boundedEncode(tokenizer: CodeTokenizer, text: string, maxTokens: number, keep: 'start' | 'end'): number[] {
+  const charCap = Math.max(1, maxTokens) * MAX_CHARS_PER_TOKEN;
+  if (text.length <= charCap) return tokenizer.encode(text);
+  // The end is kept from a stepped start, so typing at the end does not move the start.
+  return tokenizer.encode(keep === 'end' ? text.slice(prefixWindowStart(text.length, charCap)) : text.slice(0, charCap));
+}
+
+/** A FIM prompt of at most `maxPromptTokens` tokens, with repo-level context where the model has its tokens. */
+export function buildFimPrompt(
+  tokenizer: CodeTokenizer, format: PromptFormat, prefix: string, suffix: string, maxPromptTokens: number, context?: RepoContext,
+): number[] {
+  const header = buildRepoHeader(tokenizer, format, context, Math.floor(maxPromptTokens * CONTEXT_SHARE));
+  const room = maxPromptTokens - header.length - 3;
+  const prefixIds = boundedEncode(tokenizer, prefix, room, 'end');
+  const suffixIds = boundedEncode(tokenizer, suffix, room, 'start');
+  const { prefixTokens, suffixTokens } = splitBudget(prefixIds.length, suffixIds.length, room);
+  const keptPrefix = prefixIds.slice(prefixCut(prefixIds.length, prefixTokens));
+  const keptSuffix = suffixIds.slice(0, suffixTokens);
   const { fimPrefix, fimSuffix, fimMiddle } = tokenizer.special;
-  return [
-    fimPrefix,
-    ...prefixIds.slice(prefixIds.length - prefixTokens),
-    fimSuffix,
-    ...suffixIds.slice(0, suffixTokens),
-    fimMiddle,
-  ];
+  return fimOrderOf(format) === 'spm'
+    ? [...header, fimPrefix, fimSuffix, ...keptSuffix, fimMiddle, ...keptPrefix]
+    : [...header, fimPrefix, ...keptPrefix, fimSuffix, ...keptSuffix, fimMiddle];
 }
 
 /** A plain continuation prompt; never empty (an empty text starts after end-of-text, as between training documents). */
-export function buildPlainPrompt(tokenizer: CodeTokenizer, text: string, maxPromptTokens: number, bosTokenId: number | null): number[] {
-  const charCap = Math.max(1, maxPromptTokens) * MAX_CHARS_PER_TOKEN;
-  const ids = tokenizer.encode(text.length > charCap ? text.slice(text.length - charCap) : text);
+export function buildPlainPrompt(
+  tokenizer: CodeTokenizer, format: PromptFormat, text: string, maxPromptTokens: number, bosTokenId: number | null, context?: RepoContext,
+): number[] {
+  const header = buildRepoHeader(tokenizer, format, context, Math.floor(maxPromptTokens * CONTEXT_SHARE));
   const lead = bosTokenId !== null ? [bosTokenId] : [];
-  const room = Math.max(1, maxPromptTokens - lead.length);
-  const kept = ids.slice(Math.max(0, ids.length - room));
-  const prompt = [...lead, ...kept];
+  const room = Math.max(1, maxPromptTokens - lead.length - header.length);
+  const ids = boundedEncode(tokenizer, text, room, 'end');
+  const kept = ids.slice(prefixCut(ids.length, room));
+  const prompt = [...lead, ...header, ...kept];
   return prompt.length > 0 ? prompt : [tokenizer.special.eot];
 }

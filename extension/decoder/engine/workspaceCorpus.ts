@@ -5,6 +5,7 @@
 // large workspace is indexed.
 import type { CorpusDocument } from '../../protocol';
 import type { CodeTokenizer } from '../model/tokenizer';
+import { ContextIndex } from './contextIndex';
 import { DEFAULT_MAX_DOCUMENT_CHARS, judgeDocument } from './documentFilter';
 
 /** The part of the retrieval index the corpus drives. */
@@ -31,7 +32,15 @@ export interface IndexingProgress {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A short path for a document the host sent without one: the last segments of its uri. */
+export function pathOfUri(uri: string): string {
+  const parts = decodeURIComponent(uri.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, '')).split(/[\\/]/).filter(Boolean);
+  return parts.slice(-3).join('/') || uri;
+}
+
 export class WorkspaceCorpus {
+  /** Line-aligned chunks of every document, for the context of repo-level prompts. */
+  readonly context = new ContextIndex();
   private readonly texts = new Map<string, string>();
   private readonly tokenCounts = new Map<string, number>();
   private tokenizer: CodeTokenizer | null = null;
@@ -71,7 +80,7 @@ export class WorkspaceCorpus {
     return this.enqueue(async () => {
       const skipped: SkippedDocument[] = [];
       for (let i = 0; i < documents.length; i++) {
-        const { uri, text } = documents[i];
+        const { uri, text, path } = documents[i];
         const verdict = judgeDocument(text, this.maxDocumentChars);
         if (!verdict.index) {
           skipped.push({ uri, reason: verdict.reason });
@@ -79,6 +88,7 @@ export class WorkspaceCorpus {
         } else {
           this.texts.set(uri, text);
           this.indexText(uri, text);
+          this.context.set(uri, path ?? pathOfUri(uri), text);
         }
         onProgress?.({ done: i + 1, total: documents.length });
         await yieldToEventLoop();
@@ -104,6 +114,7 @@ export class WorkspaceCorpus {
   private forget(uri: string): void {
     if (this.texts.delete(uri)) this.sink?.remove(uri);
     this.tokenCounts.delete(uri);
+    this.context.remove(uri);
   }
 
   private enqueue<T>(task: () => Promise<T>): Promise<T> {

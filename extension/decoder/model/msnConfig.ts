@@ -5,11 +5,28 @@ export const MSN_FORMAT = 'msn-onnx/1';
 const FILE = 'msn.json';
 
 export interface FimTokens {
-  layout: 'psm';
   prefix: string;
   suffix: string;
   middle: string;
   eot: string;
+}
+
+/** PSM: prefix, suffix, middle. SPM: suffix first, so a keystroke changes only the end of the prompt. */
+export type FimOrder = 'psm' | 'spm';
+export const FIM_ORDERS: readonly FimOrder[] = ['psm', 'spm'];
+
+/** Qwen2.5-Coder's repo-level layout: `<|repo_name|>NAME\n<|file_sep|>PATH\nCONTENT\n...`. */
+export interface RepoTokens {
+  repoName: string;
+  fileSep: string;
+}
+
+/** msn.json's `prompt` block: how the model was trained to be prompted (legacy files have only `fim`). */
+export interface PromptFormat {
+  fim: FimTokens;
+  /** FIM orders the model was trained with, preferred first. */
+  fimOrders: FimOrder[];
+  repo: RepoTokens | null;
 }
 
 export interface MsnConfig {
@@ -25,7 +42,7 @@ export interface MsnConfig {
   maxPositions: number;
   bosTokenId: number | null;
   eosTokenId: number;
-  fim: FimTokens;
+  prompt: PromptFormat;
   maskValue: number;
   extraOutputs: string[];
   parameters?: number;
@@ -48,6 +65,41 @@ function nonEmptyString(obj: Record<string, unknown>, key: string, where = ''): 
   return v;
 }
 
+function object(value: unknown, where: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(`"${where}" must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function fimTokens(raw: unknown, where: string): FimTokens {
+  const fim = object(raw, where);
+  return {
+    prefix: nonEmptyString(fim, 'prefix', `${where}.`),
+    suffix: nonEmptyString(fim, 'suffix', `${where}.`),
+    middle: nonEmptyString(fim, 'middle', `${where}.`),
+    eot: nonEmptyString(fim, 'eot', `${where}.`),
+  };
+}
+
+/** The `prompt` block, or the legacy top-level `fim` block (PSM only, no repo-level tokens). */
+function parsePromptFormat(obj: Record<string, unknown>): PromptFormat {
+  if (obj.prompt === undefined) {
+    const legacy = object(obj.fim, 'fim');
+    if (legacy.layout !== 'psm') fail(`"fim.layout" must be "psm" (got ${JSON.stringify(legacy.layout)})`);
+    return { fim: fimTokens(legacy, 'fim'), fimOrders: ['psm'], repo: null };
+  }
+  const prompt = object(obj.prompt, 'prompt');
+  const orders = prompt.fim_orders ?? ['psm'];
+  if (!Array.isArray(orders) || orders.length === 0 || orders.some((o) => !FIM_ORDERS.includes(o as FimOrder))) {
+    fail(`"prompt.fim_orders" must be a non-empty list of ${FIM_ORDERS.map((o) => `"${o}"`).join(' / ')} (got ${JSON.stringify(orders)})`);
+  }
+  let repo: RepoTokens | null = null;
+  if (prompt.repo !== undefined && prompt.repo !== null) {
+    const raw = object(prompt.repo, 'prompt.repo');
+    repo = { repoName: nonEmptyString(raw, 'repo_name', 'prompt.repo.'), fileSep: nonEmptyString(raw, 'file_sep', 'prompt.repo.') };
+  }
+  return { fim: fimTokens(prompt.fim, 'prompt.fim'), fimOrders: [...new Set(orders as FimOrder[])], repo };
+}
+
 export function parseMsnConfig(text: string): MsnConfig {
   let raw: unknown;
   try {
@@ -59,10 +111,7 @@ export function parseMsnConfig(text: string): MsnConfig {
   const obj = raw as Record<string, unknown>;
   if (obj.format !== MSN_FORMAT) fail(`"format" must be "${MSN_FORMAT}" (got ${JSON.stringify(obj.format)})`);
 
-  const fimRaw = obj.fim;
-  if (typeof fimRaw !== 'object' || fimRaw === null || Array.isArray(fimRaw)) fail('"fim" must be an object');
-  const fimObj = fimRaw as Record<string, unknown>;
-  if (fimObj.layout !== 'psm') fail(`"fim.layout" must be "psm" (got ${JSON.stringify(fimObj.layout)})`);
+  const prompt = parsePromptFormat(obj);
 
   const bos = obj.bos_token_id;
   if (bos !== null && bos !== undefined && (typeof bos !== 'number' || !Number.isInteger(bos) || bos < 0)) {
@@ -90,13 +139,7 @@ export function parseMsnConfig(text: string): MsnConfig {
     maxPositions: positiveInt(obj, 'max_positions'),
     bosTokenId: typeof bos === 'number' ? bos : null,
     eosTokenId: eos,
-    fim: {
-      layout: 'psm',
-      prefix: nonEmptyString(fimObj, 'prefix', 'fim.'),
-      suffix: nonEmptyString(fimObj, 'suffix', 'fim.'),
-      middle: nonEmptyString(fimObj, 'middle', 'fim.'),
-      eot: nonEmptyString(fimObj, 'eot', 'fim.'),
-    },
+    prompt,
     maskValue,
     extraOutputs: extra as string[],
     parameters: typeof obj.parameters === 'number' ? obj.parameters : undefined,

@@ -12,6 +12,9 @@ export interface SpecialTokenIds {
   fimSuffix: number;
   fimMiddle: number;
   eot: number;
+  /** Repo-level layout tokens, when msn.json declares them. */
+  repoName?: number;
+  fileSep?: number;
 }
 
 export class CodeTokenizer {
@@ -45,18 +48,20 @@ export class CodeTokenizer {
     }
     const idOf = (token: string, role: string): number => {
       const id = tokenizer.token_to_id(token);
-      if (id === undefined) throw new ModelInvalidError(FILE, `has no token ${JSON.stringify(token)} (msn.json fim.${role})`);
+      if (id === undefined) throw new ModelInvalidError(FILE, `has no token ${JSON.stringify(token)} (msn.json ${role})`);
       if (id >= config.vocabSize) throw new ModelInvalidError(FILE, `token ${JSON.stringify(token)} has id ${id} >= vocab_size ${config.vocabSize}`);
       return id;
     };
+    const { fim, repo } = config.prompt;
     const special: SpecialTokenIds = {
-      fimPrefix: idOf(config.fim.prefix, 'prefix'),
-      fimSuffix: idOf(config.fim.suffix, 'suffix'),
-      fimMiddle: idOf(config.fim.middle, 'middle'),
-      eot: idOf(config.fim.eot, 'eot'),
+      fimPrefix: idOf(fim.prefix, 'fim prefix'),
+      fimSuffix: idOf(fim.suffix, 'fim suffix'),
+      fimMiddle: idOf(fim.middle, 'fim middle'),
+      eot: idOf(fim.eot, 'fim eot'),
+      ...(repo ? { repoName: idOf(repo.repoName, 'repo name'), fileSep: idOf(repo.fileSep, 'file separator') } : {}),
     };
     if (special.eot !== config.eosTokenId) {
-      throw new ModelInvalidError('msn.json', `eos_token_id ${config.eosTokenId} is not the id of ${config.fim.eot} in tokenizer.json (${special.eot})`);
+      throw new ModelInvalidError('msn.json', `eos_token_id ${config.eosTokenId} is not the id of ${fim.eot} in tokenizer.json (${special.eot})`);
     }
     return new CodeTokenizer(tokenizer, special, config.vocabSize);
   }

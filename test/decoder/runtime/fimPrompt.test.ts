@@ -1,12 +1,19 @@
 import * as assert from 'node:assert/strict';
-import { buildFimPrompt, buildPlainPrompt, splitBudget } from '../../../extension/decoder/engine/fimPrompt';
+import {
+  buildFimPrompt, buildPlainPrompt, buildRepoHeader, cutStep, prefixCut, splitBudget, type RepoContext,
+} from '../../../extension/decoder/engine/fimPrompt';
+import type { PromptFormat } from '../../../extension/decoder/model/msnConfig';
 import type { LoadedModel } from '../../../extension/decoder/model/modelDir';
 import { fixtureModel } from './fixtureModel';
 
 describe('prompt building', () => {
   let m: LoadedModel;
+  let psm: PromptFormat;
+  let spm: PromptFormat;
   before(async () => {
     m = await fixtureModel();
+    psm = { ...m.config.prompt, fimOrders: ['psm'] };
+    spm = { ...m.config.prompt, fimOrders: ['spm', 'psm'] };
   });
 
   it('splitBudget keeps everything that fits and favours the prefix otherwise', () => {
@@ -16,22 +23,62 @@ describe('prompt building', () => {
     assert.deepEqual(splitBudget(100, 2, 40), { prefixTokens: 38, suffixTokens: 2 });
   });
 
-  it('is <fim_prefix> prefix <fim_suffix> suffix <fim_middle>, with special tokens as single ids', () => {
+  it('the suffix budget and the prefix cut move in steps, not per token', () => {
+    const room = 800;
+    const step = cutStep(room);
+    assert.equal(step, 64);
+    const suffixBudgets = new Set<number>();
+    const cuts = new Set<number>();
+    for (let prefix = 500; prefix < 500 + step; prefix++) suffixBudgets.add(splitBudget(prefix, 1000, room).suffixTokens);
+    for (let prefix = 1000; prefix < 1000 + step; prefix++) cuts.add(prefixCut(prefix, 600));
+    assert.ok(suffixBudgets.size <= 2, `suffix budget took ${suffixBudgets.size} values`);
+    assert.ok(cuts.size <= 2, `prefix cut took ${cuts.size} values`);
+    for (let prefix = 0; prefix < 2000; prefix += 7) {
+      const { prefixTokens, suffixTokens } = splitBudget(prefix, 300, room);
+      assert.ok(prefixTokens + suffixTokens <= room);
+      assert.ok(prefix - prefixCut(prefix, prefixTokens) <= prefixTokens);
+    }
+  });
+
+  it('PSM is <fim_prefix> prefix <fim_suffix> suffix <fim_middle>, with special tokens as single ids', () => {
     const { tokenizer } = m;
     const s = tokenizer.special;
-    const prompt = buildFimPrompt(tokenizer, 'def add(a, b):\n    ', '\n\nprint(add(1, 2))\n', 1000);
+    const prompt = buildFimPrompt(tokenizer, psm, 'def add(a, b):\n    ', '\n\nprint(add(1, 2))\n', 1000);
     const prefixIds = tokenizer.encode('def add(a, b):\n    ');
     const suffixIds = tokenizer.encode('\n\nprint(add(1, 2))\n');
     assert.deepEqual(prompt, [s.fimPrefix, ...prefixIds, s.fimSuffix, ...suffixIds, s.fimMiddle]);
     assert.equal(tokenizer.decode(prompt), '<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>\n\nprint(add(1, 2))\n<|fim_middle|>');
   });
 
+  it('SPM puts the suffix first, so typing at the cursor changes only the end of the prompt', () => {
+    const { tokenizer } = m;
+    const s = tokenizer.special;
+    const prompt = buildFimPrompt(tokenizer, spm, 'def add(a, b):\n    ', '\n\nprint(add(1, 2))\n', 1000);
+    assert.deepEqual(prompt, [s.fimPrefix, s.fimSuffix, ...tokenizer.encode('\n\nprint(add(1, 2))\n'), s.fimMiddle,
+      ...tokenizer.encode('def add(a, b):\n    ')]);
+    const line = Array.from({ length: 300 }, (_, i) => `value_${i} = compute(${i})\n`).join('');
+    const suffix = Array.from({ length: 200 }, (_, i) => `after_${i}()\n`).join('');
+    let previous: number[] | null = null;
+    let reusedShare = 1;
+    for (const typed of ['r', 're', 'ret', 'retu', 'retur', 'return']) {
+      const p = buildFimPrompt(tokenizer, spm, line + typed, suffix, 600);
+      assert.ok(p.length <= 600);
+      if (previous) {
+        let common = 0;
+        while (common < p.length && p[common] === previous[common]) common++;
+        reusedShare = Math.min(reusedShare, common / p.length);
+      }
+      previous = p;
+    }
+    assert.ok(reusedShare >= 0.9, `only ${(reusedShare * 100).toFixed(0)}% of the prompt was reusable`);
+  });
+
   it('plain text containing a special-token string never yields its id', () => {
     const { tokenizer } = m;
-    const ids = tokenizer.encode('a <|endoftext|> b <|fim_middle|>');
+    const ids = tokenizer.encode('a <|endoftext|> b <|fim_middle|> <|file_sep|>');
     const specials = Object.values(tokenizer.special);
     assert.ok(ids.every((id) => !specials.includes(id)));
-    assert.equal(tokenizer.decode(ids), 'a <|endoftext|> b <|fim_middle|>');
+    assert.equal(tokenizer.decode(ids), 'a <|endoftext|> b <|fim_middle|> <|file_sep|>');
   });
 
   it('cuts a long prompt: the prefix keeps its end, the suffix its start', () => {
@@ -39,7 +86,7 @@ describe('prompt building', () => {
     const s = tokenizer.special;
     const prefix = Array.from({ length: 400 }, (_, i) => `line_${i} = ${i}\n`).join('');
     const suffix = Array.from({ length: 400 }, (_, i) => `after_${i}()\n`).join('');
-    const prompt = buildFimPrompt(tokenizer, prefix, suffix, 200);
+    const prompt = buildFimPrompt(tokenizer, psm, prefix, suffix, 200);
     assert.ok(prompt.length <= 200, `prompt has ${prompt.length} tokens`);
     const middleAt = prompt.indexOf(s.fimSuffix);
     const keptPrefix = tokenizer.decode(prompt.slice(1, middleAt));
@@ -49,12 +96,27 @@ describe('prompt building', () => {
     assert.ok(keptSuffix.length > 0 && keptPrefix.length > keptSuffix.length);
   });
 
+  it('repo-level header: <|repo_name|>NAME, each chunk after <|file_sep|>PATH, the current path last', () => {
+    const { tokenizer } = m;
+    const context: RepoContext = { repoName: 'shop', path: 'src/cart.ts', chunks: [{ path: 'src/a.ts', text: 'export const a = 1;' }, { path: 'src/b.ts', text: 'export const b = 2;' }] };
+    const header = buildRepoHeader(tokenizer, psm, context, 1000);
+    assert.equal(tokenizer.decode(header),
+      '<|repo_name|>shop\n<|file_sep|>src/a.ts\nexport const a = 1;\n<|file_sep|>src/b.ts\nexport const b = 2;\n<|file_sep|>src/cart.ts\n');
+    const small = buildRepoHeader(tokenizer, psm, context, header.length - 3);
+    assert.equal(tokenizer.decode(small), '<|repo_name|>shop\n<|file_sep|>src/b.ts\nexport const b = 2;\n<|file_sep|>src/cart.ts\n',
+      'the worst chunk (first) goes first');
+    assert.deepEqual(buildRepoHeader(tokenizer, { ...psm, repo: null }, context, 1000), []);
+    const prompt = buildFimPrompt(tokenizer, psm, 'x = ', '\n', 1000, context);
+    assert.deepEqual(prompt.slice(0, header.length), header);
+    assert.equal(prompt[header.length], tokenizer.special.fimPrefix);
+  });
+
   it('a plain prompt is never empty and keeps the end of the text', () => {
     const { tokenizer } = m;
-    assert.deepEqual(buildPlainPrompt(tokenizer, '', 100, null), [tokenizer.special.eot]);
+    assert.deepEqual(buildPlainPrompt(tokenizer, psm, '', 100, null), [tokenizer.special.eot]);
     const long = 'x = 1\n'.repeat(500);
-    const prompt = buildPlainPrompt(tokenizer, long, 50, null);
-    assert.equal(prompt.length, 50);
+    const prompt = buildPlainPrompt(tokenizer, psm, long, 50, null);
+    assert.ok(prompt.length <= 50 && prompt.length > 50 - cutStep(50), `${prompt.length} tokens`);
     assert.ok(long.endsWith(tokenizer.decode(prompt)));
   });
 });

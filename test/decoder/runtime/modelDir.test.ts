@@ -84,7 +84,7 @@ describe('model directory loading', () => {
     fs.writeFileSync(path.join(onnx, 'model.onnx'), 'this is not a protobuf');
     await rejectsNaming(onnx, 'model.onnx', /ONNX Runtime cannot load/);
     const tokenizer = fresh();
-    editConfig(tokenizer, (c) => { (c.fim as Record<string, string>).middle = '<|no_such_token|>'; });
+    editConfig(tokenizer, (c) => { ((c.prompt as Record<string, unknown>).fim as Record<string, string>).middle = '<|no_such_token|>'; });
     await rejectsNaming(tokenizer, 'tokenizer.json', /no_such_token/);
   });
 

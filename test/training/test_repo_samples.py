@@ -1,0 +1,128 @@
+"""Repo-level samples: layout, FIM orders, target parts, context choice, packing and pinned sources."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from training.corpus import sources
+from training.data import pack_packages
+from training.fim import DEFAULT_FIM_TOKENS
+from training.noise import FLAG_TARGET
+from training.repo_samples import (RepoIds, SourceFile, cursor_split, header_ids, package_samples, pick_context,
+                                   identifiers, window_sample)
+
+SPECIAL = RepoIds(prefix=1, suffix=2, middle=3, end_of_text=0, repo_name=5, file_sep=6)
+
+
+def encode(text: str) -> list[int]:
+    """One id per character (offset past the special ids), so layouts can be read back exactly."""
+    return [100 + ord(c) for c in text]
+
+
+def decode(ids) -> str:
+    names = {1: "<P>", 2: "<S>", 3: "<M>", 0: "<E>", 5: "<R>", 6: "<F>"}
+    return "".join(names[i] if i < 100 else chr(i - 100) for i in ids)
+
+
+def test_header_is_qwen_repo_layout_with_the_current_path_last():
+    ids = header_ids("pkg", [("a.py", "x = 1"), ("b.py", "y = 2")], "c.py", encode, SPECIAL)
+    assert decode(ids) == "<R>pkg\n<F>a.py\nx = 1\n<F>b.py\ny = 2\n<F>c.py\n"
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_window_sample_orders_and_target_part(seed):
+    rng = np.random.default_rng(seed)
+    window = "def f(a):\n    return a + 1\n\nprint(f(2))\n"
+    header = [5, 6]
+    sample = window_sample(header, window, encode, SPECIAL, rng, fim_rate=0.6)
+    text = decode(sample.ids[len(header):])
+    target = decode(sample.ids[sample.target_start:sample.target_end])
+    assert target.endswith("<E>")
+    if not sample.is_fim:
+        assert text == window + "<E>" and target == window[1:] + "<E>"
+        return
+    middle = target[:-3]
+    if text.startswith("<P><S>"):  # SPM: suffix, then prefix right before the middle
+        suffix, rest = text[len("<P><S>"):].split("<M>")
+        prefix = rest[: len(rest) - len(middle) - 3]
+    else:  # PSM
+        prefix, rest = text[len("<P>"):].split("<S>")
+        suffix = rest.split("<M>")[0]
+    assert prefix + middle + suffix == window
+
+
+def test_both_fim_orders_and_plain_occur():
+    rng = np.random.default_rng(0)
+    kinds = set()
+    for _ in range(200):
+        sample = window_sample([], "abc\ndef\n", encode, SPECIAL, rng, fim_rate=0.6)
+        kinds.add("plain" if not sample.is_fim else "spm" if sample.ids[:2] == [1, 2] else "psm")
+    assert kinds == {"plain", "psm", "spm"}
+
+
+def test_cursor_split_ends_the_middle_at_a_line_end():
+    text = "one\ntwo\nthree\nfour\n"
+    for seed in range(50):
+        start, end = cursor_split(text, np.random.default_rng(seed))
+        assert 0 <= start <= end <= len(text)
+        assert end == len(text) or text[end - 1] == "\n"
+
+
+def test_context_prefers_chunks_sharing_identifiers_and_keeps_the_budget():
+    window = identifiers("total = compute_total(items)\n")
+    chunks = [("a.py", "unrelated_name = 3\n", identifiers("unrelated_name = 3")),
+              ("b.py", "def compute_total(items):\n", identifiers("def compute_total(items):")),
+              ("c.py", "x" * 500, identifiers("x" * 500))]
+    assert pick_context(window, chunks, budget_chars=100) == [("b.py", "def compute_total(items):\n")]
+    assert pick_context(window, chunks, budget_chars=5) == []
+
+
+def test_package_samples_never_use_the_current_file_as_context():
+    files = [SourceFile("a.py", "alpha_value = 1\n"), SourceFile("b.py", "print(alpha_value)\n")]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        for sample in package_samples("pkg", files, encode, SPECIAL, rng, 1600, 2400, 0.6):
+            text = decode(sample.ids)
+            current = text.rsplit("<F>", 1)[1].split("\n", 1)[0]
+            assert f"<F>{current}\n" not in text.rsplit("<F>", 1)[0]
+
+
+class CharTokenizer:
+    """The parts of tokenizers.Tokenizer that packing uses."""
+
+    names = {"<|fim_prefix|>": 1, "<|fim_suffix|>": 2, "<|fim_middle|>": 3, "<|endoftext|>": 0,
+             "<|repo_name|>": 5, "<|file_sep|>": 6}
+
+    def token_to_id(self, name):
+        return self.names.get(name)
+
+    def encode(self, text, add_special_tokens=False):
+        return type("Encoding", (), {"ids": encode(text)})()
+
+    def get_vocab_size(self):
+        return 400
+
+
+def test_packing_is_deterministic_and_flags_targets():
+    packages = [("pkg", [SourceFile(f"m{i}.py", f"value_{i} = helper_{i % 3}()\n" * 30) for i in range(6)])]
+    first = pack_packages(packages, CharTokenizer(), (0, 0), 128, 400, 0.6, DEFAULT_FIM_TOKENS)
+    second = pack_packages(packages, CharTokenizer(), (0, 0), 128, 400, 0.6, DEFAULT_FIM_TOKENS)
+    assert first[0].shape[1] == 128 and first[0].shape[0] > 0
+    assert np.array_equal(first[0], second[0]) and np.array_equal(first[1], second[1])
+    assert 0 < (first[1] & FLAG_TARGET).mean() < 1
+
+
+def test_pinned_versions_apply_to_npm_specs_and_debian_downloads(tmp_path: Path):
+    (tmp_path / "npm.txt").write_text("left-pad\n@scope/thing\nfixed@1.0.0\n")
+    pins = {("npm", "left-pad"): "1.3.0", ("npm", "@scope/thing"): "2.0.1", ("debian", "python3-six"): "1.16.0-4"}
+    assert sources.npm_specs(tmp_path, pins) == ["left-pad@1.3.0", "@scope/thing@2.0.1", "fixed@1.0.0"]
+    assert sources.debian_download_spec("python3-six", pins) == "python3-six=1.16.0-4"
+    assert sources.debian_download_spec("python3-other", pins) == "python3-other"
+
+
+def test_the_repository_pins_every_listed_package():
+    pins = sources.pinned_versions()
+    npm_names = [sources.npm_name_of(spec) for spec in sources.read_list(sources.SOURCE_LISTS_DIR / "npm.txt")]
+    assert all(("npm", name) in pins for name in npm_names)
+    assert all(("debian", name) in pins for name in sources.debian_packages())

@@ -1,0 +1,147 @@
+"""Repo-level training samples in Qwen2.5-Coder's layout, the prompt the editor builds:
+
+    <|repo_name|>NAME\n<|file_sep|>PATH\nCHUNK\n ... <|file_sep|>PATH\n  CURRENT
+
+CURRENT is a window of one file of the package, as FIM (PSM or SPM order) or plain text. The context
+chunks come from OTHER files of the same package and are picked the way the editor's retriever picks
+them: the chunks that share the most identifiers with the current window. That is what teaches a small
+model to copy names and lines from its context, which every use of workspace context needs.
+
+FIM orders (both are declared in msn.json's `prompt` block):
+  PSM  <|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>M<|endoftext|>
+  SPM  <|fim_prefix|><|fim_suffix|>S<|fim_middle|>P M<|endoftext|>   (a keystroke changes only the end)
+Split points: half uniform over characters (the usual recipe), half cursor-like (inside a line, the
+middle running to the end of that line or a few lines on), since that is what the editor asks.
+The target part (where MSN noise may go) is the middle + <|endoftext|> of a FIM sample and the
+window after its first token for a plain one; the loss covers every token.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from training.fim import Sample, chunk_text
+
+Encode = Callable[[str], Sequence[int]]
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+CONTEXT_CHUNK_CHARS = 900
+CANDIDATE_FILES = 32  # other files of the package scored per current file (bounds the work in big packages)
+
+
+@dataclass(frozen=True)
+class RepoIds:
+    """Token ids of the repo-level layout's special tokens."""
+
+    prefix: int
+    suffix: int
+    middle: int
+    end_of_text: int
+    repo_name: int
+    file_sep: int
+
+    @staticmethod
+    def from_tokenizer(tokenizer, names: Sequence[str]) -> "RepoIds":
+        """`names`: prefix, suffix, middle, end-of-text, repo-name, file-separator token strings."""
+        ids = []
+        for name in names:
+            token_id = tokenizer.token_to_id(name)
+            if token_id is None:
+                raise ValueError(f"tokenizer has no special token {name}")
+            ids.append(token_id)
+        return RepoIds(*ids)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: str
+    text: str
+
+
+def identifiers(text: str) -> frozenset[str]:
+    return frozenset(IDENTIFIER.findall(text))
+
+
+def overlap_score(window: frozenset[str], chunk: frozenset[str]) -> float:
+    """Shared identifiers, damped by the chunk's size so a long chunk does not win by size alone."""
+    if not chunk:
+        return 0.0
+    return len(window & chunk) / (len(chunk) ** 0.5)
+
+
+def pick_context(window_ids: frozenset[str], chunks: list[tuple[str, str, frozenset[str]]], budget_chars: int) -> list[tuple[str, str]]:
+    """The best-scoring (path, chunk) pairs within `budget_chars`, best LAST (nearest the window)."""
+    ranked = sorted(range(len(chunks)), key=lambda i: (-overlap_score(window_ids, chunks[i][2]), i))
+    chosen, used = [], 0
+    for index in ranked:
+        path, text, ids = chunks[index]
+        if overlap_score(window_ids, ids) <= 0:
+            break
+        if used + len(text) > budget_chars:
+            continue
+        chosen.append((path, text))
+        used += len(text)
+    return chosen[::-1]
+
+
+def cursor_split(text: str, rng: np.random.Generator) -> tuple[int, int]:
+    """A cursor inside a line; the middle runs to the end of that line or up to 4 more lines."""
+    cursor = int(rng.integers(0, len(text) + 1))
+    end = cursor
+    for _ in range(1 + int(rng.integers(0, 5))):
+        newline = text.find("\n", end)
+        end = len(text) if newline < 0 else newline + 1
+    return cursor, end
+
+
+def uniform_split(text: str, rng: np.random.Generator) -> tuple[int, int]:
+    first, second = sorted(int(x) for x in rng.integers(0, len(text) + 1, size=2))
+    return first, second
+
+
+def header_ids(repo: str, context: list[tuple[str, str]], path: str, encode: Encode, special: RepoIds) -> list[int]:
+    ids = [special.repo_name, *encode(repo + "\n")]
+    for context_path, chunk in context:
+        ids += [special.file_sep, *encode(f"{context_path}\n{chunk}\n")]
+    return ids + [special.file_sep, *encode(path + "\n")]
+
+
+def window_sample(header: list[int], window: str, encode: Encode, special: RepoIds, rng: np.random.Generator,
+                  fim_rate: float) -> Sample:
+    """The current window after `header`: PSM, SPM (each fim_rate / 2) or plain."""
+    draw = rng.random()
+    if draw >= fim_rate:
+        body = [*encode(window), special.end_of_text]
+        return Sample(ids=header + body, target_start=len(header) + min(1, len(body)), target_end=len(header) + len(body),
+                      is_fim=False)
+    first, second = (cursor_split if rng.random() < 0.5 else uniform_split)(window, rng)
+    prefix, middle, suffix = encode(window[:first]), encode(window[first:second]), encode(window[second:])
+    if draw < fim_rate / 2:  # PSM
+        prompt = [special.prefix, *prefix, special.suffix, *suffix, special.middle]
+    else:  # SPM: the prefix sits right before the middle
+        prompt = [special.prefix, special.suffix, *suffix, special.middle, *prefix]
+    ids = header + prompt + [*middle, special.end_of_text]
+    return Sample(ids=ids, target_start=len(header) + len(prompt), target_end=len(ids), is_fim=True)
+
+
+def package_samples(repo: str, files: list[SourceFile], encode: Encode, special: RepoIds, rng: np.random.Generator,
+                    window_chars: int, context_chars: int, fim_rate: float) -> list[Sample]:
+    """One sample per window of every file of a package, each with context chunks from its other files."""
+    chunks_by_file = []
+    for file in files:
+        chunks_by_file.append([(file.path, chunk, identifiers(chunk)) for chunk in chunk_text(file.text, CONTEXT_CHUNK_CHARS)])
+    samples = []
+    for index, file in enumerate(files):
+        other_files = [other for other in range(len(files)) if other != index]
+        if len(other_files) > CANDIDATE_FILES:
+            other_files = sorted(rng.choice(other_files, size=CANDIDATE_FILES, replace=False).tolist())
+        others = [chunk for other in other_files for chunk in chunks_by_file[other]]
+        for window in chunk_text(file.text, window_chars):
+            budget = int(rng.integers(0, context_chars + 1))  # varying context, none included
+            context = pick_context(identifiers(window), others, budget) if budget and others else []
+            header = header_ids(repo, context, file.path, encode, special)
+            samples.append(window_sample(header, window, encode, special, rng, fim_rate))
+    return samples
