@@ -33,11 +33,21 @@ export interface DecodeStats {
   /** Draft tokens accepted, split by where the draft came from. */
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
-  /** Estimated tokens/s plain greedy would reach on this machine (from the latency curve). */
+  /**
+   * Plain greedy's tokens/s, MEASURED in this generation: 1000 / median ms of its root-only steps
+   * (a few interleaved with the tree steps; every step for `ar`). 0 when none was timed.
+   */
   arTokensPerSecond: number;
+  /** How many root-only steps were timed for arTokensPerSecond. */
+  baselineSteps: number;
+  /** tokensPerSecond / arTokensPerSecond; 0 when not measured. */
   speedupVsAr: number;
   treeBudget: number;
   stopReason: 'max-tokens' | 'eos' | 'stop-string' | 'cancelled';
+  /** Prompt tokens, and how many of them reused KV rows of the previous request. */
+  promptTokens: number;
+  reusedPromptTokens: number;
+  prefillMs: number;
 }
 
 export interface ModelInfo {

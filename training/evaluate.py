@@ -8,6 +8,10 @@
   he-single   HumanEval-Infilling single-line (prompt/suffix/canonical_solution), same metrics
   he-multi    HumanEval-Infilling multi-line: generate until <|endoftext|>, compared without trailing
               whitespace
+  next-line-repo  the next-line cases in the repo-level layout, with context chunks of the same
+              package's other files picked as the engine picks them (identifier overlap)
+  copy        can the model copy from its context: three lines of a held-out file, then the start of
+              the first again; exact match of the rest of that line
 
 The model is an exported msn-onnx/1 folder (--model, run through onnxruntime: the engine's plain
 greedy reference) or a Hugging Face checkpoint (--checkpoint, run in torch with a KV cache).
@@ -32,12 +36,14 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence
 import numpy as np
 from tokenizers import Tokenizer
 
-from training.tokenizer import END_OF_TEXT, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+from training.repo_samples import CONTEXT_CHUNK_CHARS, context_query, identifiers, pick_context
+from training.tokenizer import END_OF_TEXT, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
+from training.fim import chunk_text
 
-DEFAULT_VAL = Path("training/data/corpus/val.jsonl")
-DEFAULT_HUMANEVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "benchmarks" / "humaneval-infilling"
+DEFAULT_VAL = Path("training/data/corpus-v2/val.jsonl")
+DEFAULT_HUMANEVAL_DIR = Path(__file__).resolve().parent / "benchmarks" / "humaneval-infilling"
 HUMANEVAL_FILES = {"he-single": "HumanEval-SingleLineInfilling.jsonl.gz", "he-multi": "HumanEval-MultiLineInfilling.jsonl.gz"}
-ALL_TASKS = ("loss", "next-line", "he-single", "he-multi")
+ALL_TASKS = ("loss", "next-line", "next-line-repo", "copy", "he-single", "he-multi")
 
 
 # ---------------------------------------------------------------- metrics (pure)
@@ -197,23 +203,29 @@ class InfillCase:
     target: str  # the true middle, compared as described by the task
     group: str  # language or benchmark name
     source: str  # path or task id
+    package: str = ""
 
 
 class FimCompleter:
-    """Builds PSM prompts (parts tokenized separately, as in training) and decodes the middle greedily."""
+    """Builds FIM prompts (parts tokenized separately, as in training) and decodes the middle greedily.
 
-    def __init__(self, model: LanguageModel, tokenizer: Tokenizer, context: int):
+    `order` is "psm" or "spm"; `header(case, max_tokens)` gives repo-level header ids put before the FIM part.
+    """
+
+    def __init__(self, model: LanguageModel, tokenizer: Tokenizer, context: int, order: str = "psm",
+                 header: Callable[["InfillCase", int], list[int]] | None = None):
         self.model, self.tokenizer = model, tokenizer
         self.context = min(context, model.max_positions)
+        self.order, self.header = order, header
         ids = [tokenizer.token_to_id(token) for token in (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, END_OF_TEXT)]
         if None in ids:
             raise ValueError("tokenizer lacks the FIM special tokens")
         self.prefix_id, self.suffix_id, self.middle_id, self.eot_id = ids
 
-    def prompt(self, prefix: str, suffix: str, max_new_tokens: int) -> list[int]:
+    def prompt(self, prefix: str, suffix: str, max_new_tokens: int, header: Sequence[int] = ()) -> list[int]:
         """Prompt ids: the end of the prefix and the start of the suffix (at most 1/4 of the budget,
         more when the prefix is short), leaving room for `max_new_tokens`."""
-        budget = self.context - max_new_tokens - 3
+        budget = self.context - max_new_tokens - 3 - len(header)
         # Trim characters first (cheap): no code token is anywhere near 8 characters on average.
         prefix_ids = self.tokenizer.encode(prefix[-budget * 8:]).ids
         suffix_ids = self.tokenizer.encode(suffix[: budget * 8]).ids
@@ -221,16 +233,22 @@ class FimCompleter:
         prefix_keep = min(len(prefix_ids), budget - suffix_keep)
         suffix_keep = min(len(suffix_ids), budget - prefix_keep)
         prefix_ids = prefix_ids[len(prefix_ids) - prefix_keep:]
-        return [self.prefix_id, *prefix_ids, self.suffix_id, *suffix_ids[:suffix_keep], self.middle_id]
+        if self.order == "spm":
+            return [*header, self.prefix_id, self.suffix_id, *suffix_ids[:suffix_keep], self.middle_id, *prefix_ids]
+        return [*header, self.prefix_id, *prefix_ids, self.suffix_id, *suffix_ids[:suffix_keep], self.middle_id]
 
-    def complete(self, prefix: str, suffix: str, single_line: bool, max_new_tokens: int) -> str:
+    def complete_case(self, case: "InfillCase", single_line: bool, max_new_tokens: int) -> str:
+        header = self.header(case, self.context - max_new_tokens) if self.header else []
+        return self.complete(case.prefix, case.suffix, single_line, max_new_tokens, header)
+
+    def complete(self, prefix: str, suffix: str, single_line: bool, max_new_tokens: int, header: Sequence[int] = ()) -> str:
         def stop(generated: list[int]) -> bool:
             if generated[-1] == self.eot_id:
                 return True
             # A newline is one byte, so it always lies inside a single byte-level token.
             return single_line and "\n" in self.tokenizer.decode(generated[-1:])
 
-        generated = self.model.greedy(self.prompt(prefix, suffix, max_new_tokens), max_new_tokens, stop)
+        generated = self.model.greedy(self.prompt(prefix, suffix, max_new_tokens, header), max_new_tokens, stop)
         if generated and generated[-1] == self.eot_id:
             generated = generated[:-1]
         text = self.tokenizer.decode(generated, skip_special_tokens=True)
@@ -271,8 +289,80 @@ def next_line_cases(records: Iterable[dict], count: int, per_file: int = 2, seed
         chosen = sorted(rng.choice(len(starts), size=min(per_file, len(starts)), replace=False))
         for choice in chosen[: count - len(cases)]:
             start, line = starts[choice]
-            cases.append(InfillCase(text[:start], text[start + len(line) + 1:], line, record.get("language", "unknown"), record.get("path", "")))
+            cases.append(InfillCase(text[:start], text[start + len(line) + 1:], line, record.get("language", "unknown"),
+                                    record.get("path", ""), record.get("package", "")))
     return cases
+
+
+class RepoHeaders:
+    """Repo-level headers for cases of held-out packages: context chunks from the package's other files,
+    picked as the engine picks them, within the engine's share of the prompt (fimPrompt.ts CONTEXT_SHARE)."""
+
+    CONTEXT_SHARE = 0.4
+    CHARS_PER_TOKEN = 3
+
+    def __init__(self, tokenizer: Tokenizer, records: Iterable[dict]):
+        self.tokenizer = tokenizer
+        self.repo_id, self.sep_id = tokenizer.token_to_id(REPO_NAME), tokenizer.token_to_id(FILE_SEP)
+        if self.repo_id is None or self.sep_id is None:
+            raise ValueError("tokenizer lacks the repo-level tokens")
+        self.chunks: dict[str, list[tuple[str, str, frozenset[str]]]] = defaultdict(list)
+        for record in records:
+            for chunk in chunk_text(record["text"], CONTEXT_CHUNK_CHARS):
+                if chunk.strip():
+                    self.chunks[record.get("package", "")].append((record.get("path", ""), chunk, identifiers(chunk)))
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text).ids
+
+    def __call__(self, case: "InfillCase", prompt_tokens: int) -> list[int]:
+        max_tokens = int(prompt_tokens * self.CONTEXT_SHARE)
+        others = [chunk for chunk in self.chunks.get(case.package, []) if chunk[0] != case.source]
+        query = identifiers(context_query(case.prefix, case.suffix))
+        context = pick_context(query, others, max_tokens * self.CHARS_PER_TOKEN)
+        head = [self.repo_id, *self.encode(f"{case.package}\n")]
+        tail = [self.sep_id, *self.encode(f"{case.source}\n")]
+        pieces = [[self.sep_id, *self.encode(f"{path}\n{text}\n")] for path, text in context]
+        while pieces and len(head) + len(tail) + sum(map(len, pieces)) > max_tokens:
+            pieces.pop(0)  # the worst chunk is first
+        return [*head, *(token for piece in pieces for token in piece), *tail]
+
+
+def copy_cases(records: Iterable[dict], count: int, seed: int = 0, min_line_chars: int = 24) -> list[tuple[str, str]]:
+    """(prompt text, expected rest of line): lines A, B, C of a file, then the first third of A again."""
+    cases = []
+    for record in records:
+        if len(cases) >= count:
+            break
+        lines = record["text"].split("\n")
+        rng = np.random.default_rng([seed, zlib.crc32(record.get("path", "").encode())])
+        for _ in range(4):
+            at = int(rng.integers(0, max(1, len(lines) - 3)))
+            window = lines[at:at + 3]
+            if len(window) < 3 or len(window[0].strip()) < min_line_chars or len(set(window)) < 3:
+                continue
+            first = window[0]
+            indent = len(first) - len(first.lstrip())
+            cut = indent + max(4, (len(first) - indent) // 3)
+            cases.append(("\n".join(window) + "\n" + first[:cut], first[cut:]))
+            break
+    return cases
+
+
+def run_copy(model: LanguageModel, tokenizer: Tokenizer, cases: Sequence[tuple[str, str]]) -> dict:
+    eot = tokenizer.token_to_id(END_OF_TEXT)
+
+    def stop(generated: list[int]) -> bool:
+        return generated[-1] == eot or "\n" in tokenizer.decode(generated[-1:])
+
+    pairs = []
+    for prompt, target in cases:
+        generated = model.greedy(tokenizer.encode(prompt).ids, 48, stop)
+        text = tokenizer.decode([t for t in generated if t != eot], skip_special_tokens=True)
+        pairs.append((text.split("\n", 1)[0].rstrip(), target.rstrip()))
+    result = summarize(pairs)
+    result["samples"] = [{"prediction": p, "target": t} for p, t in pairs[:3]]
+    return result
 
 
 def humaneval_cases(path: Path, group: str, limit: int | None) -> list[InfillCase]:
@@ -299,7 +389,7 @@ def run_infill(completer: FimCompleter, cases: Sequence[InfillCase], single_line
     samples = []
     started = time.perf_counter()
     for case in cases:
-        prediction = completer.complete(case.prefix, case.suffix, single_line, max_new_tokens)
+        prediction = completer.complete_case(case, single_line, max_new_tokens)
         if single_line:
             pair = (prediction.rstrip("\r"), case.target.split("\n", 1)[0].rstrip("\r"))
         else:
@@ -323,9 +413,10 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def evaluate(model: LanguageModel, tokenizer: Tokenizer, tasks: Sequence[str], val_records: list[dict] | None,
-             humaneval_dir: Path, limit: int | None, context: int, max_val_tokens: int, next_line_count: int) -> dict:
+             humaneval_dir: Path, limit: int | None, context: int, max_val_tokens: int, next_line_count: int,
+             order: str = "psm") -> dict:
     results: dict = {}
-    completer = FimCompleter(model, tokenizer, context)
+    completer = FimCompleter(model, tokenizer, context, order)
     if val_records:
         val_records = interleave_by_language(val_records)
     if "loss" in tasks and val_records:
@@ -333,6 +424,12 @@ def evaluate(model: LanguageModel, tokenizer: Tokenizer, tasks: Sequence[str], v
     if "next-line" in tasks and val_records:
         cases = next_line_cases(val_records, min(next_line_count, limit or next_line_count))
         results["next-line"] = run_infill(completer, cases, single_line=True, max_new_tokens=64)
+    if "next-line-repo" in tasks and val_records:
+        cases = next_line_cases(val_records, min(next_line_count, limit or next_line_count))
+        repo = FimCompleter(model, tokenizer, context, order, RepoHeaders(tokenizer, val_records))
+        results["next-line-repo"] = run_infill(repo, cases, single_line=True, max_new_tokens=64)
+    if "copy" in tasks and val_records:
+        results["copy"] = run_copy(model, tokenizer, copy_cases(val_records, min(200, limit or 200)))
     for task in ("he-single", "he-multi"):
         path = humaneval_dir / HUMANEVAL_FILES[task]
         if task in tasks and path.exists():
@@ -347,7 +444,7 @@ def format_table(results: dict) -> str:
         lines += ["validation loss", f"  {'language':12s} {'nats/token':>10s} {'bits/byte':>10s} {'tokens':>9s} {'files':>6s}"]
         for language, row in results["loss"].items():
             lines.append(f"  {language:12s} {row['loss']:10.4f} {row['bits_per_byte']:10.4f} {row['tokens']:9d} {row['files']:6d}")
-    infill = [task for task in ("next-line", "he-single", "he-multi") if task in results]
+    infill = [task for task in ("next-line", "next-line-repo", "copy", "he-single", "he-multi") if task in results]
     if infill:
         lines += ["completion (greedy)", f"  {'task':22s} {'count':>6s} {'exact':>7s} {'edit sim':>9s} {'seconds':>8s}"]
         for task in infill:
@@ -387,6 +484,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--max-val-tokens", type=int, default=200_000, help="validation tokens per language")
     parser.add_argument("--context", type=int, default=512, help="tokens per loss window and per FIM prompt+answer")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--order", choices=("psm", "spm"), default=None,
+                        help="FIM order (default: the model's first in msn.json, psm for a checkpoint)")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
@@ -398,8 +497,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
     val_records = read_jsonl(args.val) if args.val.exists() else None
     if val_records is None and {"loss", "next-line"} & set(tasks):
         print(f"note: {args.val} not found; skipping loss and next-line")
+    order = args.order or ((description.get("msn", {}).get("prompt") or {}).get("fim_orders") or ["psm"])[0]
     results = evaluate(model, tokenizer, tasks, val_records, args.humaneval_dir, args.limit, args.context,
-                       args.max_val_tokens, args.next_line)
+                       args.max_val_tokens, args.next_line, order)
     report = {"model": description, "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
               "results": results}
     print(format_table(results))

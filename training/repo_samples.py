@@ -87,6 +87,15 @@ def pick_context(window_ids: frozenset[str], chunks: list[tuple[str, str, frozen
     return chosen[::-1]
 
 
+def context_query(prefix: str, suffix: str, chars: int = 1500) -> str:
+    """The text that picks context chunks, as the engine does (decoderEngine.ts contextQuery): the lines
+    around the cursor without the line being typed."""
+    line_start = prefix.rfind("\n") + 1
+    line_end = suffix.find("\n")
+    after = "" if line_end < 0 else suffix[line_end:line_end + chars // 3]
+    return prefix[max(0, line_start - chars):line_start] + after
+
+
 def cursor_split(text: str, rng: np.random.Generator) -> tuple[int, int]:
     """A cursor inside a line; the middle runs to the end of that line or up to 4 more lines."""
     cursor = int(rng.integers(0, len(text) + 1))

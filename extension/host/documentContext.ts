@@ -1,6 +1,7 @@
 // The text around a position, read from a document with bounded cost (see ../promptWindow.ts).
 
 import * as vscode from 'vscode';
+import type { DocumentLocation } from '../protocol';
 import { boundSuffix, prefixWindowStart, PREFIX_CHARS, snapToLineStart, SUFFIX_CHARS, type PromptWindow } from '../promptWindow';
 
 export function textAround(document: vscode.TextDocument, position: vscode.Position): PromptWindow {
@@ -13,4 +14,11 @@ export function textAround(document: vscode.TextDocument, position: vscode.Posit
     prefix: snapToLineStart(prefix, PREFIX_CHARS, start.character === 0),
     suffix: boundSuffix(document.getText(new vscode.Range(position, end)), SUFFIX_CHARS),
   };
+}
+
+/** Where a document sits, for repo-level prompts: its workspace-relative path and the folder's name. */
+export function documentLocation(uri: vscode.Uri): Required<DocumentLocation> {
+  const folder = vscode.workspace.getWorkspaceFolder(uri);
+  const path = folder ? vscode.workspace.asRelativePath(uri, false) : uri.path.split('/').slice(-2).join('/');
+  return { uri: uri.toString(), path, repoName: folder?.name ?? vscode.workspace.name ?? 'workspace' };
 }

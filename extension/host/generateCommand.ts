@@ -9,7 +9,7 @@ import type { DecodeStats } from '../protocol';
 import { DecoderError } from './logic/decoderClient';
 import { shiftOffset } from './logic/offsetTracking';
 import type { DecoderService } from './decoderService';
-import { textAround } from './documentContext';
+import { documentLocation, textAround } from './documentContext';
 import { readSettings } from './settings';
 
 export const GENERATE_COMMAND = 'msn-complete.generate';
@@ -49,6 +49,7 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
       maxTokens: settings.generateMaxTokens,
       strategy: settings.strategy,
       treeBudget: settings.treeBudget,
+      ...documentLocation(document.uri),
     }, {
       onChunk: (text) => {
         insertion.append(text);

@@ -10,7 +10,7 @@ import { delayUnlessCancelled } from './logic/debounce';
 import { DecoderError } from './logic/decoderClient';
 import { shapeSuggestion } from './logic/suggestion';
 import type { DecoderService } from './decoderService';
-import { textAround } from './documentContext';
+import { documentLocation, textAround } from './documentContext';
 import { documentsBeingGenerated } from './generateCommand';
 import { readSettings } from './settings';
 
@@ -65,6 +65,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       maxTokens: settings.maxTokens,
       strategy: settings.strategy,
       treeBudget: settings.treeBudget,
+      ...documentLocation(document.uri),
     }, { timeoutMs: COMPLETE_TIMEOUT_MS });
     const cancellation = token.onCancellationRequested(() => handle.cancel());
     try {

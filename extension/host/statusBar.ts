@@ -1,5 +1,5 @@
-// The speed status bar item: state while loading/indexing, then the last completion's
-// tokens/s, tokens per step and speed-up (texts in ./logic/statusText.ts).
+// The speed status bar item: state while loading/indexing, then tokens/s, tokens per step and the
+// measured speed-up over recent completions (texts in ./logic/statusText.ts).
 
 import * as vscode from 'vscode';
 import type { DecodeStats } from '../protocol';
@@ -7,12 +7,13 @@ import type { SupervisorState } from './logic/decoderSupervisor';
 import { formatStatusText, formatTooltip, type EngineStatus, type IndexingProgress } from './logic/statusText';
 
 export const SHOW_STATS_COMMAND = 'msn-complete.showStats';
+const RECENT_KEPT = 100;
 
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private engine: EngineStatus = { kind: 'loading' };
   private indexing: IndexingProgress | null = null;
-  private lastStats: DecodeStats | null = null;
+  private readonly recent: DecodeStats[] = [];
   private inlineEnabled = true;
   private modelName: string | null = null;
   private corpus: { documents: number; tokens: number } | null = null;
@@ -65,7 +66,8 @@ export class StatusBar implements vscode.Disposable {
   }
 
   setLastStats(stats: DecodeStats): void {
-    this.lastStats = stats;
+    this.recent.push(stats);
+    if (this.recent.length > RECENT_KEPT) this.recent.shift();
     this.render();
   }
 
@@ -76,7 +78,7 @@ export class StatusBar implements vscode.Disposable {
 
   /** Re-renders (e.g. when workspace trust changes). */
   render(): void {
-    const input = { engine: this.engine, indexing: this.indexing, lastStats: this.lastStats, inlineEnabled: this.inlineEnabled };
+    const input = { engine: this.engine, indexing: this.indexing, recent: this.recent, inlineEnabled: this.inlineEnabled };
     this.item.text = formatStatusText(input);
     const tooltip = new vscode.MarkdownString(formatTooltip({
       ...input,

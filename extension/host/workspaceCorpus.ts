@@ -4,6 +4,7 @@
 // bounded batches, one at a time, so completions never wait behind a huge message.
 
 import * as vscode from 'vscode';
+import { documentLocation } from './documentContext';
 import { CorpusQueue } from './logic/corpusQueue';
 import { KeyedDebouncer } from './logic/debounce';
 import { DecoderError } from './logic/decoderClient';
@@ -23,7 +24,7 @@ const CORPUS_TIMEOUT_MS = 120_000;
 const DOCUMENT_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs', 'vscode-userdata']);
 
 export class WorkspaceCorpus implements vscode.Disposable {
-  private readonly queue = new CorpusQueue();
+  private readonly queue = new CorpusQueue((uri) => documentLocation(vscode.Uri.parse(uri)).path);
   /** Workspace files currently meant to be in the corpus (uri strings). */
   private workspaceFiles = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];

@@ -5,12 +5,13 @@ import { CrashPolicy } from '../../extension/host/logic/crashPolicy';
 import { delayUnlessCancelled, KeyedDebouncer } from '../../extension/host/logic/debounce';
 import { shiftOffset } from '../../extension/host/logic/offsetTracking';
 import { StatsHistory, summarize } from '../../extension/host/logic/statsHistory';
-import { formatSpeed, formatStatusText, formatTooltip } from '../../extension/host/logic/statusText';
+import { formatSpeed, formatStatusText, formatTooltip, recentSpeed } from '../../extension/host/logic/statusText';
 
 function stats(overrides: Partial<DecodeStats> = {}): DecodeStats {
   return {
     strategy: 'tr-jacobi', tokens: 40, forwardPasses: 16, elapsedMs: 325, tokensPerSecond: 123.4, meanAcceptedPerPass: 2.44,
-    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, speedupVsAr: 2.13, treeBudget: 12, stopReason: 'eos',
+    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, baselineSteps: 2, speedupVsAr: 2.13, treeBudget: 12,
+    stopReason: 'eos', promptTokens: 900, reusedPromptTokens: 850, prefillMs: 12,
     ...overrides,
   };
 }
@@ -102,22 +103,30 @@ describe('shiftOffset', () => {
 });
 
 describe('status bar text', () => {
-  const base = { engine: { kind: 'ready' as const }, indexing: null, lastStats: null, inlineEnabled: true };
-  it('formats the speed read-out', () => {
-    assert.equal(formatSpeed(stats()), '$(zap) 123 tok/s · 2.4/step · 2.1x');
+  const base = { engine: { kind: 'ready' as const }, indexing: null, recent: [] as DecodeStats[], inlineEnabled: true };
+  it('formats the speed read-out over recent completions: measured speed-up, short ones left out', () => {
+    // 40 tokens in 325 ms = 123 tok/s; plain greedy measured at 58 tok/s would take 690 ms: 2.1x.
+    assert.equal(formatStatusText({ ...base, recent: [stats()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    const short = stats({ tokens: 2, elapsedMs: 10, tokensPerSecond: 200, speedupVsAr: 0.1 });
+    assert.equal(formatStatusText({ ...base, recent: [stats(), short] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    assert.equal(formatStatusText({ ...base, recent: [short] }), '$(zap) MSN: ready');
+    const unmeasured = stats({ baselineSteps: 0, arTokensPerSecond: 0, speedupVsAr: 0 });
+    assert.equal(formatStatusText({ ...base, recent: [unmeasured] }), '$(zap) MSN: ready');
+    const slow = stats({ tokens: 40, elapsedMs: 1000, tokensPerSecond: 40, arTokensPerSecond: 40 });
+    assert.equal(formatSpeed(recentSpeed([stats(), slow])!), `$(zap) ${Math.round(80000 / 1325)} tok/s · 2.5/step · 1.3x`);
   });
   it('shows the state by priority: error, loading, indexing, speed, ready', () => {
     assert.equal(formatStatusText({ ...base, engine: { kind: 'error', reason: 'x' } }), '$(error) MSN: error');
     assert.equal(formatStatusText({ ...base, engine: { kind: 'loading' } }), '$(loading~spin) MSN: loading model');
     assert.equal(formatStatusText({ ...base, engine: { kind: 'restarting', reason: 'x' } }), '$(loading~spin) MSN: restarting decoder');
-    assert.equal(formatStatusText({ ...base, indexing: { done: 3, total: 40 }, lastStats: stats() }), '$(loading~spin) MSN: indexing 3/40 files');
-    assert.equal(formatStatusText({ ...base, indexing: { done: 40, total: 40 }, lastStats: stats() }), '$(zap) 123 tok/s · 2.4/step · 2.1x');
+    assert.equal(formatStatusText({ ...base, indexing: { done: 3, total: 40 }, recent: [stats()] }), '$(loading~spin) MSN: indexing 3/40 files');
+    assert.equal(formatStatusText({ ...base, indexing: { done: 40, total: 40 }, recent: [stats()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
     assert.equal(formatStatusText(base), '$(zap) MSN: ready');
     assert.equal(formatStatusText({ ...base, inlineEnabled: false }), '$(circle-slash) MSN: inline off');
   });
   it('the tooltip has the details and says what restricted mode limits', () => {
-    const tooltip = formatTooltip({ ...base, lastStats: stats(), modelName: 'msn-tiny', corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
-    for (const expected of ['msn-tiny', '123 tokens/s', '2.13x', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
+    const tooltip = formatTooltip({ ...base, recent: [stats()], modelName: 'msn-tiny', corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
+    for (const expected of ['msn-tiny', '123 tokens/s', '2.13x', 'measured', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
       assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
     }
     assert.ok(!formatTooltip({ ...base, modelName: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));

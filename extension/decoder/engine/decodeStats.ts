@@ -1,17 +1,20 @@
-// DecodeStats (protocol) from one generation and the latency curve (pure).
+// DecodeStats (protocol) from one generation (pure).
 import type { DecodeStats } from '../../protocol';
 import type { GenerationResult } from './generator';
-import type { LatencyCurve } from './latencyCalibration';
+import { median } from './latencyCalibration';
 
 /**
- * Plain greedy runs one q=1 forward pass per token, so its speed on this machine is
- * 1000 / latency(q=1) tokens/s; the speed-up is measured tokens/s over that.
+ * The speed-up is MEASURED, not estimated: plain greedy costs one root-only step per token, and the
+ * generation timed some root-only steps of its own (every step for `ar`), interleaved with the tree
+ * steps on the same cache, past length and machine load. Plain greedy's tokens/s is 1000 over their
+ * median; with none timed there is no figure (0).
  */
-export function toDecodeStats(result: GenerationResult, curve: LatencyCurve, treeBudget: number): DecodeStats {
+export function toDecodeStats(result: GenerationResult, treeBudget: number): DecodeStats {
   const tokens = result.tokens.length;
   const seconds = result.decodeMs / 1000;
   const tokensPerSecond = seconds > 0 ? tokens / seconds : 0;
-  const arTokensPerSecond = curve[1] > 0 ? 1000 / curve[1] : 0;
+  const baselineMs = result.baselineStepMs.length > 0 ? median(result.baselineStepMs) : 0;
+  const arTokensPerSecond = baselineMs > 0 ? 1000 / baselineMs : 0;
   return {
     strategy: result.strategy,
     tokens,
@@ -22,8 +25,12 @@ export function toDecodeStats(result: GenerationResult, curve: LatencyCurve, tre
     acceptedFromRetrieval: result.acceptedFromRetrieval,
     acceptedFromJacobi: result.acceptedFromJacobi,
     arTokensPerSecond,
+    baselineSteps: result.baselineStepMs.length,
     speedupVsAr: arTokensPerSecond > 0 ? tokensPerSecond / arTokensPerSecond : 0,
     treeBudget,
     stopReason: result.stopReason,
+    promptTokens: result.promptTokens,
+    reusedPromptTokens: result.reusedPromptTokens,
+    prefillMs: result.prefillMs,
   };
 }

@@ -20,6 +20,8 @@ const CONTEXT_QUERY_CHARS = 1500;
 /** Characters per token assumed when turning the context token budget into characters to pick. */
 const CONTEXT_CHARS_PER_TOKEN = 3;
 const DEFAULT_REPO_NAME = 'workspace';
+/** Root-only steps that time plain greedy inside a tree-drafting generation: the 2nd step, then every 16th. */
+export const BASELINE_STEPS = { first: 1, every: 16 };
 
 /**
  * The text that chooses context chunks: the lines around the cursor WITHOUT the line being typed,
@@ -65,6 +67,8 @@ export interface RequestControl {
 
 export interface RunRequest extends DecodeOptions {
   prompt: readonly number[];
+  /** Time interleaved plain greedy steps for a measured speed-up (default true; the bench measures ar itself). */
+  measureBaseline?: boolean;
   mode?: CompletionMode;
   onText?: (chunk: string) => void;
 }
@@ -196,11 +200,12 @@ export class DecoderEngine {
       strategy,
       isCancelled: () => control.isCancelled(),
       onText: request.onText,
+      baselineSteps: request.measureBaseline === false ? undefined : BASELINE_STEPS,
     });
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
     const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
-    const stats = toDecodeStats(result, loaded.curve, treeBudget);
+    const stats = toDecodeStats(result, treeBudget);
     this.recent.push(stats);
     if (this.recent.length > RECENT_STATS) this.recent.shift();
     return { result, stats };

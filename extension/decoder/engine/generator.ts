@@ -28,6 +28,11 @@ export interface GenerateOptions {
   isCancelled?: () => boolean;
   /** Streamed text; the chunks concatenate to the final text. */
   onText?: (chunk: string) => void;
+  /**
+   * Make steps `first`, `first + every`, ... plain greedy steps (the root alone, which is lossless)
+   * and time them: the measured baseline of the speed-up, under the same load and past length.
+   */
+  baselineSteps?: { first: number; every: number };
 }
 
 export interface GenerationResult {
@@ -47,6 +52,8 @@ export interface GenerationResult {
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
   acceptedFromNoise: number;
+  /** Wall ms of each plain greedy (root-only) step: the whole step, drafting to emitting. */
+  baselineStepMs: number[];
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -103,8 +110,10 @@ export class Generator {
     const result: GenerationResult = {
       strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
       reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0,
-      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0,
+      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, baselineStepMs: [],
     };
+    const baseline = options.baselineSteps;
+    const isBaselineStep = (step: number) => baseline !== undefined && step >= baseline.first && (step - baseline.first) % baseline.every === 0;
 
     const prefillStart = performance.now();
     const prefilled = await this.prefill(prompt.slice(0, -1), cancelled);
@@ -123,11 +132,13 @@ export class Generator {
     const decodeStart = performance.now();
     strategy.begin(prompt);
 
-    while (stop === null) {
+    for (let step = 0; stop === null; step++) {
       if (cancelled()) { stop = { reason: 'cancelled' }; break; }
       if (result.tokens.length >= options.maxTokens || this.cache.free < 1) { stop = { reason: 'max-tokens' }; break; }
 
-      let tree = strategy.draft(root, context);
+      const stepStart = performance.now();
+      const plainStep = isBaselineStep(step) || strategy.name === 'ar';
+      let tree = isBaselineStep(step) ? rootOnlyTree(root) : strategy.draft(root, context);
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
       const acceptance = await this.verify(tree, result);
@@ -143,6 +154,7 @@ export class Generator {
         if (result.tokens.length >= options.maxTokens) { stop = { reason: 'max-tokens' }; break; }
       }
       root = context[context.length - 1];
+      if (plainStep) result.baselineStepMs.push(performance.now() - stepStart);
       if (stop === null && options.onText) {
         const stable = stableLength(detokenizer.text, options.stopRules);
         if (stable > streamed) {

@@ -10,6 +10,9 @@ export type CorpusBatch =
   | { method: 'corpus.remove'; params: RequestParams['corpus.remove'] };
 
 export class CorpusQueue {
+  /** `pathOf` gives a document's workspace-relative path, which the model sees in repo-level prompts. */
+  constructor(private readonly pathOf: (uri: string) => string | undefined = () => undefined) {}
+
   /** Documents the decoder holds (as far as the batches taken so far say). */
   private readonly known = new Set<string>();
   /** Latest wanted state per document: its text, or null to remove it. */
@@ -62,7 +65,8 @@ export class CorpusQueue {
       for (const [uri, text] of this.pending) {
         if (text === null || this.known.has(uri) !== (method === 'corpus.update')) continue;
         if (documents.length > 0 && chars + text.length > maxChars) break;
-        documents.push({ uri, text });
+        const path = this.pathOf(uri);
+        documents.push(path === undefined ? { uri, text } : { uri, text, path });
         chars += text.length;
       }
       if (documents.length === 0) continue;

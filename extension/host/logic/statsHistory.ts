@@ -27,6 +27,16 @@ export class StatsHistory {
   }
 }
 
+/** Completions shorter than this say nothing about speed (a 2-token completion is one or two steps). */
+export const MIN_SPEED_TOKENS = 8;
+/** The status bar's speed covers this many recent completions. */
+export const SPEED_WINDOW = 20;
+
+/** The completions a speed figure is over: recent ones of at least MIN_SPEED_TOKENS tokens whose baseline was measured. */
+export function speedSample(stats: readonly DecodeStats[]): DecodeStats[] {
+  return stats.filter((s) => s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0 && s.stopReason !== 'cancelled').slice(-SPEED_WINDOW);
+}
+
 export interface StatsSummary {
   completions: number;
   tokens: number;
@@ -37,19 +47,27 @@ export interface StatsSummary {
   acceptedFromJacobi: number;
 }
 
-/** Token-weighted means, so a one-token completion does not count as much as a long one. */
-export function summarize(records: readonly CompletionRecord[]): StatsSummary {
+/**
+ * Token-weighted means, so a one-token completion does not count as much as a long one. The speed-up
+ * is plain greedy's measured time for the same tokens over the time taken, over the completions
+ * whose baseline was measured.
+ */
+export function summarize<T extends { stats: DecodeStats }>(records: readonly T[]): StatsSummary {
   let tokens = 0;
   let elapsedMs = 0;
   let passes = 0;
   let arMs = 0;
+  let measuredMs = 0;
   let retrieval = 0;
   let jacobi = 0;
   for (const { stats } of records) {
     tokens += stats.tokens;
     elapsedMs += stats.elapsedMs;
     passes += stats.forwardPasses;
-    if (stats.arTokensPerSecond > 0) arMs += (stats.tokens / stats.arTokensPerSecond) * 1000;
+    if (stats.arTokensPerSecond > 0) {
+      arMs += (stats.tokens / stats.arTokensPerSecond) * 1000;
+      measuredMs += stats.elapsedMs;
+    }
     retrieval += stats.acceptedFromRetrieval;
     jacobi += stats.acceptedFromJacobi;
   }
@@ -58,7 +76,7 @@ export function summarize(records: readonly CompletionRecord[]): StatsSummary {
     tokens,
     meanTokensPerSecond: elapsedMs > 0 ? (tokens / elapsedMs) * 1000 : 0,
     meanAcceptedPerPass: passes > 0 ? tokens / passes : 0,
-    meanSpeedup: elapsedMs > 0 ? arMs / elapsedMs : 0,
+    meanSpeedup: measuredMs > 0 ? arMs / measuredMs : 0,
     acceptedFromRetrieval: retrieval,
     acceptedFromJacobi: jacobi,
   };
