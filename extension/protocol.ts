@@ -174,18 +174,49 @@ export function encodeMessage(message: Request | DecoderMessage): string {
  * complete line and keeps the remainder. Lines are decoded as UTF-8 by the caller's
  * stream encoding (set the stream to 'utf8' so multi-byte characters are never split).
  */
+/**
+ * Splits a stream into lines. Each chunk is searched once (a line arriving in many chunks costs
+ * O(its length), not O(length x chunks)), and a line longer than `maxLineChars` is dropped whole:
+ * `onOversize` hears of it once, with its length, and the lines after it are read normally.
+ */
 export class LineSplitter {
-  private buffer = '';
-  constructor(private readonly onLine: (line: string) => void) {}
+  private parts: string[] = [];
+  private partsLength = 0;
+  private oversize = false;
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly maxLineChars = Number.POSITIVE_INFINITY,
+    private readonly onOversize: (chars: number) => void = () => undefined,
+  ) {}
+
   push(chunk: string): void {
-    this.buffer += chunk;
-    let newline = this.buffer.indexOf('\n');
-    while (newline >= 0) {
-      const line = this.buffer.slice(0, newline);
-      this.buffer = this.buffer.slice(newline + 1);
-      if (line.trim().length > 0) this.onLine(line);
-      newline = this.buffer.indexOf('\n');
+    let start = 0;
+    for (let newline = chunk.indexOf('\n'); newline >= 0; newline = chunk.indexOf('\n', start)) {
+      this.take(chunk.slice(start, newline));
+      const length = this.partsLength;
+      if (this.oversize) this.onOversize(length);
+      else {
+        const line = this.parts.join('');
+        if (line.trim().length > 0) this.onLine(line);
+      }
+      this.parts = [];
+      this.partsLength = 0;
+      this.oversize = false;
+      start = newline + 1;
     }
+    if (start < chunk.length) this.take(chunk.slice(start));
+  }
+
+  private take(piece: string): void {
+    this.partsLength += piece.length;
+    if (this.oversize) return;
+    if (this.partsLength > this.maxLineChars) {
+      this.oversize = true;
+      this.parts = [];
+      return;
+    }
+    if (piece.length > 0) this.parts.push(piece);
   }
 }
 

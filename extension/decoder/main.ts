@@ -1,5 +1,6 @@
 // Entry point of the decoding process: NDJSON requests on stdin, responses and events
 // on stdout, logs on stderr. Usage: node dist/decoder/main.js [--cache-dir DIR]
+import { MAX_MESSAGE_CHARS } from '../limits';
 import { encodeMessage, LineSplitter, type DecoderMessage } from '../protocol';
 import { DecoderEngine } from './engine/decoderEngine';
 import { createStrategySet } from './engine/strategySet';
@@ -51,6 +52,8 @@ const splitter = new LineSplitter((line) => {
     log(`failed to handle a line: ${(error as Error).stack}`);
     send({ id: null, error: { code: 'internal', message: (error as Error).message } });
   }
+}, MAX_MESSAGE_CHARS, (chars) => {
+  send({ id: null, error: { code: 'parse-error', message: `a request line of ${chars} characters exceeds the limit of ${MAX_MESSAGE_CHARS}; it was dropped` } });
 });
 process.stdin.setEncoding('utf8');
 process.stdin.on('data', (chunk: string) => splitter.push(chunk));

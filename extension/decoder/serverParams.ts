@@ -1,5 +1,6 @@
 // Validation of request params (the envelope is checked by protocol.parseRequest).
 // Each validator returns the typed params or a message for an 'invalid-params' error.
+import { MAX_REQUEST_TOKENS, MAX_TREE_BUDGET } from '../limits';
 import { STRATEGIES, type Method, type RequestParams } from '../protocol';
 
 export type Validated<M extends Method> = { ok: true; params: RequestParams[M] } | { ok: false; message: string };
@@ -26,11 +27,8 @@ function integer(obj: Obj, key: string, min: number, max: number, optional = fal
   return v;
 }
 
-const MAX_TOKENS_LIMIT = 4096;
-const MAX_TREE_BUDGET = 256;
-
 function decodeOptions(obj: Obj) {
-  const maxTokens = integer(obj, 'maxTokens', 1, MAX_TOKENS_LIMIT)!;
+  const maxTokens = integer(obj, 'maxTokens', 1, MAX_REQUEST_TOKENS)!;
   const strategy = obj.strategy;
   if (strategy !== undefined && !(STRATEGIES as readonly unknown[]).includes(strategy)) {
     fail(`"strategy" must be one of ${STRATEGIES.join(', ')}`);

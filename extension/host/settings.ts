@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { SETTING_BOUNDS } from '../limits';
 import type { StrategyName } from '../protocol';
 
 export const SECTION = 'msnComplete';
@@ -24,7 +25,8 @@ export interface Settings {
 
 export function readSettings(): Settings {
   const config = vscode.workspace.getConfiguration(SECTION);
-  const number = (key: string, fallback: number, min: number, max: number) => {
+  const number = (key: keyof typeof SETTING_BOUNDS) => {
+    const { min, max, default: fallback } = SETTING_BOUNDS[key];
     const value = config.get<number>(key, fallback);
     return Number.isFinite(value) ? Math.min(max, Math.max(min, Math.floor(value))) : fallback;
   };
@@ -32,16 +34,16 @@ export function readSettings(): Settings {
   return {
     enabled: config.get<boolean>('enabled', true),
     modelPath: config.get<string>('modelPath', ''),
-    maxTokens: number('maxTokens', 64, 1, 2048),
-    generateMaxTokens: number('generateMaxTokens', 256, 1, 8192),
-    debounceMs: number('debounceMs', 75, 0, 5000),
+    maxTokens: number('maxTokens'),
+    generateMaxTokens: number('generateMaxTokens'),
+    debounceMs: number('debounceMs'),
     strategy: strategy === 'ar' ? 'ar' : 'tr-jacobi',
-    treeBudget: number('treeBudget', 0, 0, 256),
-    threads: number('threads', 0, 0, 64),
+    treeBudget: number('treeBudget'),
+    threads: number('threads'),
     corpusInclude: config.get<string[]>('corpus.include', []),
     corpusExclude: config.get<string[]>('corpus.exclude', []),
-    corpusMaxFileSizeBytes: number('corpus.maxFileSizeKB', 256, 1, 100_000) * 1024,
-    corpusMaxFiles: number('corpus.maxFiles', 2000, 0, 1_000_000),
+    corpusMaxFileSizeBytes: number('corpus.maxFileSizeKB') * 1024,
+    corpusMaxFiles: number('corpus.maxFiles'),
   };
 }
 

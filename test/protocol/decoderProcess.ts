@@ -51,6 +51,13 @@ export class DecoderProcess {
     return next;
   }
 
+  /** Sends raw bytes (they should end with a newline) and waits for the next response without a usable id. */
+  sendBytesExpectingAnonymous(bytes: Buffer): Promise<Reply['response']> {
+    const next = new Promise<Reply['response']>((resolve) => this.anonymous.push(resolve));
+    this.child.stdin.write(bytes);
+    return next;
+  }
+
   send(line: string): void {
     this.child.stdin.write(line + '\n');
   }

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MAX_MESSAGE_CHARS } from '../../extension/limits';
+import { LineSplitter } from '../../extension/protocol';
 import { DecoderProcess, REPO_ROOT } from './decoderProcess';
 
 const FIXTURE_MODEL = path.join(REPO_ROOT, 'test/fixtures/tiny-model');
@@ -43,6 +45,17 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.equal(notObject.error?.code, 'parse-error');
     const stats = await decoder.call('stats', {});
     assert.equal(stats.response.result.model, null);
+  });
+
+  it('a line over the size limit is refused whole with one sentence, non-UTF-8 bytes are a parse error, and it keeps serving', async () => {
+    const huge = `{"id": 9, "method": "corpus.add", "params": {"documents": [{"uri": "a", "text": "${'x'.repeat(MAX_MESSAGE_CHARS + 10)}"}]}}`;
+    const refused = await decoder.sendRawExpectingAnonymous(huge);
+    assert.equal(refused.error?.code, 'parse-error');
+    assert.match(refused.error!.message, /exceeds the limit/);
+    const garbage = await decoder.sendBytesExpectingAnonymous(Buffer.from([0xff, 0xfe, 0x7b, 0x80, 0x0a]));
+    assert.equal(garbage.error?.code, 'parse-error');
+    const stats = await decoder.call('stats', {});
+    assert.equal(stats.response.result.corpus.documents, 0, 'the refused batch added nothing');
   });
 
   it('unknown method and invalid params get structured errors with the request id', async () => {
@@ -152,5 +165,16 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     const { response } = await decoder.call('shutdown', {});
     assert.deepEqual(response.result, {});
     assert.equal(await decoder.exited, 0);
+  });
+});
+
+describe('LineSplitter', () => {
+  it('joins a line that arrives in pieces, skips blank lines, and drops an oversize line whole', () => {
+    const lines: string[] = [];
+    const oversize: number[] = [];
+    const splitter = new LineSplitter((line) => lines.push(line), 10, (chars) => oversize.push(chars));
+    for (const piece of ['ab', 'c\n\n  \nde', 'f\n0123', '456789', 'XYZ\nok\n']) splitter.push(piece);
+    assert.deepEqual(lines, ['abc', 'def', 'ok']);
+    assert.deepEqual(oversize, [13]);
   });
 });

@@ -37,6 +37,8 @@ export interface PlanRequest {
   /** Draws a noise token for Jacobi slots without a guess; omit for no noise. */
   noise?: () => number;
   continuations: readonly PlannedContinuation[];
+  /** Deepest draft node worth verifying: tokens the request may still emit, minus the bonus token. */
+  maxDepth?: number;
   /** A fixed number of draft nodes (--tree-budget); undefined or 0 sizes the tree by the cost model. */
   budget?: number;
   /** Largest number of draft nodes considered when sizing automatically. */
@@ -195,6 +197,7 @@ export class TreePlanner {
     const request = this.request!;
     const stats = this.stats;
     const depth = this.nodeDepth(node) + 1;
+    if (request.maxDepth !== undefined && depth > request.maxDepth) return;
     const firstNew = this.count;
     const jacobi = request.jacobi;
     const jd = this.jacobiDepth[node];

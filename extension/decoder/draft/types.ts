@@ -57,8 +57,11 @@ export interface DraftStrategy {
   readonly name: StrategyName;
   /** Called once per request with the prompt tokens, before the first draft. */
   begin(promptTokens: readonly number[]): void;
-  /** The tree to verify next; `context` is prompt + emitted tokens so far (ends with root). */
-  draft(root: number, context: readonly number[]): DraftTreeView;
+  /**
+   * The tree to verify next; `context` is prompt + emitted tokens so far (ends with root) and
+   * `tokensLeft` how many more the request may emit (nodes deeper than tokensLeft - 1 are wasted).
+   */
+  draft(root: number, context: readonly number[], tokensLeft?: number): DraftTreeView;
   /** Feedback after the forward pass of the tree returned by the last `draft`. */
   observe(outcome: StepOutcome): void;
 }

@@ -4,6 +4,8 @@
 import type { CodeTokenizer } from '../model/tokenizer';
 
 const REPLACEMENT = '\uFFFD';
+/** A UTF-8 character has at most 4 bytes, so a tail of more pending ids than this is genuinely invalid. */
+const MAX_PENDING_IDS = 4;
 
 export class Detokenizer {
   private readonly ids: number[] = [];
@@ -17,7 +19,8 @@ export class Detokenizer {
   push(id: number): void {
     this.ids.push(id);
     const tail = this.tokenizer.decode(this.ids.slice(this.settledIds));
-    if (tail.endsWith(REPLACEMENT)) {
+    // Pending ids are bounded, so a run of invalid bytes costs O(1) per token, not O(run).
+    if (tail.endsWith(REPLACEMENT) && this.ids.length - this.settledIds < MAX_PENDING_IDS) {
       this.tailText = tail;
       return;
     }

@@ -13,7 +13,7 @@ import { buildChainInputs } from './chainInputs';
 import { Detokenizer } from './detokenizer';
 import { KvCache } from './kvCache';
 import { argmaxAlongTree, topKOfRow } from './logits';
-import { findStop, stableLength, type StopRules } from './stopRules';
+import { stableLength, StopScanner, type StopRules } from './stopRules';
 
 // Larger chunks prefill faster per token on CPU; 128 keeps a cancel within ~one chunk.
 const PREFILL_CHUNK = 128;
@@ -125,6 +125,7 @@ export class Generator {
     }
 
     const detokenizer = new Detokenizer(this.tokenizer);
+    const stops = new StopScanner(options.stopRules);
     const context = [...prompt];
     let root = prompt[prompt.length - 1];
     let streamed = 0;
@@ -138,7 +139,7 @@ export class Generator {
 
       const stepStart = performance.now();
       const plainStep = isBaselineStep(step) || strategy.name === 'ar';
-      let tree = isBaselineStep(step) ? rootOnlyTree(root) : strategy.draft(root, context);
+      let tree = isBaselineStep(step) ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
       const acceptance = await this.verify(tree, result);
@@ -149,7 +150,7 @@ export class Generator {
         result.tokens.push(token);
         context.push(token);
         detokenizer.push(token);
-        const cut = findStop(detokenizer.text, options.stopRules);
+        const cut = stops.find(detokenizer.text);
         if (cut >= 0) { stop = { reason: 'stop-string', cut }; break; }
         if (result.tokens.length >= options.maxTokens) { stop = { reason: 'max-tokens' }; break; }
       }
@@ -206,6 +207,8 @@ export class Generator {
     let common = 0;
     const limit = Math.min(tokens.length, this.cachedTokens.length, this.cache.length);
     while (common < limit && tokens[common] === this.cachedTokens[common]) common++;
+    // A request cancelled before it starts must not cost the next one the rows it could reuse.
+    if (cancelled() && common < tokens.length) return { complete: false, reused: common };
     this.cache.truncate(common);
     this.cachedTokens = this.cachedTokens.slice(0, common);
     for (let start = common; start < tokens.length; start += PREFILL_CHUNK) {

@@ -43,6 +43,48 @@ export function findStop(text: string, rules: StopRules): number {
 }
 
 /**
+ * findStop for a text that only grows (the decoded completion), scanning only what is new on each
+ * call, so checking after every token costs O(new text) instead of O(all text).
+ */
+export class StopScanner {
+  private scanned = 0;
+  private content = -1;
+  private readonly longestStop: number;
+
+  constructor(private readonly rules: StopRules) {
+    this.longestStop = Math.max(0, ...rules.stopStrings.map((s) => s.length));
+  }
+
+  /** Same answer as findStop(text, rules); `text` must extend the text of the previous call. */
+  find(text: string): number {
+    const from = this.scanned;
+    this.scanned = text.length;
+    let cut = -1;
+    const consider = (index: number) => {
+      if (index >= 0 && (cut < 0 || index < cut)) cut = index;
+    };
+    // A stop string may straddle the old end: look back by the longest one.
+    const stopFrom = Math.max(0, from - this.longestStop + 1);
+    for (const stop of this.rules.stopStrings) if (stop.length > 0) consider(text.indexOf(stop, stopFrom));
+    if (this.content < 0) {
+      const found = text.slice(from).search(NON_WHITESPACE);
+      if (found >= 0) this.content = from + found;
+    }
+    if (this.content >= 0 && this.rules.mode === 'line') {
+      consider(withoutCarriageReturn(text, text.indexOf('\n', Math.max(this.content, from))));
+    } else if (this.content >= 0 && this.rules.mode === 'block') {
+      // A blank line that ends in the new text starts at the last newline before it, at the earliest.
+      const lastNewline = from > 0 ? text.lastIndexOf('\n', from - 1) : -1;
+      const blank = /\n[ \t]*\r?\n/g;
+      blank.lastIndex = Math.max(this.content, lastNewline, 0);
+      const match = blank.exec(text);
+      if (match) consider(withoutCarriageReturn(text, match.index));
+    }
+    return cut;
+  }
+}
+
+/**
  * How much of `text` is final whatever comes next: text that a later token could still
  * turn into (part of) a stop is held back, so streamed chunks never need retracting.
  */
@@ -58,9 +100,10 @@ export function stableLength(text: string, rules: StopRules): number {
   }
   if (text.endsWith('\r')) stable = Math.min(stable, text.length - 1);
   if (rules.mode === 'block') {
-    // A trailing newline plus blanks may become a blank line.
-    const tail = /\n[ \t\r]*$/.exec(text);
-    if (tail) stable = Math.min(stable, tail.index - (tail.index > 0 && text[tail.index - 1] === '\r' ? 1 : 0));
+    // A trailing newline plus blanks may become a blank line (scanned from the end: O(blanks)).
+    let at = text.length - 1;
+    while (at >= 0 && (text[at] === ' ' || text[at] === '\t' || text[at] === '\r')) at--;
+    if (at >= 0 && text[at] === '\n') stable = Math.min(stable, at - (at > 0 && text[at - 1] === '\r' ? 1 : 0));
   }
   return stable;
 }

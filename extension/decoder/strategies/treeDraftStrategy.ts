@@ -95,7 +95,7 @@ export class TreeDraftStrategy implements DraftStrategy {
     }
   }
 
-  draft(root: number, context: readonly number[]): DraftTreeView {
+  draft(root: number, context: readonly number[], tokensLeft = Number.MAX_SAFE_INTEGER): DraftTreeView {
     const { options } = this;
     this.measureOverhead();
     this.context = context;
@@ -110,6 +110,7 @@ export class TreeDraftStrategy implements DraftStrategy {
       jacobi: options.jacobi ? { table: this.table, ranks: options.jacobi.ranks, maxDepth: options.jacobi.maxDepth } : undefined,
       noise: options.noise && context.length > 0 ? this.drawNoise : undefined,
       continuations,
+      maxDepth: tokensLeft - 1,
       budget: options.treeBudget,
       maxDrafts: options.maxDrafts,
       minDrafts: options.minDrafts,

@@ -1,6 +1,7 @@
 // Which workspace files enter the retrieval corpus. Pure decisions over a path, a size
 // and the first bytes; the host does the file system calls.
 
+import { BINARY_CONTROL_SHARE, BINARY_SNIFF_CHARS } from '../../limits';
 import { matchesAnyGlob } from './glob';
 import type { GitignoreMatcher } from './gitignore';
 
@@ -36,22 +37,21 @@ export function skipReasonForSize(sizeBytes: number, options: Pick<CorpusFilterO
   return sizeBytes > options.maxFileSizeBytes ? 'too-large' : null;
 }
 
-const SNIFF_BYTES = 8192;
 
 /**
  * Binary if the start holds a NUL byte (git's own test) or is mostly not text:
  * control characters other than tab/newline/carriage return/form feed, or invalid UTF-8.
  */
 export function looksBinary(bytes: Uint8Array): boolean {
-  const sample = bytes.subarray(0, SNIFF_BYTES);
+  const sample = bytes.subarray(0, BINARY_SNIFF_CHARS);
   if (sample.length === 0) return false;
   let suspicious = 0;
   for (const byte of sample) {
     if (byte === 0) return true;
     if (byte < 32 && byte !== 9 && byte !== 10 && byte !== 13 && byte !== 12) suspicious++;
   }
-  if (suspicious / sample.length > 0.1) return true;
-  return invalidUtf8Fraction(sample) > 0.05;
+  if (suspicious / sample.length > BINARY_CONTROL_SHARE) return true;
+  return invalidUtf8Fraction(sample) > BINARY_CONTROL_SHARE;
 }
 
 function invalidUtf8Fraction(sample: Uint8Array): number {

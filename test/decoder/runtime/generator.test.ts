@@ -72,6 +72,15 @@ describe('generation loop (fixture model)', function () {
     assert.deepEqual(result.tokens, []);
   });
 
+  it('a cancelled request keeps the KV rows the next request can reuse', async () => {
+    const prompt = engine.plainPrompt('class Point:\n    def __init__(self, x, y):\n        self.x = x\n'.repeat(4), 8);
+    await engine.run({ prompt, maxTokens: 8, strategy: 'ar' }, running);
+    const other = engine.plainPrompt('import sys\n', 8);
+    await engine.run({ prompt: other, maxTokens: 8, strategy: 'ar' }, { isCancelled: () => true });
+    const { stats } = await engine.run({ prompt, maxTokens: 8, strategy: 'ar' }, running);
+    assert.equal(stats.reusedPromptTokens, prompt.length - 1, 'every prompt row but the root was still cached');
+  });
+
   it('DecodeStats: the speed-up is measured on interleaved plain greedy steps, and they change nothing', async () => {
     const prompt = engine.plainPrompt('def area(radius):\n    return 3.14159 * radius * radius\n\n'.repeat(3), 40);
     const plain = await engine.run({ prompt, maxTokens: 40, strategy: 'pld', measureBaseline: false }, running);

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { findStop, stableLength, type StopRules } from '../../../extension/decoder/engine/stopRules';
+import { findStop, stableLength, StopScanner, type StopRules } from '../../../extension/decoder/engine/stopRules';
+import { seededRandom } from './fixtureModel';
 
 const none: StopRules = { stopStrings: [] };
 const line: StopRules = { mode: 'line', stopStrings: [] };
@@ -57,4 +58,25 @@ describe('stop rules', () => {
       }
     }
   });
+
+  it('StopScanner, fed a growing text piece by piece, answers exactly what findStop answers', () => {
+    const random = seededRandom(7);
+    const alphabet = ['a', 'b', ' ', '\t', '\n', '\r', ';', 'E', 'N', 'D', 'x'];
+    const rulesList: StopRules[] = [{ stopStrings: [] }, line, block, { stopStrings: ['END', ';;'] }, { mode: 'block', stopStrings: ['\n\n\n', 'ab'] }];
+    for (let trial = 0; trial < 400; trial++) {
+      const text = Array.from({ length: 1 + Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
+      for (const rules of rulesList) {
+        const scanner = new StopScanner(rules);
+        let end = 0;
+        while (end < text.length) {
+          end = Math.min(text.length, end + 1 + Math.floor(random() * 4));
+          const partial = text.slice(0, end);
+          const expected = findStop(partial, rules);
+          assert.equal(scanner.find(partial), expected, `${JSON.stringify(partial)} with ${JSON.stringify(rules)}`);
+          if (expected >= 0) break;
+        }
+      }
+    }
+  });
+
 });

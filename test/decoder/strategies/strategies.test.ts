@@ -151,6 +151,16 @@ describe('strategies: shape and determinism', () => {
     assert.deepEqual(tree.nodes.map((n) => n.token), [2, 3, 4, 1, 2].slice(0, tree.nodes.length));
     assert.ok(tree.nodes.length >= 3);
     assert.ok(tree.nodes.every((n, i) => n.parent === i - 1 && (i === 0 || n.source === 'retrieval')));
+    // Nodes deeper than the tokens the request may still emit are never drafted.
+    for (const tokensLeft of [1, 2, 3]) {
+      const limited = pld.draft(2, [1, 2, 3, 4, 1, 2], tokensLeft);
+      assert.ok(limited.nodes.every((n) => n.depth <= tokensLeft - 1), `tokensLeft ${tokensLeft}: depth ${Math.max(...limited.nodes.map((n) => n.depth))}`);
+    }
+    for (const name of ['jacobi', 'tr-jacobi'] as const) {
+      const strategy = createStrategy(name, { treeBudget: 16 });
+      strategy.begin([1, 2, 3, 4, 1, 2]);
+      assert.equal(strategy.draft(2, [1, 2, 3, 4, 1, 2], 1).nodes.length, 1, `${name}: one token left, root only`);
+    }
   });
 
   it('tr-jacobi mixes Jacobi candidates and retrieval into one tree with the budget filled', () => {
