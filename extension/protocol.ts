@@ -48,6 +48,8 @@ export interface DecodeStats {
   promptTokens: number;
   reusedPromptTokens: number;
   prefillMs: number;
+  /** The answer was the rest of an earlier generation this prompt extends (no forward pass; exact). */
+  fromMemo: boolean;
 }
 
 export interface ModelInfo {

@@ -73,7 +73,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     service.onProgress((progress) => {
       if (progress.phase === 'loading' || progress.phase === 'calibrating') status.setLoadingMessage(progress.message);
     }),
-    vscode.languages.registerInlineCompletionItemProvider(EDITABLE_DOCUMENTS, new InlineCompletionProvider(service, cache, recordStats('inline'), log)),
+    vscode.languages.registerInlineCompletionItemProvider(EDITABLE_DOCUMENTS, new InlineCompletionProvider(service, cache, recordStats('inline'), log, (uri) => corpus.contextVersion(uri))),
     vscode.commands.registerCommand(COMMANDS.generate, () => runGenerate(service, recordStats('generate'))),
     vscode.commands.registerCommand(COMMANDS.toggleInline, toggleInline),
     vscode.commands.registerCommand(COMMANDS.showStats, () => statsPanel.show()),
@@ -85,6 +85,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
       if (event.affectsConfiguration(`${SECTION}.enabled`)) status.setInlineEnabled(readSettings().enabled);
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => status.render()),
+    vscode.workspace.onDidCloseTextDocument((document) => cache.forgetDocument(document.uri.toString())),
   );
   status.setInlineEnabled(readSettings().enabled);
   service.start();

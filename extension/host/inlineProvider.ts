@@ -1,6 +1,6 @@
 // Ghost-text completions while typing: FIM prefix/suffix around the cursor, debounced,
-// cancelled with the editor's token, served from the cache when the user types what a
-// previous completion predicted.
+// cancelled with the editor's token, served from the cache when the very same request comes
+// again (typing what a suggestion predicted is answered exactly by the decoder's memo).
 
 import * as vscode from 'vscode';
 import type { CompletionMode, DecodeStats } from '../protocol';
@@ -38,6 +38,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     private readonly cache: CompletionCache,
     private readonly onCompleted: (stats: DecodeStats) => void,
     private readonly log: vscode.LogOutputChannel,
+    /** Changes to the corpus other than the document's own (their chunks are in the prompt). */
+    private readonly contextVersion: (document: string) => number,
   ) {}
 
   async provideInlineCompletionItems(
@@ -49,7 +51,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const settings = readSettings();
     if (!settings.enabled || documentsBeingGenerated.has(document.uri.toString())) return undefined;
     const cursor = cursorWindow(document, position);
-    const key = { document: document.uri.toString(), prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode };
+    const uri = document.uri.toString();
+    const key = { document: uri, prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode, contextVersion: this.contextVersion(uri) };
 
     const hit = this.cache.lookup(key);
     if (hit) return this.items(hit.remaining, cursor, position);

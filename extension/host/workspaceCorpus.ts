@@ -150,6 +150,11 @@ export class WorkspaceCorpus implements vscode.Disposable {
     return matchers;
   }
 
+  /** Changes to the corpus other than `uri`'s own (a cached completion for `uri` is valid while it stays). */
+  contextVersion(uri: string): number {
+    return this.queue.versionExcluding(uri);
+  }
+
   /** Reads a workspace file into the queue unless an open editor holds newer text. */
   private async readIntoQueue(uri: vscode.Uri): Promise<void> {
     const key = uri.toString();

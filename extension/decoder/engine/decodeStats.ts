@@ -32,5 +32,6 @@ export function toDecodeStats(result: GenerationResult, treeBudget: number): Dec
     promptTokens: result.promptTokens,
     reusedPromptTokens: result.reusedPromptTokens,
     prefillMs: result.prefillMs,
+    fromMemo: result.fromMemo === true,
   };
 }

@@ -8,7 +8,10 @@ import { ModelInvalidError } from '../model/errors';
 import { loadModelDir, type LoadedModel } from '../model/modelDir';
 import { toDecodeStats } from './decodeStats';
 import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, type RepoContext } from './fimPrompt';
+import { CompletionMemo } from './completionMemo';
+import { Detokenizer } from './detokenizer';
 import { Generator, type GenerationResult } from './generator';
+import { findStop, type StopRules } from './stopRules';
 import { currentCpuModel, loadOrMeasureLatencyCurve, type LatencyCurve } from './latencyCalibration';
 import { WorkspaceCorpus, type DocumentTokenSink } from './workspaceCorpus';
 
@@ -69,6 +72,8 @@ export interface RunRequest extends DecodeOptions {
   prompt: readonly number[];
   /** Time interleaved plain greedy steps for a measured speed-up (default true; the bench measures ar itself). */
   measureBaseline?: boolean;
+  /** Answer from a remembered continuation when one determines it (editor requests; tools and tests decode). */
+  memo?: boolean;
   mode?: CompletionMode;
   onText?: (chunk: string) => void;
 }
@@ -83,6 +88,8 @@ interface Loaded {
 
 export class DecoderEngine {
   readonly corpus = new WorkspaceCorpus();
+  /** Continuations that a later prompt can extend exactly (typing what was suggested). */
+  private readonly memo = new CompletionMemo();
   private loaded: Loaded | null = null;
   private readonly recent: DecodeStats[] = [];
 
@@ -137,6 +144,7 @@ export class DecoderEngine {
       latencyCurve: Object.fromEntries(Object.entries(calibration.curve).map(([q, ms]) => [q, Math.round(ms * 1000) / 1000])),
     };
     this.loaded = { model, generator, curve: calibration.curve, strategies, info };
+    this.memo.clear();
     if (previous) await previous.model.model.release();
     const total = this.corpus.counts().documents;
     if (total > 0) progress({ phase: 'indexing', message: 're-indexing the workspace for the new tokenizer', done: 0, total });
@@ -177,7 +185,7 @@ export class DecoderEngine {
 
   async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions & DocumentLocation, control: RequestControl) {
     const prompt = this.fimPrompt(params.prefix, params.suffix, params.maxTokens, params);
-    const { result, stats } = await this.run({ ...params, prompt }, control);
+    const { result, stats } = await this.run({ ...params, prompt, memo: true }, control);
     return { text: result.text, stats };
   }
 
@@ -185,7 +193,7 @@ export class DecoderEngine {
     const prompt = params.suffix !== undefined
       ? this.fimPrompt(params.prefix, params.suffix, params.maxTokens, params)
       : this.plainPrompt(params.prefix, params.maxTokens, params);
-    const { result, stats } = await this.run({ ...params, prompt, onText }, control);
+    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true }, control);
     return { text: result.text, stats };
   }
 
@@ -193,10 +201,19 @@ export class DecoderEngine {
   async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats }> {
     const loaded = this.require();
     const name = request.strategy ?? DEFAULT_STRATEGY;
+    const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [] };
+    const rulesKey = JSON.stringify(stopRules);
+    const recalled = request.memo !== true ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);
+    if (recalled) {
+      request.onText?.(recalled.text);
+      const stats = toDecodeStats(recalled, 0);
+      this.record(stats);
+      return { result: recalled, stats };
+    }
     const strategy = loaded.strategies.create(name, { treeBudget: request.treeBudget || undefined });
     const result = await loaded.generator.generate(request.prompt, {
       maxTokens: request.maxTokens,
-      stopRules: { mode: request.mode, stopStrings: request.stop ?? [] },
+      stopRules,
       strategy,
       isCancelled: () => control.isCancelled(),
       onText: request.onText,
@@ -206,9 +223,31 @@ export class DecoderEngine {
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
     const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
     const stats = toDecodeStats(result, treeBudget);
+    this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
+    this.record(stats);
+    return { result, stats };
+  }
+
+  private record(stats: DecodeStats): void {
     this.recent.push(stats);
     if (this.recent.length > RECENT_STATS) this.recent.shift();
-    return { result, stats };
+  }
+
+  /** A remembered continuation that determines this prompt's answer exactly, as a result with no forward pass. */
+  private recall(prompt: readonly number[], stopRules: StopRules, rulesKey: string, maxTokens: number, strategy: StrategyName): GenerationResult | null {
+    const recalled = this.memo.recall(prompt, rulesKey, maxTokens);
+    if (!recalled) return null;
+    const detokenizer = new Detokenizer(this.require().model.tokenizer);
+    for (const token of recalled.tokens) detokenizer.push(token);
+    const cut = findStop(detokenizer.finalText, stopRules);
+    // A generation that a stop rule ended says nothing about what follows its stop.
+    if (recalled.endedBy === 'stop-string' && cut < 0) return null;
+    return {
+      strategy, tokens: recalled.tokens, text: cut >= 0 ? detokenizer.finalText.slice(0, cut) : detokenizer.finalText,
+      stopReason: cut >= 0 ? 'stop-string' : recalled.endedBy, promptTokens: prompt.length, reusedPromptTokens: prompt.length,
+      prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0, acceptedFromRetrieval: 0, acceptedFromJacobi: 0,
+      acceptedFromNoise: 0, baselineStepMs: [], fromMemo: true,
+    };
   }
 
   async close(): Promise<void> {

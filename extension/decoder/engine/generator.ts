@@ -54,6 +54,8 @@ export interface GenerationResult {
   acceptedFromNoise: number;
   /** Wall ms of each plain greedy (root-only) step: the whole step, drafting to emitting. */
   baselineStepMs: number[];
+  /** Served from a remembered continuation, with no forward pass. */
+  fromMemo?: boolean;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));

@@ -1,8 +1,8 @@
-// Recent completions, reusable while the user types what they predicted. An entry is keyed
-// by the document, the last characters before the cursor and the first characters after
-// it; when the prefix has since grown by text the cached completion starts with, the rest
-// of that completion is still the model's answer (greedy decoding is deterministic), so it
-// is served without asking the decoder again.
+// Recent completions, served again only for the very same request: the same document, the same
+// text around the cursor (the whole window sent to the decoder), the same mode and the same state of
+// the workspace's OTHER files (their chunks go into the prompt). Anything less could show a
+// suggestion the model would no longer give. Typing what a suggestion proposed is answered by the
+// decoder, which can tell exactly when the new prompt extends the old one (completionMemo.ts).
 
 import type { CompletionMode } from '../../protocol';
 
@@ -11,67 +11,37 @@ export interface CompletionRequestKey {
   prefix: string;
   suffix: string;
   mode: CompletionMode;
-}
-
-interface CacheEntry {
-  document: string;
-  prefixTail: string;
-  /** The tail is the whole prefix (start of the document), so it must match at position 0. */
-  prefixIsWhole: boolean;
-  suffixHead: string;
-  completion: string;
+  /** Changes to the corpus other than this document's own, as counted by CorpusQueue.versionExcluding. */
+  contextVersion: number;
 }
 
 export interface CacheHit {
-  /** The part of the cached completion the user has not typed yet. */
   remaining: string;
-  /** How many characters of it the user already typed. */
-  typed: number;
 }
 
 export class CompletionCache {
   // Map keeps insertion order: the first entry is the least recently used.
-  private readonly entries = new Map<string, CacheEntry>();
+  private readonly entries = new Map<string, { document: string; completion: string }>();
 
-  constructor(private readonly capacity = 64, private readonly contextChars = 256) {}
+  constructor(private readonly capacity = 64) {}
 
   store(key: CompletionRequestKey, completion: string): void {
-    const entry: CacheEntry = {
-      document: key.document,
-      prefixTail: key.prefix.slice(-this.contextChars),
-      prefixIsWhole: key.prefix.length <= this.contextChars,
-      suffixHead: key.suffix.slice(0, this.contextChars),
-      completion,
-    };
-    const id = `${entry.document}\u0000${key.mode}\u0000${entry.prefixTail}\u0000${entry.suffixHead}`;
+    const id = idOf(key);
+    this.entries.delete(id);
+    this.entries.set(id, { document: key.document, completion });
+    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  lookup(key: CompletionRequestKey): CacheHit | null {
+    const id = idOf(key);
+    const entry = this.entries.get(id);
+    if (!entry) return null;
     this.entries.delete(id);
     this.entries.set(id, entry);
-    while (this.entries.size > this.capacity) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
+    return { remaining: entry.completion };
   }
 
-  /**
-   * Finds a completion made at this spot or earlier on the same typing path. Returns null
-   * when nothing applies or the user has typed the whole cached completion.
-   */
-  lookup(key: CompletionRequestKey): CacheHit | null {
-    const suffixHead = key.suffix.slice(0, this.contextChars);
-    const ids = [...this.entries.keys()].reverse();
-    for (const id of ids) {
-      const entry = this.entries.get(id)!;
-      if (entry.document !== key.document || entry.suffixHead !== suffixHead) continue;
-      const typed = typedSinceEntry(key.prefix, entry);
-      if (typed === null || typed >= entry.completion.length) continue;
-      this.entries.delete(id);
-      this.entries.set(id, entry);
-      return { remaining: entry.completion.slice(typed), typed };
-    }
-    return null;
-  }
-
-  /** Forgets a document's entries (closed, or changed somewhere other than at the cursor). */
+  /** Forgets a document's entries (it was closed). */
   forgetDocument(document: string): void {
     for (const [id, entry] of this.entries) if (entry.document === document) this.entries.delete(id);
   }
@@ -85,25 +55,6 @@ export class CompletionCache {
   }
 }
 
-/**
- * If `prefix` = (something ending with entry.prefixTail) + t where t is a prefix of the
- * entry's completion, returns t's length; otherwise null. Tries every occurrence of the
- * tail from the right, so a tail that repeats inside the typed text is handled.
- */
-function typedSinceEntry(prefix: string, entry: CacheEntry): number | null {
-  const tail = entry.prefixTail;
-  let searchFrom = prefix.length - tail.length;
-  while (searchFrom >= 0) {
-    const at = prefix.lastIndexOf(tail, searchFrom);
-    if (at < 0) return null;
-    const typed = prefix.length - (at + tail.length);
-    if (typed > entry.completion.length) return null;
-    if (entry.prefixIsWhole && at !== 0) {
-      searchFrom = at - 1;
-      continue;
-    }
-    if (entry.completion.startsWith(prefix.slice(at + tail.length))) return typed;
-    searchFrom = at - 1;
-  }
-  return null;
+function idOf(key: CompletionRequestKey): string {
+  return [key.document, key.mode, key.contextVersion, key.prefix.length, key.prefix, key.suffix].join('\u0000');
 }

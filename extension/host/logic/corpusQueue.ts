@@ -18,12 +18,30 @@ export class CorpusQueue {
   /** Latest wanted state per document: its text, or null to remove it. */
   private readonly pending = new Map<string, string | null>();
 
+  /** Changes asked for, in all and per document, so a cache can tell when OTHER documents changed. */
+  private changes = 0;
+  private readonly changesOf = new Map<string, number>();
+
   upsert(uri: string, text: string): void {
     this.pending.set(uri, text);
+    this.countChange(uri);
   }
 
   remove(uri: string): void {
-    if (this.known.has(uri) || this.pending.has(uri)) this.pending.set(uri, null);
+    if (this.known.has(uri) || this.pending.has(uri)) {
+      this.pending.set(uri, null);
+      this.countChange(uri);
+    }
+  }
+
+  /** How many changes were asked for documents other than `uri` (it only grows). */
+  versionExcluding(uri: string): number {
+    return this.changes - (this.changesOf.get(uri) ?? 0);
+  }
+
+  private countChange(uri: string): void {
+    this.changes++;
+    this.changesOf.set(uri, (this.changesOf.get(uri) ?? 0) + 1);
   }
 
   has(uri: string): boolean {

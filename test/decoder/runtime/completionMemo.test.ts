@@ -1,0 +1,64 @@
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { CompletionMemo } from '../../../extension/decoder/engine/completionMemo';
+import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
+import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
+import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
+
+const running = { isCancelled: () => false };
+
+describe('completion memo', () => {
+  it('recalls the rest of a continuation the new prompt extends, and nothing else', () => {
+    const memo = new CompletionMemo(4);
+    memo.remember([1, 2, 3], [4, 5, 6], 'line', 'eos');
+    assert.deepEqual(memo.recall([1, 2, 3], 'line', 10), { tokens: [4, 5, 6], endedBy: 'eos' });
+    assert.deepEqual(memo.recall([1, 2, 3, 4, 5], 'line', 10), { tokens: [6], endedBy: 'eos' });
+    assert.deepEqual(memo.recall([1, 2, 3, 4, 5, 6], 'line', 10), { tokens: [], endedBy: 'eos' }, 'end-of-text comes next');
+    assert.deepEqual(memo.recall([1, 2, 3, 4], 'line', 1), { tokens: [5], endedBy: 'max-tokens' });
+    assert.equal(memo.recall([1, 2], 'line', 10), null, 'a shorter prompt is another prompt');
+    assert.equal(memo.recall([1, 2, 3, 9], 'line', 10), null);
+    assert.equal(memo.recall([1, 2, 3], 'block', 10), null, 'other stop rules');
+    memo.remember([7], [8, 9], 'line', 'max-tokens');
+    assert.equal(memo.recall([7, 8], 'line', 5), null, 'what came after a max-tokens end is unknown');
+    assert.deepEqual(memo.recall([7, 8], 'line', 1), { tokens: [9], endedBy: 'max-tokens' });
+    memo.remember([5], [6], 'line', 'cancelled');
+    assert.equal(memo.recall([5], 'line', 5), null, 'a cancelled generation is not kept');
+  });
+
+  describe('in the engine (fixture model)', function () {
+    this.timeout(60_000);
+    let engine: DecoderEngine;
+    let cacheDir: string;
+    before(async () => {
+      cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-memo-'));
+      engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+      await engine.load(FIXTURE_MODEL_DIR, 1);
+    });
+    after(async () => {
+      await engine.close();
+      fs.rmSync(cacheDir, { recursive: true, force: true });
+    });
+
+    it('a prompt extended by generated tokens gets, with no forward pass, exactly what decoding gives', async () => {
+      const random = seededRandom(3);
+      let checked = 0;
+      for (let trial = 0; trial < 12; trial++) {
+        const prompt = Array.from({ length: 20 + Math.floor(random() * 40) }, () => 10 + Math.floor(random() * 900));
+        const first = await engine.run({ prompt, maxTokens: 24, strategy: 'tr-jacobi', memo: true }, running);
+        if (first.result.tokens.length < 2) continue;
+        const typed = 1 + Math.floor(random() * (first.result.tokens.length - 1));
+        const extended = [...prompt, ...first.result.tokens.slice(0, typed)];
+        const recalled = await engine.run({ prompt: extended, maxTokens: 24 - typed, strategy: 'tr-jacobi', memo: true }, running);
+        const decoded = await engine.run({ prompt: extended, maxTokens: 24 - typed, strategy: 'ar' }, running);
+        assert.equal(recalled.stats.fromMemo, true);
+        assert.equal(recalled.stats.forwardPasses, 0);
+        assert.deepEqual(recalled.result.tokens, decoded.result.tokens);
+        assert.equal(recalled.result.text, decoded.result.text);
+        checked++;
+      }
+      assert.ok(checked >= 3, `only ${checked} prompts produced two or more tokens`);
+    });
+  });
+});
