@@ -6,6 +6,7 @@ import {
   parseRequest, type DecoderMessage, type ErrorCode, type Method, type Request, type RequestParams, type ResponseResults,
 } from '../protocol';
 import { ModelNotLoadedError, type DecoderEngine } from './engine/decoderEngine';
+import { PreemptionGate } from './engine/preemption';
 import { ModelInvalidError } from './model/errors';
 import { validateParams } from './serverParams';
 
@@ -24,6 +25,8 @@ export class DecoderServer {
   private readonly active = new Map<number, ActiveRequest>();
   private modelQueue: Promise<unknown> = Promise.resolve();
   private shuttingDown = false;
+  /** While a Generate runs: inline completions run between its steps instead of after it. */
+  private generation: PreemptionGate | null = null;
 
   constructor(private readonly engine: DecoderEngine, private readonly io: ServerIo) {}
 
@@ -77,8 +80,10 @@ export class DecoderServer {
         this.reply(id, 'shutdown', {});
         this.io.exit(0);
         return;
-      case 'load':
       case 'complete':
+        if (this.generation) return this.runBetweenSteps(this.generation, request);
+        return this.runModelRequest(request);
+      case 'load':
       case 'generate':
         return this.runModelRequest(request);
     }
@@ -102,6 +107,19 @@ export class DecoderServer {
     return next;
   }
 
+  /** Runs a completion at the next step boundary of the running Generate. */
+  private async runBetweenSteps(gate: PreemptionGate, request: Request): Promise<void> {
+    const control: ActiveRequest = { cancelled: false };
+    this.active.set(request.id, control);
+    try {
+      await gate.run(() => this.executeModelRequest(request, control));
+    } catch (e) {
+      this.reportFailure(request.id, e);
+    } finally {
+      this.active.delete(request.id);
+    }
+  }
+
   private async executeModelRequest(request: Request, control: ActiveRequest): Promise<void> {
     const { id } = request;
     const isCancelled = () => control.cancelled;
@@ -116,10 +134,18 @@ export class DecoderServer {
       }
       case 'generate': {
         const params = request.params as RequestParams['generate'];
-        const result = await this.engine.generate(params, { isCancelled }, (text) => {
-          if (text.length > 0) this.io.send({ id, event: 'chunk', data: { text } });
-        });
-        return this.reply(id, 'generate', result);
+        const gate = new PreemptionGate();
+        this.generation = gate;
+        try {
+          const result = await this.engine.generate(params, { isCancelled }, (text) => {
+            if (text.length > 0) this.io.send({ id, event: 'chunk', data: { text } });
+          }, gate);
+          this.reply(id, 'generate', result);
+        } finally {
+          this.generation = null;
+          await gate.runPending(); // completions that arrived after the last step
+        }
+        return;
       }
       default:
         throw new Error(`not a model request: ${request.method}`);

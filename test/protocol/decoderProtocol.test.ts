@@ -161,6 +161,23 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.deepEqual(unknown.response.result, { cancelled: false });
   });
 
+  it('an inline completion is answered while a long Generate runs, and the Generate goes on', async () => {
+    const generation = decoder.request('generate', { prefix: 'import os\n', maxTokens: 4000, strategy: 'ar' });
+    const started = Date.now();
+    while (!decoder.messages.some((m: any) => m.event === 'chunk' && m.id === generation.id)) {
+      if (Date.now() - started > 10_000) assert.fail('no chunk within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    let generateDone = false;
+    void generation.reply.then(() => { generateDone = true; });
+    const completion = await decoder.call('complete', { prefix: 'def f(x):\n    return ', suffix: '\n', mode: 'line', maxTokens: 8 });
+    assert.ok(completion.response.result, JSON.stringify(completion.response));
+    assert.equal(generateDone, false, 'the completion did not wait for the Generate to end');
+    await decoder.call('cancel', { requestId: generation.id });
+    const { response } = await generation.reply;
+    assert.equal(response.result.stats.stopReason, 'cancelled');
+  });
+
   it('shutdown answers and the process exits with code 0', async () => {
     const { response } = await decoder.call('shutdown', {});
     assert.deepEqual(response.result, {});

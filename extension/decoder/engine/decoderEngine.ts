@@ -11,6 +11,7 @@ import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, type RepoContext } fro
 import { CompletionMemo } from './completionMemo';
 import { Detokenizer } from './detokenizer';
 import { Generator, type GenerationResult } from './generator';
+import type { PreemptionGate } from './preemption';
 import { findStop, type StopRules } from './stopRules';
 import { currentCpuModel, loadOrMeasureLatencyCurve, type LatencyCurve } from './latencyCalibration';
 import { WorkspaceCorpus, type DocumentTokenSink } from './workspaceCorpus';
@@ -74,6 +75,8 @@ export interface RunRequest extends DecodeOptions {
   measureBaseline?: boolean;
   /** Answer from a remembered continuation when one determines it (editor requests; tools and tests decode). */
   memo?: boolean;
+  /** Requests that may run between this generation's steps. */
+  preemption?: PreemptionGate;
   mode?: CompletionMode;
   onText?: (chunk: string) => void;
 }
@@ -189,11 +192,14 @@ export class DecoderEngine {
     return { text: result.text, stats };
   }
 
-  async generate(params: { prefix: string; suffix?: string } & DecodeOptions & DocumentLocation, control: RequestControl, onText: (chunk: string) => void) {
+  async generate(
+    params: { prefix: string; suffix?: string } & DecodeOptions & DocumentLocation, control: RequestControl, onText: (chunk: string) => void,
+    preemption?: PreemptionGate,
+  ) {
     const prompt = params.suffix !== undefined
       ? this.fimPrompt(params.prefix, params.suffix, params.maxTokens, params)
       : this.plainPrompt(params.prefix, params.maxTokens, params);
-    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true }, control);
+    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, preemption }, control);
     return { text: result.text, stats };
   }
 
@@ -218,6 +224,7 @@ export class DecoderEngine {
       isCancelled: () => control.isCancelled(),
       onText: request.onText,
       baselineSteps: request.measureBaseline === false ? undefined : BASELINE_STEPS,
+      preemption: request.preemption,
     });
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.

@@ -12,6 +12,7 @@ import type { CodeTokenizer } from '../model/tokenizer';
 import { buildChainInputs } from './chainInputs';
 import { Detokenizer } from './detokenizer';
 import { KvCache } from './kvCache';
+import type { PreemptionGate } from './preemption';
 import { argmaxAlongTree, topKOfRow } from './logits';
 import { stableLength, StopScanner, type StopRules } from './stopRules';
 
@@ -33,6 +34,8 @@ export interface GenerateOptions {
    * and time them: the measured baseline of the speed-up, under the same load and past length.
    */
   baselineSteps?: { first: number; every: number };
+  /** Shorter requests that run between this generation's steps (it restores its KV rows after them). */
+  preemption?: PreemptionGate;
 }
 
 export interface GenerationResult {
@@ -133,12 +136,21 @@ export class Generator {
     let streamed = 0;
     let stop: { reason: StopReason; cut?: number } | null = null;
     const decodeStart = performance.now();
+    let pausedMs = 0;
     strategy.begin(prompt);
 
     for (let step = 0; stop === null; step++) {
       if (cancelled()) { stop = { reason: 'cancelled' }; break; }
       if (result.tokens.length >= options.maxTokens || this.cache.free < 1) { stop = { reason: 'max-tokens' }; break; }
 
+      if (options.preemption?.pending) {
+        // Decoding-time only: the pause and the re-prefill are not charged to this generation's speed.
+        const paused = performance.now();
+        await options.preemption.runPending();
+        const restored = await this.prefill(context.slice(0, -1), cancelled);
+        pausedMs += performance.now() - paused;
+        if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
+      }
       const stepStart = performance.now();
       const plainStep = isBaselineStep(step) || strategy.name === 'ar';
       let tree = isBaselineStep(step) ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
@@ -168,7 +180,7 @@ export class Generator {
       if (stop === null) await yieldToEventLoop();
     }
 
-    result.decodeMs = performance.now() - decodeStart;
+    result.decodeMs = performance.now() - decodeStart - pausedMs;
     result.stopReason = stop.reason;
     result.text = stop.cut !== undefined ? detokenizer.text.slice(0, stop.cut) : detokenizer.finalText;
     if (options.onText && result.text.length > streamed) options.onText(result.text.slice(streamed));

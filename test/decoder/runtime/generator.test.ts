@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
+import { PreemptionGate } from '../../../extension/decoder/engine/preemption';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
 import type { StrategyName } from '../../../extension/protocol';
 import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
@@ -70,6 +71,32 @@ describe('generation loop (fixture model)', function () {
     const { result, stats } = await engine.run({ prompt: engine.plainPrompt('x = 1\n', 10), maxTokens: 10, strategy: 'tr-jacobi' }, { isCancelled: () => true });
     assert.equal(stats.stopReason, 'cancelled');
     assert.deepEqual(result.tokens, []);
+  });
+
+  it('a completion run between the steps of a long generation changes neither of them', async () => {
+    const random = seededRandom(11);
+    let long: number[] = [];
+    let alone = { tokens: [] as number[] };
+    for (let attempt = 0; attempt < 20 && alone.tokens.length < 12; attempt++) {
+      long = Array.from({ length: 80 }, () => 10 + Math.floor(random() * 900));
+      alone = (await engine.run({ prompt: long, maxTokens: 48, strategy: 'tr-jacobi' }, running)).result;
+    }
+    assert.ok(alone.tokens.length >= 12, 'found a prompt with a long continuation');
+    const short = Array.from({ length: 30 }, () => 10 + Math.floor(random() * 900));
+    const shortAlone = (await engine.run({ prompt: short, maxTokens: 16, strategy: 'tr-jacobi' }, running)).result;
+    const gate = new PreemptionGate();
+    let checks = 0;
+    let shortInside: Promise<{ result: { tokens: number[] } }> | undefined;
+    const control = {
+      isCancelled: () => {
+        if (++checks === 4) shortInside = gate.run(() => engine.run({ prompt: short, maxTokens: 16, strategy: 'tr-jacobi' }, running));
+        return false;
+      },
+    };
+    const interrupted = await engine.run({ prompt: long, maxTokens: 48, strategy: 'tr-jacobi', preemption: gate }, control);
+    assert.ok(shortInside, 'the completion was queued during the generation');
+    assert.deepEqual((await shortInside).result.tokens, shortAlone.tokens);
+    assert.deepEqual(interrupted.result.tokens, alone.tokens);
   });
 
   it('a cancelled request keeps the KV rows the next request can reuse', async () => {
