@@ -1,19 +1,14 @@
-// The text around a position, read from a document with bounded cost (see ../promptWindow.ts).
+// The text around a position, read from a document with bounded cost (see ./logic/cursorWindow.ts).
 
 import * as vscode from 'vscode';
 import type { DocumentLocation } from '../protocol';
-import { boundSuffix, prefixWindowStart, PREFIX_CHARS, snapToLineStart, SUFFIX_CHARS, type PromptWindow } from '../promptWindow';
+import { cursorWindowAt, type CursorWindow } from './logic/cursorWindow';
 
-export function textAround(document: vscode.TextDocument, position: vscode.Position): PromptWindow {
-  const offset = document.offsetAt(position);
-  // The window starts at a stepped offset of the document, so typing does not move it.
-  const start = document.positionAt(prefixWindowStart(offset, PREFIX_CHARS));
-  const end = document.positionAt(offset + SUFFIX_CHARS + 1);
-  const prefix = document.getText(new vscode.Range(start, position));
-  return {
-    prefix: snapToLineStart(prefix, PREFIX_CHARS, start.character === 0),
-    suffix: boundSuffix(document.getText(new vscode.Range(position, end)), SUFFIX_CHARS),
-  };
+export function cursorWindow(document: vscode.TextDocument, position: vscode.Position): CursorWindow {
+  const lastLine = document.lineAt(document.lineCount - 1);
+  const length = document.offsetAt(lastLine.range.end);
+  const slice = (start: number, end: number) => document.getText(new vscode.Range(document.positionAt(start), document.positionAt(end)));
+  return cursorWindowAt(length, document.offsetAt(position), slice);
 }
 
 /** Where a document sits, for repo-level prompts: its workspace-relative path and the folder's name. */

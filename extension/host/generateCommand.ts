@@ -9,7 +9,7 @@ import type { DecodeStats } from '../protocol';
 import { DecoderError } from './logic/decoderClient';
 import { shiftOffset } from './logic/offsetTracking';
 import type { DecoderService } from './decoderService';
-import { documentLocation, textAround } from './documentContext';
+import { cursorWindow, documentLocation } from './documentContext';
 import { readSettings } from './settings';
 
 export const GENERATE_COMMAND = 'msn-complete.generate';
@@ -29,7 +29,7 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
   const settings = readSettings();
   const document = editor.document;
   const anchor = editor.selection.isEmpty ? editor.selection.active : editor.selection.end;
-  const { prefix, suffix } = textAround(document, anchor);
+  const { prefix, suffix } = cursorWindow(document, anchor);
 
   await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'MSN Complete: generating', cancellable: true }, async (progress, token) => {
     if (decoder.state.kind !== 'ready') {

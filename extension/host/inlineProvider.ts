@@ -3,34 +3,18 @@
 // again (typing what a suggestion predicted is answered exactly by the decoder's memo).
 
 import * as vscode from 'vscode';
-import type { CompletionMode, DecodeStats } from '../protocol';
-import type { CompletionCache } from './logic/completionCache';
-import { chooseCompletionMode } from './logic/completionMode';
+import type { DecodeStats } from '../protocol';
+import type { CompletionCache, CompletionRequestKey } from './logic/completionCache';
+import { windowAfterAccept, type CursorWindow } from './logic/cursorWindow';
 import { delayUnlessCancelled } from './logic/debounce';
-import { DecoderError } from './logic/decoderClient';
+import { DecoderError, type RequestHandle } from './logic/decoderClient';
 import { shapeSuggestion } from './logic/suggestion';
 import type { DecoderService } from './decoderService';
-import { documentLocation, textAround } from './documentContext';
+import { cursorWindow, documentLocation } from './documentContext';
 import { documentsBeingGenerated } from './generateCommand';
-import { readSettings } from './settings';
+import { readSettings, type Settings } from './settings';
 
 const COMPLETE_TIMEOUT_MS = 20_000;
-
-export interface CursorWindow {
-  prefix: string;
-  suffix: string;
-  linePrefix: string;
-  lineSuffix: string;
-  mode: CompletionMode;
-}
-
-export function cursorWindow(document: vscode.TextDocument, position: vscode.Position): CursorWindow {
-  const { prefix, suffix } = textAround(document, position);
-  const line = document.lineAt(position.line).text;
-  const linePrefix = line.slice(0, position.character);
-  const lineSuffix = line.slice(position.character);
-  return { prefix, suffix, linePrefix, lineSuffix, mode: chooseCompletionMode(linePrefix, lineSuffix) };
-}
 
 export class InlineCompletionProvider implements vscode.InlineCompletionItemProvider {
   constructor(
@@ -42,6 +26,9 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     private readonly contextVersion: (document: string) => number,
   ) {}
 
+  /** The speculative request for the position after accepting the last suggestion, while it runs. */
+  private speculation: { id: string; handle: RequestHandle<'complete'> } | null = null;
+
   async provideInlineCompletionItems(
     document: vscode.TextDocument,
     position: vscode.Position,
@@ -52,24 +39,18 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (!settings.enabled || documentsBeingGenerated.has(document.uri.toString())) return undefined;
     const cursor = cursorWindow(document, position);
     const uri = document.uri.toString();
-    const key = { document: uri, prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode, contextVersion: this.contextVersion(uri) };
+    const key = this.keyFor(uri, cursor);
 
     const hit = this.cache.lookup(key);
-    if (hit) return this.items(hit.remaining, cursor, position);
+    if (hit) return this.offer(document, hit.remaining, cursor, position, settings);
+    // A speculation for another spot would only delay this request.
+    if (this.speculation && this.speculation.id !== JSON.stringify(key)) this.speculation.handle.cancel();
     if (this.decoder.state.kind !== 'ready') return undefined;
 
     const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
     if (!explicit && !(await delayUnlessCancelled(settings.debounceMs, token))) return undefined;
 
-    const handle = this.decoder.request('complete', {
-      prefix: cursor.prefix,
-      suffix: cursor.suffix,
-      mode: cursor.mode,
-      maxTokens: settings.maxTokens,
-      strategy: settings.strategy,
-      treeBudget: settings.treeBudget,
-      ...documentLocation(document.uri),
-    }, { timeoutMs: COMPLETE_TIMEOUT_MS });
+    const handle = this.request(document, cursor, settings);
     const cancellation = token.onCancellationRequested(() => handle.cancel());
     try {
       const result = await handle.result;
@@ -77,7 +58,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       this.cache.store(key, result.text);
       this.onCompleted(result.stats);
       if (token.isCancellationRequested) return undefined;
-      return this.items(result.text, cursor, position);
+      return this.offer(document, result.text, cursor, position, settings);
     } catch (error) {
       const code = error instanceof DecoderError ? error.code : 'internal';
       if (code !== 'cancelled' && code !== 'not-running' && code !== 'exited') this.log.warn(`completion failed: ${(error as Error).message}`);
@@ -87,12 +68,58 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     }
   }
 
-  private items(text: string, cursor: CursorWindow, position: vscode.Position): vscode.InlineCompletionItem[] | undefined {
+  private keyFor(uri: string, cursor: CursorWindow): CompletionRequestKey {
+    return { document: uri, prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode, contextVersion: this.contextVersion(uri) };
+  }
+
+  private request(document: vscode.TextDocument, cursor: CursorWindow, settings: Settings): RequestHandle<'complete'> {
+    return this.decoder.request('complete', {
+      prefix: cursor.prefix,
+      suffix: cursor.suffix,
+      mode: cursor.mode,
+      maxTokens: settings.maxTokens,
+      strategy: settings.strategy,
+      treeBudget: settings.treeBudget,
+      ...documentLocation(document.uri),
+    }, { timeoutMs: COMPLETE_TIMEOUT_MS });
+  }
+
+  /** Shows `text` and, in the background, asks for the suggestion that follows it once accepted. */
+  private offer(document: vscode.TextDocument, text: string, cursor: CursorWindow, position: vscode.Position, settings: Settings) {
     const shaped = shapeSuggestion(text, cursor);
     if (!shaped) return undefined;
+    this.speculate(document, position, shaped.insertText, shaped.replaceLength, settings);
+    return this.items(shaped.insertText, shaped.replaceLength, position);
+  }
+
+  /**
+   * Speculative next suggestion (llama.vscode's "speculative FIM"): the window the document will
+   * have after Tab is computed exactly as the live one, so accepting finds the answer in the cache.
+   */
+  private speculate(document: vscode.TextDocument, position: vscode.Position, insertText: string, replaceLength: number, settings: Settings): void {
+    const uri = document.uri.toString();
+    const next = windowAfterAccept(document.getText(), document.offsetAt(position), insertText, replaceLength);
+    const key = this.keyFor(uri, next);
+    const id = JSON.stringify(key);
+    if (this.cache.lookup(key) || this.speculation?.id === id || this.decoder.state.kind !== 'ready') return;
+    this.speculation?.handle.cancel();
+    const handle = this.request(document, next, settings);
+    const speculation = { id, handle };
+    this.speculation = speculation;
+    handle.result.then((result) => {
+      if (result.stats.stopReason !== 'cancelled') {
+        this.cache.store(key, result.text);
+        this.onCompleted(result.stats);
+      }
+    }, () => undefined).finally(() => {
+      if (this.speculation === speculation) this.speculation = null;
+    });
+  }
+
+  private items(insertText: string, replaceLength: number, position: vscode.Position): vscode.InlineCompletionItem[] {
     // The range starts at the cursor so the built-in "accept word" / "accept line" commands
     // can take the suggestion piece by piece.
-    const range = new vscode.Range(position, position.translate(0, shaped.replaceLength));
-    return [new vscode.InlineCompletionItem(shaped.insertText, range)];
+    const range = new vscode.Range(position, position.translate(0, replaceLength));
+    return [new vscode.InlineCompletionItem(insertText, range)];
   }
 }
