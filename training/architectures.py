@@ -11,7 +11,6 @@ else is refused, before any weights are loaded, with one sentence naming the rea
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 # Rotary types whose frequencies are fixed at load time; "dynamic" and "longrope" change with the
@@ -23,27 +22,19 @@ class UnsupportedModelError(ValueError):
     """The checkpoint (its architecture or a config feature) cannot be exported exactly."""
 
 
-@dataclass(frozen=True)
-class Architecture:
-    """One supported HF class. `needs` says what its layers add over plain Llama (all reused modules)."""
-
-    name: str
-    model_type: str
-    needs: str
-
-
+# Supported HF class -> model_type, and what its layers add over plain Llama (all of it in reused modules).
 ARCHITECTURES = {
-    arch.name: arch
-    for arch in (
-        Architecture("LlamaForCausalLM", "llama",
-                     "RMSNorm, SiLU gated MLP; optional attention/MLP biases; rope linear/llama3/yarn (DeepSeek-Coder, Llama-3.2, SmolLM2)"),
-        Architecture("Qwen2ForCausalLM", "qwen2",
-                     "q/k/v projection biases, often tied embeddings, GQA; per-layer sliding window (refused when it bites)"),
-        Architecture("Starcoder2ForCausalLM", "starcoder2",
-                     "LayerNorm with bias, c_fc/c_proj GELU MLP with biases, attention biases, sliding window on every layer"),
-    )
+    # RMSNorm, SiLU gated MLP; optional attention/MLP biases; rope linear (DeepSeek-Coder), llama3
+    # (Llama-3.2, SmolLM2) or yarn.
+    "LlamaForCausalLM": "llama",
+    # q/k/v projection biases, often tied embeddings, GQA; a sliding window on some layers when
+    # use_sliding_window is set (Qwen2.5-Coder ships it off).
+    "Qwen2ForCausalLM": "qwen2",
+    # LayerNorm with bias, c_fc/c_proj GELU MLP with biases, attention biases, one sliding window
+    # for every layer (4096 in the released StarCoder2 models).
+    "Starcoder2ForCausalLM": "starcoder2",
 }
-BY_MODEL_TYPE = {arch.model_type: arch.name for arch in ARCHITECTURES.values()}
+BY_MODEL_TYPE = {model_type: name for name, model_type in ARCHITECTURES.items()}
 
 
 def architecture_of(config) -> str:
@@ -73,6 +64,12 @@ def check_exportable(config, architecture: str | None = None, max_positions: int
     the config's max_position_embeddings. A sliding window at least that long never hides anything.
     """
     architecture = architecture or architecture_of(config)
+    check_architecture(config, architecture)
+    return check_positions(config, architecture, max_positions)
+
+
+def check_architecture(config, architecture: str) -> None:
+    """Everything but the positions: the class, quantization, head grouping, rotary type, layer types."""
     quantization = getattr(config, "quantization_config", None)
     if quantization:
         method = quantization.get("quant_method", "?") if isinstance(quantization, dict) else type(quantization).__name__
@@ -91,7 +88,6 @@ def check_exportable(config, architecture: str | None = None, max_positions: int
     layer_types = set(getattr(config, "layer_types", None) or ())
     if layer_types - {"full_attention", "sliding_attention"}:
         raise UnsupportedModelError(f"{architecture}: layer types {sorted(layer_types)} are not plain attention layers")
-    return check_positions(config, architecture, max_positions)
 
 
 def check_positions(config, architecture: str, max_positions: int | None) -> int:
@@ -105,7 +101,7 @@ def check_positions(config, architecture: str, max_positions: int | None) -> int
         # The contract attends over the whole cache; with a window, tokens further back than `window`
         # would be visible in the graph but not in the model. Declaring at most `window` positions is exact.
         raise UnsupportedModelError(
-            f"{architecture}: layers {layers[0]}..{layers[-1]} use a sliding attention window of {window} tokens, shorter "
+            f"{architecture}: {len(layers)} of {config.num_hidden_layers} layers use a sliding attention window of {window} tokens, shorter "
             f"than the {positions} positions the export would declare; pass --max-positions {window} (or less) to export it exactly")
     return positions
 

@@ -1,11 +1,15 @@
-"""Export a local Llama checkpoint to the msn-onnx/1 model-directory contract.
+"""Export a local Llama, Qwen2 or Starcoder2 checkpoint to the msn-onnx/1 model-directory contract.
 
 The graph takes the new q tokens with explicit position ids and an additive [1,1,q,past+q] mask,
 attends over the sequence-major past rows plus the new rows, and returns the logits and ONLY the new
 rows' keys (rotary applied) and values. See ../shared/DESIGN.md ("Model directory contract").
+The checkpoint is loaded as its own architecture; what cannot be reproduced exactly is refused
+(training/architectures.py). msn.json's prompt block comes from the tokenizer's FIM tokens
+(training/prompt_formats.py).
 
 CLI: python -m training.export --checkpoint HF_DIR --tokenizer tokenizer.json --out DIR
-                               [--name NAME] [--training-json FILE]
+                               [--name NAME] [--training-json FILE] [--fim-orders spm,psm]
+                               [--fim-tokens P,S,M,EOT] [--max-positions N]
 """
 
 from __future__ import annotations
@@ -19,15 +23,23 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from transformers import LlamaForCausalLM
+from transformers import PreTrainedModel
 
+from training.architectures import UnsupportedModelError, check_architecture, check_exportable, load_causal_lm
 from training.model_config import count_parameters
-from training.tokenizer import END_OF_TEXT, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
+from training.prompt_formats import (
+    PromptFamily,
+    PromptFormatError,
+    build_prompt_block,
+    custom_family,
+    detect_family,
+    token_id,
+)
 
 FORMAT = "msn-onnx/1"
 MASK_VALUE = -1e9  # large negative, not -inf: a fully masked row would give NaN
 OPSET = 17
-STATIC_ROPE_TYPES = {"default", "linear", "llama3", "yarn"}  # inv_freq does not depend on the sequence length
+EXTERNAL_DATA = "model.onnx.data"  # weights beside the graph when they exceed protobuf's 2 GB
 
 
 def rotate_half(x: torch.Tensor, half: int) -> torch.Tensor:
@@ -36,7 +48,12 @@ def rotate_half(x: torch.Tensor, half: int) -> torch.Tensor:
 
 
 class ContractLayer(nn.Module):
-    """One decoder layer over [past rows + new rows]; reuses the HF layer's modules (same weights)."""
+    """One decoder layer over [past rows + new rows]; reuses the HF layer's modules (same weights).
+
+    Norms and MLP are the layer's own modules, so RMSNorm/SiLU (Llama, Qwen2) and LayerNorm/GELU
+    (Starcoder2), with or without biases, run exactly as in the model; projection biases come with
+    the reused nn.Linear modules.
+    """
 
     def __init__(self, hf_layer: nn.Module, num_heads: int, num_kv_heads: int, head_dim: int):
         super().__init__()
@@ -73,18 +90,16 @@ class ContractLayer(nn.Module):
 
 
 class ContractModel(nn.Module):
-    """msn-onnx/1 forward over a HF LlamaForCausalLM's weights.
+    """msn-onnx/1 forward over the weights of a supported HF causal LM (see training/architectures.py).
 
     Tied embeddings are held once, transposed ([hidden, vocab]): the lookup gathers columns and the
     output projection is a plain MatMul, so the exported file stores the matrix only once.
     """
 
-    def __init__(self, hf_model: LlamaForCausalLM):
+    def __init__(self, hf_model: PreTrainedModel):
         super().__init__()
         config = hf_model.config
-        rope_type = (getattr(config, "rope_parameters", None) or {}).get("rope_type", "default")
-        if rope_type not in STATIC_ROPE_TYPES:
-            raise ValueError(f"rope type {rope_type!r} depends on the sequence length; not exportable to a fixed graph")
+        check_architecture(config, type(hf_model).__name__)
         self.num_heads = config.num_attention_heads
         self.num_kv_heads = config.num_key_value_heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
@@ -94,6 +109,10 @@ class ContractModel(nn.Module):
         )
         self.norm = inner.norm
         rotary = inner.rotary_emb
+        if rotary.inv_freq.numel() * 2 != self.head_dim:
+            # Partial rotary (only some dimensions rotated) would need a split the graph does not make.
+            raise UnsupportedModelError(
+                f"{type(hf_model).__name__}: rotary embedding covers {rotary.inv_freq.numel() * 2} of {self.head_dim} head dimensions")
         self.register_buffer("inv_freq", rotary.inv_freq.detach().float().clone(), persistent=False)
         self.rope_scale = float(rotary.attention_scaling)
 
@@ -157,7 +176,7 @@ def example_inputs(wrapper: ContractModel, q: int = 3, past: int = 2) -> tuple[t
     )
 
 
-def export_onnx(hf_model: LlamaForCausalLM, onnx_path: Path) -> ContractModel:
+def export_onnx(hf_model: PreTrainedModel, onnx_path: Path) -> ContractModel:
     """Write the contract graph of `hf_model` (float32) to `onnx_path`; returns the wrapper used."""
     hf_model = hf_model.float().eval()
     wrapper = ContractModel(hf_model).eval()
@@ -186,61 +205,90 @@ def export_onnx(hf_model: LlamaForCausalLM, onnx_path: Path) -> ContractModel:
 
 
 def declare_batch_of_one(onnx_path: Path) -> None:
-    """Name the batch axis of every input and output 1 (shape inference leaves some outputs' symbolic)."""
+    """Name the batch axis of every input and output 1 (shape inference leaves some outputs' symbolic).
+
+    Above 2 GB of weights torch writes one file per tensor beside the graph; those are gathered into
+    a single model.onnx.data (onnxruntime resolves it relative to model.onnx).
+    """
     import onnx
 
-    model = onnx.load(str(onnx_path))
+    model = onnx.load(str(onnx_path), load_external_data=False)
     for value in list(model.graph.input) + list(model.graph.output):
         batch = value.type.tensor_type.shape.dim[0]
         if batch.dim_value != 1:
             batch.dim_value = 1
-    onnx.save(model, str(onnx_path))
+    tensor_files = external_files(model)
+    if not tensor_files:
+        onnx.save(model, str(onnx_path))
+        return
+    gather_external_data(model, onnx_path, tensor_files)
 
 
-def token_id(tokenizer_json: dict, token: str) -> int | None:
-    for added in tokenizer_json.get("added_tokens", []):
-        if added["content"] == token:
-            return added["id"]
-    return tokenizer_json.get("model", {}).get("vocab", {}).get(token)
+def external_files(model) -> set[str]:
+    """Relative paths of the files the graph's initializers keep their data in."""
+    from onnx.external_data_helper import uses_external_data
+
+    files = set()
+    for tensor in model.graph.initializer:
+        if uses_external_data(tensor):
+            files.update(entry.value for entry in tensor.external_data if entry.key == "location")
+    return files
 
 
-def prompt_block(tokenizer_json: dict, fim_orders: Sequence[str]) -> dict | None:
-    """msn.json's `prompt` block for a tokenizer with our (and Qwen2.5-Coder's) token strings, or None without FIM tokens.
+def gather_external_data(model, onnx_path: Path, tensor_files: set[str]) -> None:
+    """Rewrite a graph whose weights sit in many files as model.onnx + one model.onnx.data."""
+    import onnx
+    from onnx.external_data_helper import load_external_data_for_model
 
-    `fim_orders`: the FIM orders the model was trained with, the one the engine should use first.
+    base = onnx_path.parent
+    load_external_data_for_model(model, str(base))  # into memory, so the files can go
+    (base / EXTERNAL_DATA).unlink(missing_ok=True)  # onnx appends to an existing data file
+    onnx.save(model, str(onnx_path), save_as_external_data=True, all_tensors_to_one_file=True,
+              location=EXTERNAL_DATA, size_threshold=1024)
+    for name in tensor_files - {EXTERNAL_DATA}:
+        (base / name).unlink(missing_ok=True)
+
+
+def prompt_family(tokenizer_json: dict, fim_tokens: Sequence[str] | None = None) -> PromptFamily:
+    """The known family whose FIM tokens the tokenizer has, or the explicit `fim_tokens`; raises PromptFormatError."""
+    return custom_family(tokenizer_json, fim_tokens) if fim_tokens else detect_family(tokenizer_json)
+
+
+def prompt_block(tokenizer_json: dict, fim_orders: Sequence[str] | None = None,
+                 fim_tokens: Sequence[str] | None = None) -> dict:
+    """msn.json's `prompt` block: the FIM (and repo-level) strings of the family the tokenizer belongs to.
+
+    `fim_orders`: the FIM orders the model was trained with, the one the engine should use first;
+    None takes the family's (spm,psm for StarCoder, psm for the others). Raises PromptFormatError
+    when the tokenizer has no FIM tokens: the engine prompts every completion with them.
     """
-    fim = {"prefix": FIM_PREFIX, "suffix": FIM_SUFFIX, "middle": FIM_MIDDLE, "eot": END_OF_TEXT}
-    if any(token_id(tokenizer_json, token) is None for token in fim.values()):
-        return None
-    has_repo = all(token_id(tokenizer_json, token) is not None for token in (REPO_NAME, FILE_SEP))
-    return {
-        "fim": fim,
-        "fim_orders": list(fim_orders),
-        "repo": {"repo_name": REPO_NAME, "file_sep": FILE_SEP} if has_repo else None,
-    }
+    return build_prompt_block(prompt_family(tokenizer_json, fim_tokens), tokenizer_json, fim_orders)
 
 
-def build_msn_json(hf_model: LlamaForCausalLM, tokenizer_json: dict, name: str, training: dict,
-                   fim_orders: Sequence[str] = ("psm",)) -> dict:
+def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, training: dict,
+                   fim_orders: Sequence[str] | None = None, max_positions: int | None = None,
+                   fim_tokens: Sequence[str] | None = None) -> dict:
     config = hf_model.config
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-    eos = token_id(tokenizer_json, END_OF_TEXT)
+    prompt = prompt_block(tokenizer_json, fim_orders, fim_tokens)
+    # The engine stops a completion at eos; for a FIM model that is the token that ends a middle.
+    eos = token_id(tokenizer_json, prompt["fim"]["eot"])
     if eos is None:
         eos = config.eos_token_id[0] if isinstance(config.eos_token_id, list) else config.eos_token_id
     return {
         "format": FORMAT,
         "name": name,
-        "architecture": "llama",
+        "architecture": config.model_type,
         "num_layers": config.num_hidden_layers,
         "num_attention_heads": config.num_attention_heads,
         "num_kv_heads": config.num_key_value_heads,
         "head_dim": head_dim,
         "hidden_size": config.hidden_size,
         "vocab_size": config.vocab_size,
-        "max_positions": config.max_position_embeddings,
+        "max_positions": max_positions or config.max_position_embeddings,
         "bos_token_id": config.bos_token_id,
         "eos_token_id": eos,
-        "prompt": prompt_block(tokenizer_json, fim_orders),
+        "prompt": prompt,
         "mask_value": MASK_VALUE,
         "extra_outputs": [],
         "parameters": count_parameters(hf_model),
@@ -294,16 +342,24 @@ def read_json_object(path: Path, required: bool = False) -> dict:
 
 
 def export_model_dir(
-    hf_model: LlamaForCausalLM, tokenizer_path: Path, out_dir: Path, name: str, training: dict,
-    fim_orders: Sequence[str] = ("psm",),
+    hf_model: PreTrainedModel, tokenizer_path: Path, out_dir: Path, name: str, training: dict,
+    fim_orders: Sequence[str] | None = None, max_positions: int | None = None,
+    fim_tokens: Sequence[str] | None = None,
 ) -> dict:
-    """Write model.onnx, tokenizer.json, msn.json (and a MODEL_CARD.md stub if absent) to `out_dir`."""
+    """Write model.onnx, tokenizer.json, msn.json (and a MODEL_CARD.md stub if absent) to `out_dir`.
+
+    Refuses (UnsupportedModelError, PromptFormatError) before writing anything when the model or
+    its tokenizer cannot be exported exactly. `max_positions` caps msn.json's positions (default the
+    config's); a sliding window must be at least that long.
+    """
+    tokenizer_json = json.loads(Path(tokenizer_path).read_text(encoding="utf-8"))
+    max_positions = check_exportable(hf_model.config, type(hf_model).__name__, max_positions)
+    prompt_block(tokenizer_json, fim_orders, fim_tokens)  # refuse a tokenizer without FIM tokens up front
     out_dir.mkdir(parents=True, exist_ok=True)
-    tokenizer_json = json.loads(Path(tokenizer_path).read_text())
     if Path(tokenizer_path).resolve() != (out_dir / "tokenizer.json").resolve():
         shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
     export_onnx(hf_model, out_dir / "model.onnx")
-    msn = build_msn_json(hf_model, tokenizer_json, name, training, fim_orders)
+    msn = build_msn_json(hf_model, tokenizer_json, name, training, fim_orders, max_positions, fim_tokens)
     (out_dir / "msn.json").write_text(json.dumps(msn, indent=2) + "\n")
     card = out_dir / "MODEL_CARD.md"
     if not card.exists():
@@ -312,31 +368,52 @@ def export_model_dir(
     return msn
 
 
+def onnx_size(onnx_path: Path) -> int:
+    """Bytes of the graph plus its external weights file, if any."""
+    data = onnx_path.parent / EXTERNAL_DATA
+    return onnx_path.stat().st_size + (data.stat().st_size if data.exists() else 0)
+
+
 def check_file_size(onnx_path: Path, parameters: int) -> None:
     """Fail if the graph stores much more than the float32 weights (e.g. a transposed copy of tied embeddings)."""
-    size, expected = onnx_path.stat().st_size, parameters * 4
+    size, expected = onnx_size(onnx_path), parameters * 4
     if size > expected * 1.05 + 200_000:
         raise RuntimeError(f"{onnx_path} is {size:,} bytes, expected about {expected:,} (duplicated weights?)")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, type=Path, help="local Hugging Face LlamaForCausalLM directory")
+    parser.add_argument("--checkpoint", required=True, type=Path,
+                        help="local Hugging Face directory: LlamaForCausalLM, Qwen2ForCausalLM or Starcoder2ForCausalLM")
     parser.add_argument("--tokenizer", required=True, type=Path, help="tokenizer.json to ship with the model")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--name", default=None)
     parser.add_argument("--training-json", type=Path, default=None,
                         help="JSON object merged into msn.json 'training' (over what the trainer left beside the checkpoint)")
-    parser.add_argument("--fim-orders", default="psm",
-                        help="FIM orders the model was trained with, the engine's choice first, e.g. spm,psm")
+    parser.add_argument("--fim-orders", default=None,
+                        help="FIM orders the model was trained with, the engine's choice first, e.g. spm,psm "
+                             "(default: the tokenizer family's: spm,psm for StarCoder, psm otherwise)")
+    parser.add_argument("--fim-tokens", default=None,
+                        help="prefix,suffix,middle,eot strings for a tokenizer outside the known families")
+    parser.add_argument("--max-positions", type=int, default=None,
+                        help="positions msn.json declares (default the config's max_position_embeddings); "
+                             "at most the sliding window for windowed models")
     args = parser.parse_args(argv)
 
-    model = LlamaForCausalLM.from_pretrained(args.checkpoint, dtype=torch.float32)
-    training = load_training_info(args.checkpoint, args.training_json)
-    msn = export_model_dir(model, args.tokenizer, args.out, args.name or args.checkpoint.name, training,
-                           args.fim_orders.split(","))
-    size = (args.out / "model.onnx").stat().st_size
-    print(f"wrote {args.out}: {msn['parameters']:,} parameters, model.onnx {size:,} bytes")
+    orders = args.fim_orders.split(",") if args.fim_orders else None
+    fim_tokens = args.fim_tokens.split(",") if args.fim_tokens else None
+    try:
+        # Check the tokenizer before loading (possibly gigabytes of) weights.
+        family = prompt_family(json.loads(args.tokenizer.read_text(encoding="utf-8")), fim_tokens)
+        model, max_positions = load_causal_lm(args.checkpoint, args.max_positions)
+        training = load_training_info(args.checkpoint, args.training_json)
+        msn = export_model_dir(model, args.tokenizer, args.out, args.name or args.checkpoint.name, training,
+                               orders, max_positions, fim_tokens)
+    except (UnsupportedModelError, PromptFormatError) as error:
+        raise SystemExit(f"cannot export {args.checkpoint}: {error}") from None
+    print(f"wrote {args.out}: {type(model).__name__}, {msn['parameters']:,} parameters, "
+          f"model.onnx {onnx_size(args.out / 'model.onnx'):,} bytes, max_positions {msn['max_positions']}, "
+          f"prompt format {family.name} ({','.join(msn['prompt']['fim_orders'])})")
 
 
 if __name__ == "__main__":

@@ -117,11 +117,18 @@ def onnx_causal_reference(session: ContractSession) -> Callable[[list[int]], np.
 
 
 def hf_causal_reference(checkpoint) -> Callable[[list[int]], np.ndarray]:
-    """Reference logits (all positions) from a Hugging Face LlamaForCausalLM (a directory or a model)."""
-    import torch
-    from transformers import LlamaForCausalLM
+    """Reference logits (all positions) from a Hugging Face causal LM (a directory or a model).
 
-    model = checkpoint if isinstance(checkpoint, torch.nn.Module) else LlamaForCausalLM.from_pretrained(checkpoint)
+    A directory is loaded as the architecture its config.json names (Llama, Qwen2, Starcoder2, ...),
+    in float32 like the export.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if isinstance(checkpoint, torch.nn.Module):
+        model = checkpoint
+    else:
+        model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32)
     model = model.float().eval()
 
     def logits(tokens: list[int]) -> np.ndarray:
@@ -183,6 +190,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     reference = hf_causal_reference(args.checkpoint) if args.checkpoint else onnx_causal_reference(session)
     results = check_parity(session, reference, args.prefix)
     source = f"HF checkpoint {args.checkpoint}" if args.checkpoint else "the graph run causally"
+    print(f"model: {session.msn.get('architecture')} {session.msn.get('name')}")
     print(f"reference: {source}; tree of {len(DEFAULT_TREE_PARENTS)} nodes, depth {max(tree_depths(DEFAULT_TREE_PARENTS)) + 1}")
     for name, diff in results.items():
         print(f"  {name:16s} max abs diff {diff:.3e}")
