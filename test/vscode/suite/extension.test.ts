@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import type { MsnCompleteApi } from '../../../extension/host/extension';
 
 const EXTENSION_ID = 'msn-complete.msn-complete';
+/** extension/host/logic/statsHistory.ts MIN_SPEED_TOKENS (the suite runs compiled file by file, without the extension's sources). */
+const MIN_SPEED_TOKENS = 8;
 const COMMANDS = [
   'msn-complete.generate',
   'msn-complete.toggleInline',
@@ -96,7 +98,10 @@ describe('MSN Complete in a real VS Code', function () {
     assert.ok(inserted.trim().length > 0, `accepted completion is not blank: ${JSON.stringify(inserted)}`);
     const stats = api.recentStats().at(-1);
     assert.ok(stats && stats.tokens > 0 && stats.tokensPerSecond > 0, `stats of the completion: ${JSON.stringify(stats)}`);
-    assert.match(api.statusText(), /tok\/s|tokens\/s/, `status bar shows the speed: ${api.statusText()}`);
+    // A speed figure needs a completion long enough to time plain greedy steps inside it.
+    const measurable = api.recentStats().some((s) => s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0);
+    if (measurable) assert.match(api.statusText(), /tok\/s/, `status bar shows the speed: ${api.statusText()}`);
+    else assert.match(api.statusText(), /MSN: ready/, `no figure from too short a completion: ${api.statusText()}`);
   });
 
   it('Generate inserts text as one undoable edit', async function () {
