@@ -59,6 +59,8 @@ export interface ModelInfo {
   layers: number;
   vocabSize: number;
   parameters?: number;
+  /** How it is prompted, in words, e.g. "FIM spm/psm, repo-level context". */
+  promptFormat: string;
   /** Median ms per forward pass by number of query tokens, as measured at start-up. */
   latencyCurve: Record<string, number>;
 }

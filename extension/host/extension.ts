@@ -8,6 +8,7 @@ import { StatsHistory } from './logic/statsHistory';
 import { DecoderService } from './decoderService';
 import { GENERATE_COMMAND, runGenerate } from './generateCommand';
 import { InlineCompletionProvider } from './inlineProvider';
+import { SELECT_MODEL_COMMAND, selectModel } from './selectModel';
 import { affectsCorpus, affectsDecoderProcess, readSettings, SECTION } from './settings';
 import { SHOW_STATS_COMMAND, StatusBar } from './statusBar';
 import { StatsPanel } from './statsPanel';
@@ -19,6 +20,7 @@ export const COMMANDS = {
   showStats: SHOW_STATS_COMMAND,
   restartDecoder: 'msn-complete.restartDecoder',
   reindexWorkspace: 'msn-complete.reindexWorkspace',
+  selectModel: SELECT_MODEL_COMMAND,
 } as const;
 
 /** Files and unsaved editors, locally or remotely; not output panes, SCM inputs or diffs of git objects. */
@@ -79,6 +81,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     vscode.commands.registerCommand(COMMANDS.showStats, () => statsPanel.show()),
     vscode.commands.registerCommand(COMMANDS.restartDecoder, () => service.restart()),
     vscode.commands.registerCommand(COMMANDS.reindexWorkspace, () => corpus.reindex()),
+    vscode.commands.registerCommand(COMMANDS.selectModel, selectModel),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (affectsDecoderProcess(event)) void service.restart();
       else if (affectsCorpus(event)) void corpus.reindex();

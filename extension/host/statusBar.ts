@@ -2,7 +2,7 @@
 // measured speed-up over recent completions (texts in ./logic/statusText.ts).
 
 import * as vscode from 'vscode';
-import type { DecodeStats } from '../protocol';
+import type { DecodeStats, ModelInfo } from '../protocol';
 import type { SupervisorState } from './logic/decoderSupervisor';
 import { formatStatusText, formatTooltip, type EngineStatus, type IndexingProgress } from './logic/statusText';
 
@@ -15,7 +15,7 @@ export class StatusBar implements vscode.Disposable {
   private indexing: IndexingProgress | null = null;
   private readonly recent: DecodeStats[] = [];
   private inlineEnabled = true;
-  private modelName: string | null = null;
+  private model: ModelInfo | null = null;
   private corpus: { documents: number; tokens: number } | null = null;
 
   constructor() {
@@ -40,7 +40,7 @@ export class StatusBar implements vscode.Disposable {
       case 'starting': this.engine = { kind: 'loading', message: loadingMessage }; break;
       case 'ready':
         this.engine = { kind: 'ready' };
-        this.modelName = state.model.name;
+        this.model = state.model;
         break;
       case 'restarting': this.engine = { kind: 'restarting', reason: state.reason }; break;
       case 'failed': this.engine = { kind: 'error', reason: state.reason }; break;
@@ -82,7 +82,7 @@ export class StatusBar implements vscode.Disposable {
     this.item.text = formatStatusText(input);
     const tooltip = new vscode.MarkdownString(formatTooltip({
       ...input,
-      modelName: this.modelName,
+      model: this.model,
       corpus: this.corpus,
       workspaceTrusted: vscode.workspace.isTrusted,
     }));

@@ -125,11 +125,11 @@ describe('status bar text', () => {
     assert.equal(formatStatusText({ ...base, inlineEnabled: false }), '$(circle-slash) MSN: inline off');
   });
   it('the tooltip has the details and says what restricted mode limits', () => {
-    const tooltip = formatTooltip({ ...base, recent: [stats()], modelName: 'msn-tiny', corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
-    for (const expected of ['msn-tiny', '123 tokens/s', '2.13x', 'measured', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
+    const tooltip = formatTooltip({ ...base, recent: [stats()], model: { name: 'msn-tiny', parameters: 158016, promptFormat: 'FIM psm, repo-level context' }, corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
+    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.13x', 'measured', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
       assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
     }
-    assert.ok(!formatTooltip({ ...base, modelName: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));
+    assert.ok(!formatTooltip({ ...base, model: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));
   });
 });
 

@@ -144,6 +144,7 @@ export class DecoderEngine {
     const info: ModelInfo = {
       modelDir: model.dir, format: model.config.format, name: model.config.name, layers: model.config.numLayers,
       vocabSize: model.config.vocabSize, parameters: model.config.parameters,
+      promptFormat: `FIM ${model.config.prompt.fimOrders.join('/')}${model.config.prompt.repo ? ', repo-level context' : ''}`,
       latencyCurve: Object.fromEntries(Object.entries(calibration.curve).map(([q, ms]) => [q, Math.round(ms * 1000) / 1000])),
     };
     this.loaded = { model, generator, curve: calibration.curve, strategies, info };
@@ -177,7 +178,7 @@ export class DecoderEngine {
   fimPrompt(prefix: string, suffix: string, maxTokens: number, location?: PromptLocation): number[] {
     const { tokenizer, config } = this.require().model;
     const context = this.repoContext(prefix, suffix, maxTokens, location);
-    return buildFimPrompt(tokenizer, config.prompt, prefix, suffix, this.promptBudget(maxTokens), context);
+    return buildFimPrompt(tokenizer, config.prompt, prefix, suffix, this.promptBudget(maxTokens), context, config.bosTokenId);
   }
 
   plainPrompt(text: string, maxTokens: number, location?: PromptLocation): number[] {

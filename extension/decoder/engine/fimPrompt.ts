@@ -88,8 +88,11 @@ function boundedEncode(tokenizer: CodeTokenizer, text: string, maxTokens: number
 /** A FIM prompt of at most `maxPromptTokens` tokens, with repo-level context where the model has its tokens. */
 export function buildFimPrompt(
   tokenizer: CodeTokenizer, format: PromptFormat, prefix: string, suffix: string, maxPromptTokens: number, context?: RepoContext,
+  bosTokenId: number | null = null,
 ): number[] {
-  const header = buildRepoHeader(tokenizer, format, context, Math.floor(maxPromptTokens * CONTEXT_SHARE));
+  // Models with a beginning-of-sequence token (DeepSeek-Coder) were trained with it before FIM too.
+  const lead = bosTokenId !== null ? [bosTokenId] : [];
+  const header = [...lead, ...buildRepoHeader(tokenizer, format, context, Math.floor(maxPromptTokens * CONTEXT_SHARE))];
   const room = maxPromptTokens - header.length - 3;
   const prefixIds = boundedEncode(tokenizer, prefix, room, 'end');
   const suffixIds = boundedEncode(tokenizer, suffix, room, 'start');

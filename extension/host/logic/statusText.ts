@@ -65,7 +65,7 @@ export function formatStatusText(input: StatusInput): string {
 }
 
 export interface TooltipInput extends StatusInput {
-  modelName: string | null;
+  model: { name: string; parameters?: number; promptFormat: string } | null;
   corpus: { documents: number; tokens: number } | null;
   workspaceTrusted: boolean;
 }
@@ -78,7 +78,7 @@ export function formatTooltip(input: TooltipInput): string {
     case 'restarting': lines.push(`Restarting the decoder after: ${firstLine(input.engine.reason)}`); break;
     case 'error': lines.push(`Error: ${firstLine(input.engine.reason)}`); break;
     case 'stopped': lines.push('The decoder is stopped.'); break;
-    case 'ready': lines.push(`Ready${input.modelName ? ` — model \`${input.modelName}\`` : ''}`); break;
+    case 'ready': lines.push(`Ready${input.model ? ` — model ${describeModel(input.model)}` : ''}`); break;
   }
   lines.push('', `Inline completions: ${input.inlineEnabled ? 'on' : 'off'}`);
   if (input.indexing && input.indexing.done < input.indexing.total) {
@@ -113,6 +113,11 @@ export function formatTooltip(input: TooltipInput): string {
   }
   lines.push('', 'Click for decoding stats.');
   return lines.join('\n');
+}
+
+function describeModel(model: NonNullable<TooltipInput['model']>): string {
+  const size = model.parameters ? `${(model.parameters / 1e6).toFixed(1)}M parameters, ` : '';
+  return `\`${model.name}\` (${size}${model.promptFormat})`;
 }
 
 function firstLine(text: string): string {

@@ -73,6 +73,12 @@ describe('prompt building', () => {
     assert.ok(reusedShare >= 0.9, `only ${(reusedShare * 100).toFixed(0)}% of the prompt was reusable`);
   });
 
+  it('a model with a beginning-of-sequence token gets it first', () => {
+    const { tokenizer } = m;
+    const prompt = buildFimPrompt(tokenizer, psm, 'a', 'b', 100, undefined, 7);
+    assert.deepEqual(prompt.slice(0, 2), [7, tokenizer.special.fimPrefix]);
+  });
+
   it('plain text containing a special-token string never yields its id', () => {
     const { tokenizer } = m;
     const ids = tokenizer.encode('a <|endoftext|> b <|fim_middle|> <|file_sep|>');

@@ -11,6 +11,7 @@ const COMMANDS = [
   'msn-complete.toggleInline',
   'msn-complete.showStats',
   'msn-complete.restartDecoder',
+  'msn-complete.selectModel',
   'msn-complete.reindexWorkspace',
 ];
 /** Text the tests add at the end of a workspace file, with the cursor after it. */

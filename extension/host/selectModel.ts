@@ -1,0 +1,29 @@
+// "MSN Complete: Select Model…": a folder picker for a model exported to msn-onnx/1. A folder that is
+// clearly not a model gets one sentence and changes nothing; otherwise the setting is written and the
+// decoding process restarts with it (and reports, naming the file, anything else that is wrong).
+
+import * as vscode from 'vscode';
+import { modelFolderProblem } from './logic/modelFolder';
+import { SECTION } from './settings';
+
+export const SELECT_MODEL_COMMAND = 'msn-complete.selectModel';
+
+export async function selectModel(): Promise<void> {
+  const picked = await vscode.window.showOpenDialog({
+    canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this model',
+    title: 'MSN Complete: a model folder (model.onnx, tokenizer.json, msn.json)',
+  });
+  const folder = picked?.[0];
+  if (!folder) return;
+  const entries = await vscode.workspace.fs.readDirectory(folder);
+  const files = entries.filter(([, type]) => (type & vscode.FileType.File) !== 0).map(([name]) => name);
+  let msnJson: string | undefined;
+  if (files.includes('msn.json')) msnJson = new TextDecoder().decode(await vscode.workspace.fs.readFile(vscode.Uri.joinPath(folder, 'msn.json')));
+  const problem = modelFolderProblem({ files, msnJson });
+  if (problem) {
+    void vscode.window.showErrorMessage(`MSN Complete: ${folder.fsPath} is not a model folder. ${problem}`);
+    return;
+  }
+  await vscode.workspace.getConfiguration(SECTION).update('modelPath', folder.fsPath, vscode.ConfigurationTarget.Global);
+  void vscode.window.setStatusBarMessage(`MSN Complete: loading the model in ${folder.fsPath}`, 5000);
+}
