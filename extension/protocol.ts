@@ -50,6 +50,8 @@ export interface DecodeStats {
   prefillMs: number;
   /** The answer was the rest of an earlier generation this prompt extends (no forward pass; exact). */
   fromMemo: boolean;
+  /** From the request line's arrival in the decoder to the start of its work (waiting for the model). */
+  queueMs: number;
 }
 
 export interface ModelInfo {

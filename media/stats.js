@@ -89,7 +89,18 @@
     }
     barChart(document.getElementById('chart-speed'), records,
       [{ value: (r) => r.stats.tokensPerSecond, className: 'bar-speed', label: 'tokens/s' }],
-      { format: (v) => v.toFixed(0), reference: (r) => r.stats.arTokensPerSecond, referenceLabel: 'plain greedy (estimated)' });
+      { format: (v) => v.toFixed(0), reference: (r) => r.stats.arTokensPerSecond, referenceLabel: 'plain greedy (measured in the same completion)' });
+    const timed = records.filter((r) => r.host);
+    const transport = (r) => (r.host.cached ? 0 : Math.max(0, r.host.roundTripMs - r.stats.queueMs - r.stats.prefillMs - r.stats.elapsedMs));
+    barChart(document.getElementById('chart-latency'), timed,
+      [
+        { value: (r) => r.host.debounceMs, className: 'bar-debounce', label: 'debounce' },
+        { value: transport, className: 'bar-transport', label: 'host ⇄ decoder' },
+        { value: (r) => r.stats.queueMs, className: 'bar-queue', label: 'queue' },
+        { value: (r) => r.stats.prefillMs, className: 'bar-prefill', label: 'prefill' },
+        { value: (r) => r.stats.elapsedMs, className: 'bar-decode', label: 'decode' },
+      ],
+      { format: (v) => `${v.toFixed(0)} ms` });
     barChart(document.getElementById('chart-accepted'), records,
       [{ value: (r) => r.stats.meanAcceptedPerPass, className: 'bar-accepted', label: 'tokens per step' }],
       { format: (v) => v.toFixed(1) });

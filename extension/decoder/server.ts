@@ -19,6 +19,8 @@ export interface ServerIo {
 
 interface ActiveRequest {
   cancelled: boolean;
+  /** performance.now() when the request line arrived. */
+  receivedAt: number;
 }
 
 export class DecoderServer {
@@ -31,6 +33,7 @@ export class DecoderServer {
   constructor(private readonly engine: DecoderEngine, private readonly io: ServerIo) {}
 
   handleLine(line: string): void {
+    const receivedAt = performance.now();
     const parsed = parseRequest(line);
     if (!parsed.ok) {
       this.io.send(parsed.response);
@@ -46,10 +49,10 @@ export class DecoderServer {
       this.fail(request.id, 'cancelled', 'the decoder is shutting down');
       return;
     }
-    void this.dispatch({ ...request, params: validated.params } as Request).catch((e) => this.reportFailure(request.id, e));
+    void this.dispatch({ ...request, params: validated.params } as Request, receivedAt).catch((e) => this.reportFailure(request.id, e));
   }
 
-  private async dispatch(request: Request): Promise<void> {
+  private async dispatch(request: Request, receivedAt: number): Promise<void> {
     const { id } = request;
     switch (request.method) {
       case 'cancel': {
@@ -81,17 +84,17 @@ export class DecoderServer {
         this.io.exit(0);
         return;
       case 'complete':
-        if (this.generation) return this.runBetweenSteps(this.generation, request);
-        return this.runModelRequest(request);
+        if (this.generation) return this.runBetweenSteps(this.generation, request, receivedAt);
+        return this.runModelRequest(request, receivedAt);
       case 'load':
       case 'generate':
-        return this.runModelRequest(request);
+        return this.runModelRequest(request, receivedAt);
     }
   }
 
   /** Model requests run one after another; a cancel can reach one still waiting its turn. */
-  private runModelRequest(request: Request): Promise<void> {
-    const control: ActiveRequest = { cancelled: false };
+  private runModelRequest(request: Request, receivedAt: number): Promise<void> {
+    const control: ActiveRequest = { cancelled: false, receivedAt };
     this.active.set(request.id, control);
     const run = async () => {
       try {
@@ -108,8 +111,8 @@ export class DecoderServer {
   }
 
   /** Runs a completion at the next step boundary of the running Generate. */
-  private async runBetweenSteps(gate: PreemptionGate, request: Request): Promise<void> {
-    const control: ActiveRequest = { cancelled: false };
+  private async runBetweenSteps(gate: PreemptionGate, request: Request, receivedAt: number): Promise<void> {
+    const control: ActiveRequest = { cancelled: false, receivedAt };
     this.active.set(request.id, control);
     try {
       await gate.run(() => this.executeModelRequest(request, control));
@@ -123,6 +126,7 @@ export class DecoderServer {
   private async executeModelRequest(request: Request, control: ActiveRequest): Promise<void> {
     const { id } = request;
     const isCancelled = () => control.cancelled;
+    const queueMs = performance.now() - control.receivedAt;
     switch (request.method) {
       case 'load': {
         const { modelDir, threads } = request.params as RequestParams['load'];
@@ -130,7 +134,8 @@ export class DecoderServer {
       }
       case 'complete': {
         const params = request.params as RequestParams['complete'];
-        return this.reply(id, 'complete', await this.engine.complete(params, { isCancelled }));
+        const result = await this.engine.complete(params, { isCancelled });
+        return this.reply(id, 'complete', { ...result, stats: { ...result.stats, queueMs } });
       }
       case 'generate': {
         const params = request.params as RequestParams['generate'];
@@ -140,7 +145,7 @@ export class DecoderServer {
           const result = await this.engine.generate(params, { isCancelled }, (text) => {
             if (text.length > 0) this.io.send({ id, event: 'chunk', data: { text } });
           }, gate);
-          this.reply(id, 'generate', result);
+          this.reply(id, 'generate', { ...result, stats: { ...result.stats, queueMs } });
         } finally {
           this.generation = null;
           await gate.runPending(); // completions that arrived after the last step

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { DecodeStats } from '../protocol';
 import { CompletionCache } from './logic/completionCache';
-import { StatsHistory } from './logic/statsHistory';
+import { latencyBreakdown, StatsHistory, type HostTimings } from './logic/statsHistory';
 import { DecoderService } from './decoderService';
 import { GENERATE_COMMAND, runGenerate } from './generateCommand';
 import { InlineCompletionProvider } from './inlineProvider';
@@ -49,13 +49,17 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
   const corpus = new WorkspaceCorpus(decoder, status, log);
   const service = decoder;
 
-  const recordStats = (source: 'inline' | 'generate') => (stats: DecodeStats) => {
-    history.add({ at: Date.now(), source, stats });
+  const recordStats = (source: 'inline' | 'generate') => (stats: DecodeStats, host?: HostTimings) => {
+    history.add({ at: Date.now(), source, stats, host });
+    // One line per completion with its latency budget (the e2e run reads these).
+    if (host) log.info(`[latency] ${JSON.stringify(latencyBreakdown(stats, host))}`);
     // An empty completion has no meaningful speed; keep showing the last real one.
     if (stats.tokens > 0) status.setLastStats(stats);
     statsPanel.update();
   };
 
+  const inline = new InlineCompletionProvider(service, cache, recordStats('inline'), log, (uri) => corpus.contextVersion(uri));
+  inline.onCacheHit = () => log.info(`[latency] ${JSON.stringify({ cached: true })}`);
   let loadedModelDir: string | null = null;
   context.subscriptions.push(
     log,
@@ -75,7 +79,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     service.onProgress((progress) => {
       if (progress.phase === 'loading' || progress.phase === 'calibrating') status.setLoadingMessage(progress.message);
     }),
-    vscode.languages.registerInlineCompletionItemProvider(EDITABLE_DOCUMENTS, new InlineCompletionProvider(service, cache, recordStats('inline'), log, (uri) => corpus.contextVersion(uri))),
+    vscode.languages.registerInlineCompletionItemProvider(EDITABLE_DOCUMENTS, inline),
     vscode.commands.registerCommand(COMMANDS.generate, () => runGenerate(service, recordStats('generate'))),
     vscode.commands.registerCommand(COMMANDS.toggleInline, toggleInline),
     vscode.commands.registerCommand(COMMANDS.showStats, () => statsPanel.show()),

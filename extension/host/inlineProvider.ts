@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import type { DecodeStats } from '../protocol';
 import type { CompletionCache, CompletionRequestKey } from './logic/completionCache';
+import type { HostTimings } from './logic/statsHistory';
 import { windowAfterAccept, type CursorWindow } from './logic/cursorWindow';
 import { delayUnlessCancelled } from './logic/debounce';
 import { DecoderError, type RequestHandle } from './logic/decoderClient';
@@ -20,11 +21,14 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   constructor(
     private readonly decoder: DecoderService,
     private readonly cache: CompletionCache,
-    private readonly onCompleted: (stats: DecodeStats) => void,
+    private readonly onCompleted: (stats: DecodeStats, host: HostTimings) => void,
     private readonly log: vscode.LogOutputChannel,
     /** Changes to the corpus other than the document's own (their chunks are in the prompt). */
     private readonly contextVersion: (document: string) => number,
   ) {}
+
+  /** Told when a suggestion came from the cache (the log says so: a latency without a request). */
+  onCacheHit?: () => void;
 
   /** The speculative request for the position after accepting the last suggestion, while it runs. */
   private speculation: { id: string; handle: RequestHandle<'complete'> } | null = null;
@@ -42,21 +46,27 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const key = this.keyFor(uri, cursor);
 
     const hit = this.cache.lookup(key);
-    if (hit) return this.offer(document, hit.remaining, cursor, position, settings);
+    if (hit) {
+      this.onCacheHit?.();
+      return this.offer(document, hit.remaining, cursor, position, settings);
+    }
     // A speculation for another spot would only delay this request.
     if (this.speculation && this.speculation.id !== JSON.stringify(key)) this.speculation.handle.cancel();
     if (this.decoder.state.kind !== 'ready') return undefined;
 
     const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
+    const debounceStart = performance.now();
     if (!explicit && !(await delayUnlessCancelled(settings.debounceMs, token))) return undefined;
+    const debounceMs = performance.now() - debounceStart;
 
+    const sentAt = performance.now();
     const handle = this.request(document, cursor, settings);
     const cancellation = token.onCancellationRequested(() => handle.cancel());
     try {
       const result = await handle.result;
       if (result.stats.stopReason === 'cancelled') return undefined;
       this.cache.store(key, result.text);
-      this.onCompleted(result.stats);
+      this.onCompleted(result.stats, { debounceMs, roundTripMs: performance.now() - sentAt, cached: false, speculative: false });
       if (token.isCancellationRequested) return undefined;
       return this.offer(document, result.text, cursor, position, settings);
     } catch (error) {
@@ -69,7 +79,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   }
 
   private keyFor(uri: string, cursor: CursorWindow): CompletionRequestKey {
-    return { document: uri, prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode, contextVersion: this.contextVersion(uri) };
+    return {
+      document: uri, prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode, contextVersion: this.contextVersion(uri),
+      strategy: readSettings().strategy,
+    };
   }
 
   private request(document: vscode.TextDocument, cursor: CursorWindow, settings: Settings): RequestHandle<'complete'> {
@@ -103,13 +116,14 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     const id = JSON.stringify(key);
     if (this.cache.lookup(key) || this.speculation?.id === id || this.decoder.state.kind !== 'ready') return;
     this.speculation?.handle.cancel();
+    const sentAt = performance.now();
     const handle = this.request(document, next, settings);
     const speculation = { id, handle };
     this.speculation = speculation;
     handle.result.then((result) => {
       if (result.stats.stopReason !== 'cancelled') {
         this.cache.store(key, result.text);
-        this.onCompleted(result.stats);
+        this.onCompleted(result.stats, { debounceMs: 0, roundTripMs: performance.now() - sentAt, cached: false, speculative: true });
       }
     }, () => undefined).finally(() => {
       if (this.speculation === speculation) this.speculation = null;

@@ -70,6 +70,7 @@ export class StatsPanel implements vscode.Disposable {
   <p id="summary" class="summary">No completions yet. Type in an editor or run “MSN Complete: Generate”.</p>
   <section><h2>Tokens per second</h2><div id="chart-speed" class="chart" role="img" aria-label="tokens per second of recent completions"></div></section>
   <section><h2>Accepted tokens per forward pass</h2><div id="chart-accepted" class="chart" role="img" aria-label="accepted tokens per step"></div></section>
+  <section><h2>Inline completion latency: where the time went</h2><div id="chart-latency" class="chart" role="img" aria-label="latency breakdown of recent inline completions"></div></section>
   <section><h2>Draft tokens accepted: retrieval vs Jacobi</h2><div id="chart-sources" class="chart" role="img" aria-label="accepted draft tokens by source"></div></section>
   <script nonce="${nonce}" src="${script}"></script>
 </body>

@@ -33,5 +33,6 @@ export function toDecodeStats(result: GenerationResult, treeBudget: number): Dec
     reusedPromptTokens: result.reusedPromptTokens,
     prefillMs: result.prefillMs,
     fromMemo: result.fromMemo === true,
+    queueMs: 0,
   };
 }

@@ -209,7 +209,8 @@ export class DecoderEngine {
     const loaded = this.require();
     const name = request.strategy ?? DEFAULT_STRATEGY;
     const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [] };
-    const rulesKey = JSON.stringify(stopRules);
+    // Per strategy too: the answer would be the same, but its stats would be another strategy's.
+    const rulesKey = JSON.stringify({ ...stopRules, strategy: name });
     const recalled = request.memo !== true ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);
     if (recalled) {
       request.onText?.(recalled.text);

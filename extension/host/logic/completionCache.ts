@@ -13,6 +13,8 @@ export interface CompletionRequestKey {
   mode: CompletionMode;
   /** Changes to the corpus other than this document's own, as counted by CorpusQueue.versionExcluding. */
   contextVersion: number;
+  /** The decoding strategy asked for: the text would be the same, its speed not (A/B runs switch it). */
+  strategy?: string;
 }
 
 export interface CacheHit {
@@ -56,5 +58,5 @@ export class CompletionCache {
 }
 
 function idOf(key: CompletionRequestKey): string {
-  return [key.document, key.mode, key.contextVersion, key.prefix.length, key.prefix, key.suffix].join('\u0000');
+  return [key.document, key.mode, key.strategy ?? '', key.contextVersion, key.prefix.length, key.prefix, key.suffix].join('\u0000');
 }

@@ -2,10 +2,51 @@
 
 import type { DecodeStats } from '../../protocol';
 
+/** Where the time of one inline completion went, on the host's side. */
+export interface HostTimings {
+  /** Waiting for typing to pause (0 when served from the cache or invoked explicitly). */
+  debounceMs: number;
+  /** From sending the request to the decoder to its answer. */
+  roundTripMs: number;
+  /** Served from the host's cache: no request at all. */
+  cached: boolean;
+  speculative: boolean;
+}
+
 export interface CompletionRecord {
   at: number;
   source: 'inline' | 'generate';
   stats: DecodeStats;
+  host?: HostTimings;
+}
+
+/**
+ * The latency budget of one completion: host debounce, the round trip and, inside it, the decoder's
+ * queue, prefill and decode; what is left of the round trip is the pipe and JSON both ways.
+ */
+export function latencyBreakdown(stats: DecodeStats, host: HostTimings) {
+  const inDecoder = stats.queueMs + stats.prefillMs + stats.elapsedMs;
+  return {
+    debounceMs: round(host.debounceMs),
+    roundTripMs: round(host.roundTripMs),
+    queueMs: round(stats.queueMs),
+    prefillMs: round(stats.prefillMs),
+    promptTokens: stats.promptTokens,
+    reusedPromptTokens: stats.reusedPromptTokens,
+    decodeMs: round(stats.elapsedMs),
+    transportMs: host.cached ? 0 : round(Math.max(0, host.roundTripMs - inDecoder)),
+    tokens: stats.tokens,
+    fromMemo: stats.fromMemo,
+    cached: host.cached,
+    speculative: host.speculative,
+    strategy: stats.strategy,
+    tokensPerSecond: round(stats.tokensPerSecond),
+    baselineTokensPerSecond: round(stats.arTokensPerSecond),
+  };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 export class StatsHistory {
