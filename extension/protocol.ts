@@ -22,6 +22,15 @@ export interface DecodeOptions {
   stop?: string[];
 }
 
+/** Why a generation ended. */
+export type StopReason = 'max-tokens' | 'eos' | 'stop-string' | 'cancelled';
+
+/** Progress of indexing workspace documents. */
+export interface IndexingProgress {
+  done: number;
+  total: number;
+}
+
 export interface DecodeStats {
   strategy: StrategyName;
   tokens: number;
@@ -43,7 +52,7 @@ export interface DecodeStats {
   /** tokensPerSecond / arTokensPerSecond; 0 when not measured. */
   speedupVsAr: number;
   treeBudget: number;
-  stopReason: 'max-tokens' | 'eos' | 'stop-string' | 'cancelled';
+  stopReason: StopReason;
   /** Prompt tokens, and how many of them reused KV rows of the previous request. */
   promptTokens: number;
   reusedPromptTokens: number;
@@ -95,8 +104,8 @@ export interface RequestParams {
   generate: { prefix: string; suffix?: string } & DecodeOptions & DocumentLocation;
   /** Stop the request with the given id within one decoding step. */
   cancel: { requestId: number };
-  'corpus.add': { documents: CorpusDocument[] };
-  'corpus.update': { documents: CorpusDocument[] };
+  /** Adds documents, or replaces the ones with the same uri. */
+  'corpus.upsert': { documents: CorpusDocument[] };
   'corpus.remove': { uris: string[] };
   stats: Record<string, never>;
   shutdown: Record<string, never>;
@@ -107,8 +116,7 @@ export interface ResponseResults {
   complete: { text: string; stats: DecodeStats };
   generate: { text: string; stats: DecodeStats };
   cancel: { cancelled: boolean };
-  'corpus.add': { documents: number; tokens: number };
-  'corpus.update': { documents: number; tokens: number };
+  'corpus.upsert': { documents: number; tokens: number };
   'corpus.remove': { documents: number; tokens: number };
   stats: {
     model: ModelInfo | null;
@@ -120,7 +128,7 @@ export interface ResponseResults {
 
 export type Method = keyof RequestParams;
 export const METHODS: readonly Method[] = [
-  'load', 'complete', 'generate', 'cancel', 'corpus.add', 'corpus.update', 'corpus.remove', 'stats', 'shutdown',
+  'load', 'complete', 'generate', 'cancel', 'corpus.upsert', 'corpus.remove', 'stats', 'shutdown',
 ];
 
 export interface Request<M extends Method = Method> {

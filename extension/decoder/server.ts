@@ -63,9 +63,8 @@ export class DecoderServer {
       }
       case 'stats':
         return this.reply(id, 'stats', { model: this.engine.modelInfo, corpus: this.engine.corpus.counts(), recent: this.engine.recentStats });
-      case 'corpus.add':
-      case 'corpus.update': {
-        const { documents } = request.params as RequestParams['corpus.add'];
+      case 'corpus.upsert': {
+        const { documents } = request.params as RequestParams['corpus.upsert'];
         const outcome = await this.engine.corpus.upsert(documents, (p) => {
           if (p.total >= 20 && (p.done % 20 === 0 || p.done === p.total)) this.progress('indexing', 'indexing workspace documents', p.done, p.total);
         });

@@ -66,8 +66,7 @@ const validators: { [M in Method]: (p: Obj) => RequestParams[M] } = {
   },
   generate: (p) => ({ prefix: string(p, 'prefix')!, suffix: string(p, 'suffix', true), ...decodeOptions(p), ...location(p) }),
   cancel: (p) => ({ requestId: integer(p, 'requestId', Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)! }),
-  'corpus.add': (p) => ({ documents: documents(p) }),
-  'corpus.update': (p) => ({ documents: documents(p) }),
+  'corpus.upsert': (p) => ({ documents: documents(p) }),
   'corpus.remove': (p) => {
     const uris = p.uris;
     if (!Array.isArray(uris) || uris.some((u) => typeof u !== 'string')) fail('"uris" must be a list of strings');

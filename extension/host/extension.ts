@@ -12,7 +12,7 @@ import { SELECT_MODEL_COMMAND, selectModel } from './selectModel';
 import { affectsCorpus, affectsDecoderProcess, readSettings, SECTION } from './settings';
 import { SHOW_STATS_COMMAND, StatusBar } from './statusBar';
 import { StatsPanel } from './statsPanel';
-import { WorkspaceCorpus } from './workspaceCorpus';
+import { WorkspaceWatcher } from './workspaceWatcher';
 
 export const COMMANDS = {
   generate: GENERATE_COMMAND,
@@ -46,13 +46,14 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
   const cache = new CompletionCache();
   const statsPanel = new StatsPanel(context.extensionUri, history);
   decoder = new DecoderService(context.extensionPath, log);
-  const corpus = new WorkspaceCorpus(decoder, status, log);
+  const corpus = new WorkspaceWatcher(decoder, status, log);
   const service = decoder;
 
   const recordStats = (source: 'inline' | 'generate') => (stats: DecodeStats, host?: HostTimings) => {
     history.add({ at: Date.now(), source, stats, host });
     // One line per completion with its latency budget (the e2e run reads these).
     if (host) log.info(`[latency] ${JSON.stringify(latencyBreakdown(stats, host))}`);
+    else log.info(`[generate] ${JSON.stringify({ strategy: stats.strategy, tokens: stats.tokens, decodeMs: Math.round(stats.elapsedMs), tokensPerSecond: Math.round(stats.tokensPerSecond), speedupVsAr: stats.speedupVsAr })}`);
     // An empty completion has no meaningful speed; keep showing the last real one.
     if (stats.tokens > 0) status.setLastStats(stats);
     statsPanel.update();

@@ -4,7 +4,8 @@
 import * as vscode from 'vscode';
 import type { DecodeStats, ModelInfo } from '../protocol';
 import type { SupervisorState } from './logic/decoderSupervisor';
-import { formatStatusText, formatTooltip, type EngineStatus, type IndexingProgress } from './logic/statusText';
+import type { IndexingProgress } from '../protocol';
+import { formatStatusText, formatTooltip, type EngineStatus } from './logic/statusText';
 
 export const SHOW_STATS_COMMAND = 'msn-complete.showStats';
 const RECENT_KEPT = 100;

@@ -33,14 +33,50 @@ const E2E_USER_SETTINGS = {
   'msnComplete.generateMaxTokens': 64,
 };
 
-/** Prompts typed at the end of src/vector.ts; each is new, so no answer comes from the cache. */
-const LATENCY_PROMPTS = [
-  'export function negate(a: Vector): Vector {\n  return ',
-  'export function cross(a: Vector, b: Vector): number {\n  return ',
-  'export function lerp(a: Vector, b: Vector, t: number): Vector {\n  return ',
-  'export function perpendicular(a: Vector): Vector {\n  return ',
-  'export function equals(a: Vector, b: Vector): boolean {\n  return ',
+/** Functions typed at the end of src/vector.ts; each is new, so no answer comes from a cache. */
+const FUNCTION_STUBS = [
+  'negate(a: Vector): Vector', 'cross(a: Vector, b: Vector): number', 'lerp(a: Vector, b: Vector, t: number): Vector',
+  'perpendicular(a: Vector): Vector', 'equals(a: Vector, b: Vector): boolean', 'halve(a: Vector): Vector',
+  'double(a: Vector): Vector', 'angleOf(a: Vector): number', 'distanceTo(a: Vector, b: Vector): number',
+  'projectOnto(a: Vector, b: Vector): Vector', 'reflect(a: Vector, normal: Vector): Vector', 'clampLength(a: Vector, max: number): Vector',
+  'rotate90(a: Vector): Vector', 'isZero(a: Vector): boolean', 'sumOf(a: Vector): number', 'area(a: Vector, b: Vector): number',
+  'minimum(a: Vector, b: Vector): Vector', 'maximum(a: Vector, b: Vector): Vector', 'absolute(a: Vector): Vector',
+  'roundVector(a: Vector): Vector', 'floorVector(a: Vector): Vector',
 ];
+const promptFor = (stub: string) => `export function ${stub} {\n  return `;
+/** The first stub warms the editor up; the latency figures are over the rest (>= 20 tries). */
+const LATENCY_PROMPTS = FUNCTION_STUBS.map(promptFor);
+/** The same completions with `ar` and with `tr-jacobi` (A/B in the editor). */
+const AB_PROMPTS = FUNCTION_STUBS.slice(0, 8).map((stub) => promptFor(stub.replace('(', 'Ab(')));
+
+function percentile(values: number[], share: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(share * sorted.length) - 1)];
+}
+
+type LatencyEntry = Record<string, number | boolean | string>;
+
+/** The extension's `[latency]` lines (one per completion: its latency budget), oldest first. */
+function latencyEntries(server: CodeServer, tag = 'latency'): LatencyEntry[] {
+  const marker = `[${tag}] `;
+  return server.logLines('MSN Complete').filter((line) => line.includes(marker)).map((line) => JSON.parse(line.slice(line.indexOf(marker) + marker.length)));
+}
+
+/** The entry of the completion that produced the ghost text: the first non-speculative one after `seen`. */
+async function entryAfter(server: CodeServer, seen: number): Promise<LatencyEntry | undefined> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const entry = latencyEntries(server).slice(seen).find((e) => e.speculative !== true);
+    if (entry || Date.now() > deadline) return entry;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+function setUserSetting(server: CodeServer, key: string, value: unknown): void {
+  const settings = JSON.parse(fs.readFileSync(server.userSettingsFile, 'utf8')) as Record<string, unknown>;
+  settings[key] = value;
+  fs.writeFileSync(server.userSettingsFile, JSON.stringify(settings, null, 2));
+}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,13 +99,14 @@ function decoderProcesses(server: CodeServer): { pid: number; cmdline: string }[
  * Ghost text from earlier keystrokes is dismissed (Escape) before that last key, so the time
  * covers the whole path: debounce, decoding, rendering.
  */
-async function typeAndTimeGhostText(page: Page, prompt: string): Promise<{ latencyMs: number; ghost: string }> {
+async function typeAndTimeGhostText(page: Page, prompt: string, beforeLastKey?: () => void): Promise<{ latencyMs: number; ghost: string }> {
   await focusEditorEnd(page);
   await page.keyboard.press('Enter');
   await page.keyboard.type(prompt.slice(0, -1), { delay: 20 });
   await page.waitForTimeout(300);
   await page.keyboard.press('Escape');
   await page.locator(GHOST_TEXT).first().waitFor({ state: 'detached', timeout: 5_000 }).catch(() => undefined);
+  beforeLastKey?.();
   const start = performance.now();
   await page.keyboard.press(prompt.at(-1) === ' ' ? 'Space' : prompt.at(-1)!);
   const ghost = await waitForGhostText(page, GHOST_TIMEOUT_MS);
@@ -145,20 +182,34 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
   });
 
   it('shows ghost text from the model while typing and Tab inserts it', async function () {
-    const latencies: number[] = [];
+    const tries: { ms: number; breakdown?: LatencyEntry }[] = [];
     let lastGhost = '';
+    const typingStart = latencyEntries(server).length;
     for (const [i, prompt] of LATENCY_PROMPTS.entries()) {
-      const { latencyMs, ghost } = await typeAndTimeGhostText(page, prompt);
-      latencies.push(latencyMs);
+      let lastKeyAt = 0;
+      const { latencyMs, ghost } = await typeAndTimeGhostText(page, prompt, () => { lastKeyAt = latencyEntries(server).length; });
+      if (i > 0) tries.push({ ms: latencyMs, breakdown: await entryAfter(server, lastKeyAt) });
       lastGhost = ghost;
       if (i === 0) await shots.take(page, 'ghost-text');
       if (i < LATENCY_PROMPTS.length - 1) await undoUntil(page, original);
     }
-    console.log(`    keystroke -> ghost text: ${latencies.map((ms) => ms.toFixed(0)).join(', ')} ms; median ${median(latencies).toFixed(0)} ms`);
+    const latencies = tries.map((t) => t.ms);
+    // Requests made while typing (not the speculative ones, not the cache's): how much of each prompt reused the KV cache.
+    const typed = latencyEntries(server).slice(typingStart).filter((e) => e.speculative === false && e.cached === false && e.fromMemo === false);
+    const reused = typed.reduce((n, e) => n + Number(e.reusedPromptTokens), 0) / Math.max(1, typed.reduce((n, e) => n + Number(e.promptTokens), 0));
+    const p50 = percentile(latencies, 0.5);
+    const p90 = percentile(latencies, 0.9);
+    console.log(`    keystroke -> ghost text over ${latencies.length} warm tries: p50 ${p50.toFixed(0)} ms, p90 ${p90.toFixed(0)} ms (${latencies.map((ms) => ms.toFixed(0)).join(', ')})`);
+    console.log(`    prompt tokens reused from the KV cache while typing: ${(100 * reused).toFixed(0)}% over ${typed.length} requests`);
     fs.writeFileSync(path.join(SCREENSHOTS, 'latency.json'), JSON.stringify({
       model: modelName(),
       keystrokeToGhostTextMs: latencies.map((ms) => Math.round(ms)),
       medianMs: Math.round(median(latencies)),
+      p50Ms: Math.round(p50),
+      p90Ms: Math.round(p90),
+      promptTokensReusedWhileTyping: Math.round(1000 * reused) / 1000,
+      requestsWhileTyping: typed.length,
+      breakdownPerTry: tries.map((t) => ({ keystrokeToGhostTextMs: Math.round(t.ms), ...t.breakdown })),
       measuredAt: new Date().toISOString(),
     }, null, 2));
     const shown = (await ghostText(page)) || lastGhost;
@@ -196,6 +247,41 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
     console.log(`    status bar: ${text}`);
     await shots.take(page, 'status-bar');
     await undoUntil(page, original);
+  });
+
+  it('A/B in the editor: ar and tr-jacobi give the same completions; tr-jacobi\'s speed-up measured', async function () {
+    const arms: Record<string, { ghosts: string[]; tokens: number; decodeMs: number }> = {};
+    for (const strategy of ['ar', 'tr-jacobi']) {
+      setUserSetting(server, 'msnComplete.strategy', strategy);
+      await page.waitForTimeout(1500); // the settings file is watched
+      const arm = { ghosts: [] as string[], tokens: 0, decodeMs: 0 };
+      for (const prompt of AB_PROMPTS) {
+        let lastKeyAt = 0;
+        const { ghost } = await typeAndTimeGhostText(page, prompt, () => { lastKeyAt = latencyEntries(server).length; });
+        const entry = await entryAfter(server, lastKeyAt);
+        assert.equal(entry?.strategy, strategy, `the completion was decoded with ${strategy}: ${JSON.stringify(entry)}`);
+        arm.ghosts.push(ghost);
+        arm.tokens += Number(entry!.tokens);
+        arm.decodeMs += Number(entry!.decodeMs);
+        await undoUntil(page, original);
+      }
+      arms[strategy] = arm;
+    }
+    const speed = (arm: { tokens: number; decodeMs: number }) => (arm.decodeMs > 0 ? (1000 * arm.tokens) / arm.decodeMs : 0);
+    const ratio = speed(arms.ar) > 0 ? speed(arms['tr-jacobi']) / speed(arms.ar) : 0;
+    const statusBar = await waitForStatus(page, READY_OR_SPEED, 10_000);
+    const shown = /([\d.]+)x/.exec(statusBar)?.[1];
+    console.log(`    A/B over ${AB_PROMPTS.length} completions: ar ${speed(arms.ar).toFixed(0)} tok/s, tr-jacobi ${speed(arms['tr-jacobi']).toFixed(0)} tok/s, ${ratio.toFixed(2)}x; status bar ${JSON.stringify(statusBar)}`);
+    fs.writeFileSync(path.join(SCREENSHOTS, 'ab.json'), JSON.stringify({
+      model: modelName(), completions: AB_PROMPTS.length,
+      ar: { tokens: arms.ar.tokens, decodeMs: Math.round(arms.ar.decodeMs), tokensPerSecond: Math.round(speed(arms.ar)) },
+      trJacobi: { tokens: arms['tr-jacobi'].tokens, decodeMs: Math.round(arms['tr-jacobi'].decodeMs), tokensPerSecond: Math.round(speed(arms['tr-jacobi'])) },
+      speedup: Math.round(ratio * 100) / 100, statusBar, statusBarSpeedup: shown ? Number(shown) : null,
+      measuredAt: new Date().toISOString(),
+    }, null, 2));
+    await shots.take(page, 'ab-tr-jacobi');
+    assert.deepEqual(arms['tr-jacobi'].ghosts, arms.ar.ghosts, 'tr-jacobi shows exactly what ar shows');
+    setUserSetting(server, 'msnComplete.strategy', 'tr-jacobi');
   });
 
   it('completes again after the decoding process is killed', async function () {

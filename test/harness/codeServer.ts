@@ -63,6 +63,10 @@ export interface CodeServer {
   readonly logFile: string;
   /** The last lines of the editor's log files named `<name>.log` (e.g. an extension's output channel). */
   logTail(name: string, lines?: number): string;
+  /** Every line of the editor's log files named `<name>.log`, oldest file first. */
+  logLines(name: string): string[];
+  /** The user settings file; code-server applies changes to it while running. */
+  readonly userSettingsFile: string;
   /** URL of the workbench with `folder` open and optional extra query parameters. */
   workbenchUrl(folder: string, query?: Record<string, string>): string;
   /** Stops the whole process group: TERM, then KILL after a grace period. Idempotent. */
@@ -231,6 +235,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     tempDir,
     extensionsDir,
     logFile,
+    userSettingsFile: path.join(userDataDir, 'User/settings.json'),
+    logLines(name) {
+      return findFiles(path.join(userDataDir, 'logs'), `${name}.log`).flatMap((file) => fs.readFileSync(file, 'utf8').split('\n'));
+    },
     logTail(name, lines = 40) {
       return findFiles(path.join(userDataDir, 'logs'), `${name}.log`)
         .map((file) => `--- ${file}\n${fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n')}`)

@@ -48,15 +48,15 @@ describe('CorpusQueue', () => {
     queue.upsert('a', 'x'.repeat(60));
     queue.upsert('b', 'y'.repeat(60));
     queue.upsert('c', 'z'.repeat(10));
-    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.add', params: { documents: [{ uri: 'a', text: 'x'.repeat(60) }] } });
+    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.upsert', params: { documents: [{ uri: 'a', text: 'x'.repeat(60) }] } });
     const second = queue.takeBatch(100)!;
-    assert.equal(second.method, 'corpus.add');
-    assert.deepEqual(second.method === 'corpus.add' && second.params.documents.map((d) => d.uri), ['b', 'c']);
+    assert.equal(second.method, 'corpus.upsert');
+    assert.deepEqual(second.method === 'corpus.upsert' && second.params.documents.map((d) => d.uri), ['b', 'c']);
     assert.equal(queue.takeBatch(100), null);
     queue.upsert('a', 'new');
     queue.remove('b');
     assert.deepEqual(queue.takeBatch(100), { method: 'corpus.remove', params: { uris: ['b'] } });
-    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.update', params: { documents: [{ uri: 'a', text: 'new' }] } });
+    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.upsert', params: { documents: [{ uri: 'a', text: 'new' }] } });
     assert.equal(queue.knownCount, 2);
   });
   it('coalesces repeated edits and drops add-then-remove without a message', () => {
@@ -65,7 +65,7 @@ describe('CorpusQueue', () => {
     queue.upsert('a', '2');
     queue.upsert('tmp', 't');
     queue.remove('tmp');
-    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.add', params: { documents: [{ uri: 'a', text: '2' }] } });
+    assert.deepEqual(queue.takeBatch(100), { method: 'corpus.upsert', params: { documents: [{ uri: 'a', text: '2' }] } });
     assert.equal(queue.takeBatch(100), null);
     assert.equal(queue.has('tmp'), false);
     assert.equal(queue.has('a'), true);
@@ -74,7 +74,7 @@ describe('CorpusQueue', () => {
     const queue = new CorpusQueue();
     queue.upsert('big', 'b'.repeat(1000));
     const batch = queue.takeBatch(10)!;
-    assert.equal(batch.method === 'corpus.add' && batch.params.documents.length, 1);
+    assert.equal(batch.method === 'corpus.upsert' && batch.params.documents.length, 1);
   });
   it('after a decoder restart, documents are added again rather than updated', () => {
     const queue = new CorpusQueue();
@@ -82,7 +82,7 @@ describe('CorpusQueue', () => {
     queue.takeBatch(100);
     queue.forgetDecoderState();
     queue.upsert('a', '1');
-    assert.equal(queue.takeBatch(100)!.method, 'corpus.add');
+    assert.equal(queue.takeBatch(100)!.method, 'corpus.upsert');
   });
 });
 

@@ -48,7 +48,7 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
   });
 
   it('a line over the size limit is refused whole with one sentence, non-UTF-8 bytes are a parse error, and it keeps serving', async () => {
-    const huge = `{"id": 9, "method": "corpus.add", "params": {"documents": [{"uri": "a", "text": "${'x'.repeat(MAX_MESSAGE_CHARS + 10)}"}]}}`;
+    const huge = `{"id": 9, "method": "corpus.upsert", "params": {"documents": [{"uri": "a", "text": "${'x'.repeat(MAX_MESSAGE_CHARS + 10)}"}]}}`;
     const refused = await decoder.sendRawExpectingAnonymous(huge);
     assert.equal(refused.error?.code, 'parse-error');
     assert.match(refused.error!.message, /exceeds the limit/);
@@ -67,7 +67,7 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
       ['complete', { prefix: 'a', suffix: '', maxTokens: 5 }, /mode/],
       ['complete', { prefix: 'a', suffix: '', mode: 'line', maxTokens: 0 }, /maxTokens/],
       ['generate', { prefix: 'a', maxTokens: 5, strategy: 'magic' }, /strategy/],
-      ['corpus.add', { documents: 'nope' }, /documents/],
+      ['corpus.upsert', { documents: 'nope' }, /documents/],
       ['corpus.remove', {}, /uris/],
       ['load', { modelDir: 42 }, /modelDir/],
       ['cancel', { requestId: 'x' }, /requestId/],
@@ -109,7 +109,7 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
   });
 
   it('corpus add / update / remove report document and token counts', async () => {
-    const add = await decoder.call('corpus.add', {
+    const add = await decoder.call('corpus.upsert', {
       documents: [
         { uri: 'file:///w/a.py', text: 'def area(r):\n    return 3.14159 * r * r\n' },
         { uri: 'file:///w/b.ts', text: 'export const twice = (x: number) => 2 * x;\n' },
@@ -119,7 +119,7 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.equal(add.response.result.documents, 2);
     const tokensAfterAdd = add.response.result.tokens;
     assert.ok(tokensAfterAdd > 10);
-    const update = await decoder.call('corpus.update', { documents: [{ uri: 'file:///w/a.py', text: 'x = 1\n' }] });
+    const update = await decoder.call('corpus.upsert', { documents: [{ uri: 'file:///w/a.py', text: 'x = 1\n' }] });
     assert.equal(update.response.result.documents, 2);
     assert.ok(update.response.result.tokens < tokensAfterAdd);
     const remove = await decoder.call('corpus.remove', { uris: ['file:///w/a.py', 'file:///w/b.ts'] });

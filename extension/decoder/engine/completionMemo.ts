@@ -4,7 +4,7 @@
 // token for token. That is exactly the case of typing what a suggestion proposed when the prompt
 // ends with the text before the cursor (SPM order), so such a request costs no forward pass and
 // is still exactly what the model says. Anything else (another prompt, other stop rules) misses.
-import type { StopReason } from './generator';
+import type { StopReason } from '../../protocol';
 
 export interface Recalled {
   tokens: number[];

@@ -13,8 +13,8 @@ import { Detokenizer } from './detokenizer';
 import { Generator, type GenerationResult } from './generator';
 import type { PreemptionGate } from './preemption';
 import { findStop, type StopRules } from './stopRules';
-import { currentCpuModel, loadOrMeasureLatencyCurve, type LatencyCurve } from './latencyCalibration';
-import { WorkspaceCorpus, type DocumentTokenSink } from './workspaceCorpus';
+import { currentCpuModel, loadOrMeasureLatencyCurve, type MeasuredLatencies } from './latencyCalibration';
+import { CorpusStore, type DocumentTokenSink } from './corpusStore';
 
 /** Room kept free after prompt + max tokens for the deepest draft tree. */
 const TREE_DEPTH_SLACK = 32;
@@ -55,7 +55,7 @@ export interface StrategySet {
   create(name: StrategyName, options: { treeBudget?: number }): DraftStrategy;
 }
 
-export type StrategySetFactory = (model: LoadedModel, curve: LatencyCurve) => StrategySet;
+export type StrategySetFactory = (model: LoadedModel, curve: MeasuredLatencies) => StrategySet;
 
 export interface EngineOptions {
   strategies: StrategySetFactory;
@@ -84,13 +84,13 @@ export interface RunRequest extends DecodeOptions {
 interface Loaded {
   model: LoadedModel;
   generator: Generator;
-  curve: LatencyCurve;
+  curve: MeasuredLatencies;
   strategies: StrategySet;
   info: ModelInfo;
 }
 
 export class DecoderEngine {
-  readonly corpus = new WorkspaceCorpus();
+  readonly corpus = new CorpusStore();
   /** Continuations that a later prompt can extend exactly (typing what was suggested). */
   private readonly memo = new CompletionMemo();
   private loaded: Loaded | null = null;
@@ -111,7 +111,7 @@ export class DecoderEngine {
     return this.require().model;
   }
 
-  get latencyCurve(): LatencyCurve {
+  get latencyCurve(): MeasuredLatencies {
     return this.require().curve;
   }
 

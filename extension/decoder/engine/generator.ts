@@ -2,7 +2,7 @@
 // strategy draft a tree, verify it in one forward pass, accept the longest greedy path
 // plus the bonus token, keep the accepted rows' KV, and emit. What is emitted is always
 // the model's argmax, so every strategy produces the tokens plain greedy would.
-import type { StrategyName } from '../../protocol';
+import type { StopReason, StrategyName } from '../../protocol';
 import { acceptGreedy } from '../draft/acceptance';
 import { TreeInputsBuffer } from '../draft/tree';
 import type { Acceptance, DraftStrategy, DraftTreeView } from '../draft/types';
@@ -19,7 +19,6 @@ import { stableLength, StopScanner, type StopRules } from './stopRules';
 // Larger chunks prefill faster per token on CPU; 128 keeps a cancel within ~one chunk.
 const PREFILL_CHUNK = 128;
 
-export type StopReason = 'max-tokens' | 'eos' | 'stop-string' | 'cancelled';
 
 export interface GenerateOptions {
   maxTokens: number;

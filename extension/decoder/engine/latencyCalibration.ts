@@ -15,7 +15,7 @@ const TIMED_RUNS = 9;
 const CACHE_VERSION = 3;
 
 /** Median ms per forward pass, keyed by q. */
-export type LatencyCurve = Record<number, number>;
+export type MeasuredLatencies = Record<number, number>;
 
 export interface CalibrationKey {
   modelHash: string;
@@ -26,7 +26,7 @@ export interface CalibrationKey {
 interface CachedCurve extends CalibrationKey {
   version: number;
   past: number;
-  curve: LatencyCurve;
+  curve: MeasuredLatencies;
   measuredAt: string;
 }
 
@@ -49,7 +49,7 @@ export function calibrationFile(cacheDir: string, key: CalibrationKey): string {
   return path.join(cacheDir, `latency-${digest}.json`);
 }
 
-export function readCachedCurve(file: string, key: CalibrationKey): LatencyCurve | null {
+export function readCachedCurve(file: string, key: CalibrationKey): MeasuredLatencies | null {
   try {
     const cached = JSON.parse(fs.readFileSync(file, 'utf8')) as CachedCurve;
     const same = cached.version === CACHE_VERSION && cached.modelHash === key.modelHash && cached.cpuModel === key.cpuModel && cached.threads === key.threads;
@@ -61,7 +61,7 @@ export function readCachedCurve(file: string, key: CalibrationKey): LatencyCurve
   }
 }
 
-function writeCachedCurve(file: string, key: CalibrationKey, past: number, curve: LatencyCurve): void {
+function writeCachedCurve(file: string, key: CalibrationKey, past: number, curve: MeasuredLatencies): void {
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const body: CachedCurve = { version: CACHE_VERSION, ...key, past, curve, measuredAt: new Date().toISOString() };
@@ -86,9 +86,9 @@ export function calibrationPast(maxPositions: number): number {
 export async function measureLatencyCurve(
   model: OnnxModel, cache: KvCache, maskValue: number, vocabSize: number,
   onProgress?: (done: number, total: number) => void,
-): Promise<{ curve: LatencyCurve; past: number }> {
+): Promise<{ curve: MeasuredLatencies; past: number }> {
   const past = calibrationPast(cache.capacity);
-  const curve: LatencyCurve = {};
+  const curve: MeasuredLatencies = {};
   // Decoding never repeats a shape (the past grows every step), and a new shape costs
   // more than a repeated one (measured: ~0.6 ms of a 3 ms step for a 5M model), so every
   // call here gets a past one longer than the call before.
@@ -140,7 +140,7 @@ export function machineIsBusy(): boolean {
  * The cached curve for this key, or a fresh measurement. A measurement taken while the
  * machine was busy is used but not cached: it would skew the sizing of every later start.
  */
-export async function loadOrMeasureLatencyCurve(request: CalibrationRequest): Promise<{ curve: LatencyCurve; fromCache: boolean; cached: boolean; file: string }> {
+export async function loadOrMeasureLatencyCurve(request: CalibrationRequest): Promise<{ curve: MeasuredLatencies; fromCache: boolean; cached: boolean; file: string }> {
   const file = calibrationFile(request.cacheDir ?? defaultCacheDir(), request.key);
   const cached = readCachedCurve(file, request.key);
   if (cached) return { curve: cached, fromCache: true, cached: true, file };
@@ -152,20 +152,3 @@ export async function loadOrMeasureLatencyCurve(request: CalibrationRequest): Pr
   return { curve, fromCache: false, cached: trustworthy, file };
 }
 
-/** Latency for any q by linear interpolation of the curve (beyond the ends: linear extrapolation from the last segment). */
-export function interpolateLatency(curve: LatencyCurve, q: number): number {
-  const points = Object.keys(curve).map(Number).sort((a, b) => a - b);
-  if (points.length === 0) return NaN;
-  if (points.length === 1) return curve[points[0]];
-  if (q <= points[0]) return curve[points[0]];
-  for (let i = 1; i < points.length; i++) {
-    if (q <= points[i]) {
-      const a = points[i - 1];
-      const b = points[i];
-      return curve[a] + ((curve[b] - curve[a]) * (q - a)) / (b - a);
-    }
-  }
-  const a = points[points.length - 2];
-  const b = points[points.length - 1];
-  return curve[b] + ((curve[b] - curve[a]) * (q - b)) / (b - a);
-}

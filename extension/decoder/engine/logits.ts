@@ -1,12 +1,5 @@
 // Small pure helpers over a [q, vocab] logits buffer.
 
-/** Index of the largest value of each row (first one on ties, like torch.argmax). */
-export function argmaxRows(logits: Float32Array, rows: number, vocab: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) out[r] = argmaxOfRow(logits, r, vocab);
-  return out;
-}
-
 /** The k largest entries of one row, best first (ties: lower id first). */
 export function topKOfRow(logits: Float32Array, row: number, vocab: number, k: number): Int32Array {
   const count = Math.max(0, Math.min(k, vocab));

@@ -9,9 +9,9 @@ import type { LoadedModel } from '../model/modelDir';
 import { TokenIndex } from '../retrieval/tokenIndex';
 import { createStrategy } from '../strategies';
 import type { StrategySet } from './decoderEngine';
-import type { LatencyCurve as MeasuredCurve } from './latencyCalibration';
+import type { MeasuredLatencies } from './latencyCalibration';
 
-export function createStrategySet(_model: LoadedModel, curve: MeasuredCurve): StrategySet {
+export function createStrategySet(_model: LoadedModel, curve: MeasuredLatencies): StrategySet {
   const workspace = new TokenIndex();
   const latency = new LatencyCurve(curve);
   const statsByName = new Map<StrategyName, AcceptanceStats>();

@@ -5,8 +5,7 @@
 import type { CorpusDocument, RequestParams } from '../../protocol';
 
 export type CorpusBatch =
-  | { method: 'corpus.add'; params: RequestParams['corpus.add'] }
-  | { method: 'corpus.update'; params: RequestParams['corpus.update'] }
+  | { method: 'corpus.upsert'; params: RequestParams['corpus.upsert'] }
   | { method: 'corpus.remove'; params: RequestParams['corpus.remove'] };
 
 export class CorpusQueue {
@@ -77,11 +76,11 @@ export class CorpusQueue {
       }
       if (uris.length > 0) return { method: 'corpus.remove', params: { uris } };
     }
-    for (const method of ['corpus.add', 'corpus.update'] as const) {
+    for (const updates of [false, true]) {
       const documents: CorpusDocument[] = [];
       let chars = 0;
       for (const [uri, text] of this.pending) {
-        if (text === null || this.known.has(uri) !== (method === 'corpus.update')) continue;
+        if (text === null || this.known.has(uri) !== updates) continue;
         if (documents.length > 0 && chars + text.length > maxChars) break;
         const path = this.pathOf(uri);
         documents.push(path === undefined ? { uri, text } : { uri, text, path });
@@ -92,7 +91,7 @@ export class CorpusQueue {
         this.pending.delete(document.uri);
         this.known.add(document.uri);
       }
-      return { method, params: { documents } };
+      return { method: 'corpus.upsert', params: { documents } };
     }
     return null;
   }

@@ -61,11 +61,6 @@ export class DecoderSupervisor {
     return this.child?.pid;
   }
 
-  /** The last lines the process wrote to stderr: the reason shown to the user after crashes. */
-  get recentStderr(): string[] {
-    return [...this.stderrTail];
-  }
-
   start(): void {
     if (this.child || this.restartTimer) return;
     this.spawnProcess();

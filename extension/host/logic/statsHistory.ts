@@ -73,9 +73,15 @@ export const MIN_SPEED_TOKENS = 8;
 /** The status bar's speed covers this many recent completions. */
 export const SPEED_WINDOW = 20;
 
-/** The completions a speed figure is over: recent ones of at least MIN_SPEED_TOKENS tokens whose baseline was measured. */
+/**
+ * The completions a speed figure is over: recent ones of the newest completion's strategy, of at
+ * least MIN_SPEED_TOKENS tokens, whose baseline was measured.
+ */
 export function speedSample(stats: readonly DecodeStats[]): DecodeStats[] {
-  return stats.filter((s) => s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0 && s.stopReason !== 'cancelled').slice(-SPEED_WINDOW);
+  const strategy = stats.at(-1)?.strategy;
+  return stats
+    .filter((s) => s.strategy === strategy && s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0 && s.stopReason !== 'cancelled')
+    .slice(-SPEED_WINDOW);
 }
 
 export interface StatsSummary {

@@ -7,7 +7,7 @@
 //   "$(circle-slash) MSN: inline off"          inline completions disabled
 //   "$(error) MSN: error"
 
-import type { DecodeStats } from '../../protocol';
+import type { DecodeStats, IndexingProgress } from '../../protocol';
 import { MIN_SPEED_TOKENS, speedSample, summarize, type StatsSummary } from './statsHistory';
 
 export type EngineStatus =
@@ -17,10 +17,6 @@ export type EngineStatus =
   | { kind: 'error'; reason: string }
   | { kind: 'stopped' };
 
-export interface IndexingProgress {
-  done: number;
-  total: number;
-}
 
 export interface StatusInput {
   engine: EngineStatus;

@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
 import { chunkLines, ContextIndex, identifiersOf } from '../../../extension/decoder/engine/contextIndex';
 import { contextQuery } from '../../../extension/decoder/engine/decoderEngine';
-import { pathOfUri } from '../../../extension/decoder/engine/workspaceCorpus';
+import { pathOfUri } from '../../../extension/decoder/engine/corpusStore';
 
 describe('context index', () => {
   it('chunks at line boundaries and loses no text', () => {

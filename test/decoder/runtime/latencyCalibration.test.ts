@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KvCache } from '../../../extension/decoder/engine/kvCache';
 import {
-  CALIBRATION_QUERY_SIZES, calibrationFile, interpolateLatency, loadOrMeasureLatencyCurve, median,
+  CALIBRATION_QUERY_SIZES, calibrationFile, loadOrMeasureLatencyCurve, median,
 } from '../../../extension/decoder/engine/latencyCalibration';
 import type { LoadedModel } from '../../../extension/decoder/model/modelDir';
 import { fixtureModel } from './fixtureModel';
@@ -18,14 +18,9 @@ describe('latency calibration', () => {
   });
   after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
 
-  it('median and interpolation', () => {
+  it('median', () => {
     assert.equal(median([3, 1, 2]), 2);
     assert.equal(median([4, 1, 3, 2]), 2.5);
-    const curve = { 1: 2, 4: 5, 8: 9 };
-    assert.equal(interpolateLatency(curve, 1), 2);
-    assert.equal(interpolateLatency(curve, 2), 3);
-    assert.equal(interpolateLatency(curve, 6), 7);
-    assert.equal(interpolateLatency(curve, 12), 13);
   });
 
   it('measures every q once, caches per (model, cpu, threads), and reuses the cache', async () => {

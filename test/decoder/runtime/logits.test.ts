@@ -1,5 +1,14 @@
 import * as assert from 'node:assert/strict';
-import { argmaxAlongTree, argmaxRows, topKOfRow } from '../../../extension/decoder/engine/logits';
+import { argmaxAlongTree, topKOfRow } from '../../../extension/decoder/engine/logits';
+
+/** The reference: index of the largest value of each row, the first one on ties (like torch.argmax). */
+function argmaxRows(logits: Float32Array, rows: number, vocab: number): number[] {
+  return Array.from({ length: rows }, (_, r) => {
+    let best = 0;
+    for (let v = 1; v < vocab; v++) if (logits[r * vocab + v] > logits[r * vocab + best]) best = v;
+    return best;
+  });
+}
 import { seededRandom } from './fixtureModel';
 
 describe('logits helpers', () => {

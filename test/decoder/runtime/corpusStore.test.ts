@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import { judgeDocument } from '../../../extension/decoder/engine/documentFilter';
-import { WorkspaceCorpus } from '../../../extension/decoder/engine/workspaceCorpus';
+import { CorpusStore } from '../../../extension/decoder/engine/corpusStore';
 import type { LoadedModel } from '../../../extension/decoder/model/modelDir';
 import { TokenIndex } from '../../../extension/decoder/retrieval/tokenIndex';
 import { fixtureModel } from './fixtureModel';
@@ -21,7 +21,7 @@ describe('workspace corpus', () => {
   });
 
   it('add / update / remove keep counts and the index equal to a rebuild', async () => {
-    const corpus = new WorkspaceCorpus();
+    const corpus = new CorpusStore();
     const index = new TokenIndex();
     await corpus.attach(m.tokenizer, index);
     const a = 'import os\nprint(os.getcwd())\n';
@@ -48,7 +48,7 @@ describe('workspace corpus', () => {
   });
 
   it('documents pushed before a model is loaded are indexed when it attaches', async () => {
-    const corpus = new WorkspaceCorpus();
+    const corpus = new CorpusStore();
     const early = await corpus.upsert([{ uri: 'x.py', text: 'x = 1\n' }]);
     assert.deepEqual({ documents: early.documents, tokens: early.tokens }, { documents: 1, tokens: 0 });
     const index = new TokenIndex();

@@ -1,9 +1,9 @@
-// The workspace documents the host pushes (corpus.add / update / remove), tokenized
+// The workspace documents the host pushes (corpus.upsert / corpus.remove), tokenized
 // with the loaded model's tokenizer and fed to the retrieval index. Texts are kept so a
 // newly loaded model (another tokenizer) can re-index them. Operations run one at a
 // time and yield to the event loop between documents, so requests are served while a
 // large workspace is indexed.
-import type { CorpusDocument } from '../../protocol';
+import type { CorpusDocument, IndexingProgress } from '../../protocol';
 import type { CodeTokenizer } from '../model/tokenizer';
 import { ContextIndex } from './contextIndex';
 import { DEFAULT_MAX_DOCUMENT_CHARS, judgeDocument } from './documentFilter';
@@ -25,10 +25,6 @@ export interface SkippedDocument {
   reason: string;
 }
 
-export interface IndexingProgress {
-  done: number;
-  total: number;
-}
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -38,7 +34,7 @@ export function pathOfUri(uri: string): string {
   return parts.slice(-3).join('/') || uri;
 }
 
-export class WorkspaceCorpus {
+export class CorpusStore {
   /** Line-aligned chunks of every document, for the context of repo-level prompts. */
   readonly context = new ContextIndex();
   private readonly texts = new Map<string, string>();

@@ -23,7 +23,7 @@ const CORPUS_TIMEOUT_MS = 120_000;
 /** Schemes whose documents are real text the user works on (not output panes, diffs of git objects, …). */
 const DOCUMENT_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs', 'vscode-userdata']);
 
-export class WorkspaceCorpus implements vscode.Disposable {
+export class WorkspaceWatcher implements vscode.Disposable {
   private readonly queue = new CorpusQueue((uri) => documentLocation(vscode.Uri.parse(uri)).path);
   /** Workspace files currently meant to be in the corpus (uri strings). */
   private workspaceFiles = new Set<string>();
