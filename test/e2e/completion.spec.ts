@@ -303,4 +303,28 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
     await shots.take(page, 'ghost-text-after-restart');
     assert.equal(await ghostText(page) !== '', true);
   });
+
+  it('after repeated crashes says why in a notification, and its Restart button brings completions back', async function () {
+    const notification = page.locator('.notifications-toasts .notification-toast', { hasText: 'the decoding process stopped' });
+    // Crash it until the extension gives up (3 crashes within a minute, the earlier test's included).
+    let last: number | undefined;
+    for (let crash = 0; crash < 3 && !(await notification.first().isVisible()); crash++) {
+      const deadline = Date.now() + 120_000;
+      let decoder: { pid: number } | undefined;
+      while (!decoder && Date.now() < deadline && !(await notification.first().isVisible())) {
+        decoder = decoderProcesses(server).find((p) => p.pid !== last);
+        if (!decoder) await page.waitForTimeout(100);
+      }
+      if (!decoder) break;
+      last = decoder.pid;
+      process.kill(decoder.pid, 'SIGKILL');
+    }
+    await notification.first().waitFor({ state: 'visible', timeout: 60_000 });
+    await shots.take(page, 'crash-notification');
+    await notification.first().getByRole('button', { name: 'Restart' }).click();
+    await waitForStatus(page, READY_OR_SPEED, 120_000);
+    const { ghost } = await typeAndTimeGhostText(page, 'export function chebyshev(a: Vector, b: Vector): number {\n  return ');
+    assert.ok(ghost.trim().length > 0, 'ghost text after Restart');
+    await shots.take(page, 'after-restart-button');
+  });
 });

@@ -139,4 +139,34 @@ describe('MSN Complete in a real VS Code', function () {
     const inserted = await acceptInlineCompletion(api, editor);
     assert.ok(inserted.length > 0, 'a completion after the restart');
   });
+
+  it('Generate keeps what it streamed as one undo step when the decoder is killed mid-way, and completions work after', async function () {
+    const config = vscode.workspace.getConfiguration('msnComplete');
+    await config.update('generateMaxTokens', 4096, vscode.ConfigurationTarget.Global);
+    try {
+      const editor = await editorWithCursorAfter('src/vector.ts', COMPLETION_PROMPT);
+      const original = editor.document.getText();
+      const killed = api.decoderPid();
+      assert.ok(killed);
+      const generating = vscode.commands.executeCommand('msn-complete.generate');
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      process.kill(killed, 'SIGKILL');
+      await generating;
+      const after = editor.document.getText();
+      assert.ok(after.startsWith(original), 'nothing before the cursor changed');
+      if (after !== original) {
+        await vscode.window.showTextDocument(editor.document);
+        await vscode.commands.executeCommand('undo');
+        assert.equal(editor.document.getText(), original, 'the partial text is one undo step');
+      }
+      await waitFor('a new decoding process', () => {
+        const pid = api.decoderPid();
+        return pid !== undefined && pid !== killed && api.decoderState() === 'ready' ? pid : undefined;
+      }, 120_000, 200);
+      const next = await editorWithCursorAfter('src/matrix.ts', SECOND_PROMPT);
+      assert.ok((await acceptInlineCompletion(api, next)).length > 0, 'a completion after the crash');
+    } finally {
+      await config.update('generateMaxTokens', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
 });
