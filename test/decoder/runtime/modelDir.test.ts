@@ -58,6 +58,16 @@ describe('model directory loading', () => {
     });
   }
 
+  it('names a truncated model.onnx and a tokenizer.json that is not JSON', async () => {
+    const truncated = fresh();
+    const onnx = path.join(truncated, 'model.onnx');
+    fs.writeFileSync(onnx, fs.readFileSync(onnx).subarray(0, Math.floor(fs.statSync(onnx).size / 2)));
+    await rejectsNaming(truncated, 'model.onnx');
+    const tokenizer = fresh();
+    fs.writeFileSync(path.join(tokenizer, 'tokenizer.json'), '{"model": {"type": "BPE", "vocab": {');
+    await rejectsNaming(tokenizer, 'tokenizer.json', /not valid JSON/);
+  });
+
   it('names a garbage msn.json, a wrong format and missing keys', async () => {
     const garbage = fresh();
     fs.writeFileSync(path.join(garbage, 'msn.json'), '{not json');
