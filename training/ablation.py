@@ -5,8 +5,9 @@
       (same seed), one with MSN noise and one without, for the same number of steps, then measured.
       Under 20 minutes on 2 shared CPU cores, everything included.
   python -m training.ablation     (full mode)
-      The shipped run (training/runs/msn-code-5m) against a baseline run of the same data, steps and
-      seed (training/runs/baseline-code-5m) if one exists.
+      The shipped model's two fine-tuning arms from the same pretrained checkpoint, on the same rows,
+      steps and seed: MSN (training/runs/v2-msn, shipped) and no noise (training/runs/v2-none)
+      — training/recipes/msn-code-v2.sh. --msn-run / --baseline-run name other runs.
 
 Measured for each model, on held-out next-line FIM prompts (training/evaluate.py's cases):
   - mean accepted tokens per forward pass under greedy Jacobi (a chain of top-1 guesses) and under
@@ -39,10 +40,10 @@ QUICK_DIR = Path("training/runs/ablation-quick")
 CORPUS_DIR = Path("training/data/corpus")
 TINY_MODEL = {"num_hidden_layers": 2, "hidden_size": 128, "num_attention_heads": 4, "num_key_value_heads": 4,
               "intermediate_size": 344}
-SHIPPED_RUN = Path("training/runs/msn-code-5m")
-SHIPPED_BASELINE = Path("training/runs/baseline-code-5m")
-SHIPPED_VAL = Path("training/data/msn-code-5m/val")
-SHIPPED_VAL_JSONL = Path("training/data/msn-code-5m/corpus/val.jsonl")
+SHIPPED_RUN = Path("training/runs/v2-msn")
+SHIPPED_BASELINE = Path("training/runs/v2-none")
+SHIPPED_VAL = Path("training/data/msn-code-v2/val")
+SHIPPED_VAL_JSONL = Path("training/data/corpus-v2/val.jsonl")
 
 
 def say(*parts) -> None:
@@ -239,6 +240,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tree-nodes", type=int, default=16)
     parser.add_argument("--tree-ranks", type=int, default=4)
     parser.add_argument("--val-rows", type=int, default=64)
+    parser.add_argument("--msn-run", type=Path, default=SHIPPED_RUN, help="full mode: the MSN run directory")
+    parser.add_argument("--baseline-run", type=Path, default=SHIPPED_BASELINE, help="full mode: the no-noise run directory")
     return parser.parse_args(argv)
 
 
@@ -264,10 +267,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
                  "span_length": args.span_length, "chunk_chars": args.chunk_chars,
                  "train_seconds": {"msn": round(msn_progress["seconds"]), "baseline": round(baseline_progress["seconds"])}}
     else:
-        tokenizer_path = SHIPPED_RUN / "hf" / "tokenizer.json"
+        tokenizer_path = args.msn_run / "hf" / "tokenizer.json"
         val_rows_dir, val_jsonl = SHIPPED_VAL, SHIPPED_VAL_JSONL
-        msn_dir = SHIPPED_RUN / "hf"
-        baseline_dir = SHIPPED_BASELINE / "hf" if (SHIPPED_BASELINE / "hf").exists() else None
+        msn_dir = args.msn_run / "hf"
+        baseline_dir = args.baseline_run / "hf" if (args.baseline_run / "hf").exists() else None
         progress = json.loads((msn_dir / "training.json").read_text())
         extra = {"mode": "full", "steps": progress["step"], "tokens_seen": progress["tokens_seen"]}
     tokenizer = Tokenizer.from_file(str(tokenizer_path))
