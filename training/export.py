@@ -9,7 +9,7 @@ The checkpoint is loaded as its own architecture; what cannot be reproduced exac
 
 CLI: python -m training.export --checkpoint HF_DIR --tokenizer tokenizer.json --out DIR
                                [--name NAME] [--training-json FILE] [--fim-orders spm,psm]
-                               [--fim-tokens P,S,M,EOT] [--max-positions N]
+                               [--fim-tokens P,S,M,EOT] [--max-positions N] [--quantize none|int8|int4]
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from training.prompt_formats import (
     detect_family,
     token_id,
 )
+from training.quantize import QUANTIZE_MODES, check_quantizable, check_quantized_size, quantize_file, weights_label
 
 FORMAT = "msn-onnx/1"
 MASK_VALUE = -1e9  # large negative, not -inf: a fully masked row would give NaN
@@ -267,7 +268,7 @@ def prompt_block(tokenizer_json: dict, fim_orders: Sequence[str] | None = None,
 
 def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, training: dict,
                    fim_orders: Sequence[str] | None = None, max_positions: int | None = None,
-                   fim_tokens: Sequence[str] | None = None) -> dict:
+                   fim_tokens: Sequence[str] | None = None, weights: str = "float32") -> dict:
     config = hf_model.config
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     prompt = prompt_block(tokenizer_json, fim_orders, fim_tokens)
@@ -292,6 +293,7 @@ def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, t
         "mask_value": MASK_VALUE,
         "extra_outputs": [],
         "parameters": count_parameters(hf_model),
+        "weights": weights,
         "training": training,
     }
 
@@ -300,7 +302,8 @@ def model_card_stub(msn: dict) -> str:
     return (
         f"# {msn['name']}\n\n"
         f"Exported to `{FORMAT}` by `training/export.py`. {msn['parameters']:,} parameters, "
-        f"{msn['num_layers']} layers, hidden {msn['hidden_size']}, vocab {msn['vocab_size']}.\n\n"
+        f"{msn['num_layers']} layers, hidden {msn['hidden_size']}, vocab {msn['vocab_size']}, "
+        f"weights {msn['weights']}.\n\n"
         f"Training: `{json.dumps(msn['training'])}`\n\n"
         "Data, licences, quality and speed: not yet recorded (see model/MODEL_CARD.md for the template).\n"
     )
@@ -344,27 +347,37 @@ def read_json_object(path: Path, required: bool = False) -> dict:
 def export_model_dir(
     hf_model: PreTrainedModel, tokenizer_path: Path, out_dir: Path, name: str, training: dict,
     fim_orders: Sequence[str] | None = None, max_positions: int | None = None,
-    fim_tokens: Sequence[str] | None = None,
+    fim_tokens: Sequence[str] | None = None, quantize: str = "none",
 ) -> dict:
     """Write model.onnx, tokenizer.json, msn.json (and a MODEL_CARD.md stub if absent) to `out_dir`.
 
     Refuses (UnsupportedModelError, PromptFormatError) before writing anything when the model or
     its tokenizer cannot be exported exactly. `max_positions` caps msn.json's positions (default the
-    config's); a sliding window must be at least that long.
+    config's); a sliding window must be at least that long. `quantize` int8/int4 rewrites the float32
+    graph with weight-only MatMulNBits weights (training/quantize.py); inputs and outputs stay float32.
     """
     tokenizer_json = json.loads(Path(tokenizer_path).read_text(encoding="utf-8"))
     max_positions = check_exportable(hf_model.config, type(hf_model).__name__, max_positions)
+    check_quantizable(hf_model.config, quantize)
     prompt_block(tokenizer_json, fim_orders, fim_tokens)  # refuse a tokenizer without FIM tokens up front
     out_dir.mkdir(parents=True, exist_ok=True)
     if Path(tokenizer_path).resolve() != (out_dir / "tokenizer.json").resolve():
         shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
-    export_onnx(hf_model, out_dir / "model.onnx")
-    msn = build_msn_json(hf_model, tokenizer_json, name, training, fim_orders, max_positions, fim_tokens)
+    onnx_path = out_dir / "model.onnx"
+    export_onnx(hf_model, onnx_path)
+    parameters = count_parameters(hf_model)
+    check_file_size(onnx_path, parameters)  # the float graph first: a duplicated weight shows here
+    if quantize != "none":
+        float_size = onnx_size(onnx_path)
+        quantize_file(onnx_path, quantize, EXTERNAL_DATA)
+        check_quantized_size(onnx_path, parameters, onnx_size(onnx_path))
+        print(f"quantized {onnx_path} to {weights_label(quantize)}: {float_size:,} -> {onnx_size(onnx_path):,} bytes")
+    msn = build_msn_json(hf_model, tokenizer_json, name, training, fim_orders, max_positions, fim_tokens,
+                         weights_label(quantize))
     (out_dir / "msn.json").write_text(json.dumps(msn, indent=2) + "\n")
     card = out_dir / "MODEL_CARD.md"
     if not card.exists():
         card.write_text(model_card_stub(msn))
-    check_file_size(out_dir / "model.onnx", msn["parameters"])
     return msn
 
 
@@ -395,6 +408,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                              "(default: the tokenizer family's: spm,psm for StarCoder, psm otherwise)")
     parser.add_argument("--fim-tokens", default=None,
                         help="prefix,suffix,middle,eot strings for a tokenizer outside the known families")
+    parser.add_argument("--quantize", choices=QUANTIZE_MODES, default="none",
+                        help="weight-only quantization of the MatMul and embedding weights with onnxruntime's "
+                             "MatMulNBits (symmetric, blocks of 32); activations, logits and the KV cache stay float32")
     parser.add_argument("--max-positions", type=int, default=None,
                         help="positions msn.json declares (default the config's max_position_embeddings); "
                              "at most the sliding window for windowed models")
@@ -408,11 +424,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         model, max_positions = load_causal_lm(args.checkpoint, args.max_positions)
         training = load_training_info(args.checkpoint, args.training_json)
         msn = export_model_dir(model, args.tokenizer, args.out, args.name or args.checkpoint.name, training,
-                               orders, max_positions, fim_tokens)
+                               orders, max_positions, fim_tokens, args.quantize)
     except (UnsupportedModelError, PromptFormatError) as error:
         raise SystemExit(f"cannot export {args.checkpoint}: {error}") from None
     print(f"wrote {args.out}: {type(model).__name__}, {msn['parameters']:,} parameters, "
-          f"model.onnx {onnx_size(args.out / 'model.onnx'):,} bytes, max_positions {msn['max_positions']}, "
+          f"model.onnx {onnx_size(args.out / 'model.onnx'):,} bytes ({msn['weights']}), max_positions {msn['max_positions']}, "
           f"prompt format {family.name} ({','.join(msn['prompt']['fim_orders'])})")
 
 
