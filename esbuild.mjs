@@ -19,6 +19,7 @@ const entryPoints = {
   'decoder/main': 'extension/decoder/main.ts',
   'cli/demo': 'extension/cli/demo.ts',
   'cli/bench': 'extension/cli/bench.ts',
+  'cli/profile': 'extension/cli/stepProfile.ts',
 };
 
 const existing = Object.fromEntries(

@@ -11,6 +11,7 @@ import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, type RepoContext } fro
 import { CompletionMemo } from './completionMemo';
 import { Detokenizer } from './detokenizer';
 import { Generator, type GenerationResult } from './generator';
+import type { KvCache } from './kvCache';
 import type { PreemptionGate } from './preemption';
 import { findStop, type StopRules } from './stopRules';
 import { currentCpuModel, loadOrMeasureLatencyCurve, type MeasuredLatencies } from './latencyCalibration';
@@ -109,6 +110,11 @@ export class DecoderEngine {
   /** The loaded model (for tools such as the bench); throws when none. */
   get model(): LoadedModel {
     return this.require().model;
+  }
+
+  /** The KV cache of the loaded model's generator (for tools that time raw passes on it). */
+  get kvCache(): KvCache {
+    return this.require().generator.cache;
   }
 
   get latencyCurve(): MeasuredLatencies {
