@@ -111,7 +111,8 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
 
   const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true): Promise<SampleOutput> => {
     const prompt = editorPrompt(engine, sample, maxTokens, options.repoName, chunks);
-    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget }, NEVER_CANCELLED);
+    // No interleaved baseline steps: the bench times ar itself, in the same run.
+    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget, measureBaseline: false }, NEVER_CANCELLED);
     return { tokens: result.tokens, text: result.text, stats };
   };
 
