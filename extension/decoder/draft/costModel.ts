@@ -33,11 +33,24 @@
 export const DEFAULT_RELATIVE_LATENCY: Readonly<Record<number, number>> = { 1: 1, 2: 1.1, 4: 1.25, 8: 1.5, 16: 1.9, 32: 2.8, 64: 4.7 };
 
 const LATENCY_SMOOTHING = 0.05;
+/** Past lengths are bucketed by this many cached rows for the past-length factor. */
+export const PAST_BUCKET_ROWS = 256;
+const PAST_BUCKETS = 33;
 
-/** Median ms per forward pass at a few q, linearly interpolated in between. */
+/**
+ * Median ms per forward pass at a few q, linearly interpolated in between, scaled by the cost of the
+ * current past length. Online, each observed pass moves the q points (kept monotone: more query
+ * tokens never cost less) and the factor of its past-length bucket; outliers (GC pauses, a busy core)
+ * are clamped to [0.5x, 2x] of the prediction. The KV cache is what grows a step's cost on a CPU,
+ * so a curve measured at one past length alone mis-sizes trees at another.
+ */
 export class LatencyCurve {
   private readonly qs: number[];
   private readonly ms: number[];
+  /** Cost at each past-length bucket relative to the q points (1 until observed). */
+  private readonly pastFactor = new Float64Array(PAST_BUCKETS).fill(1);
+  private readonly pastSeen = new Uint8Array(PAST_BUCKETS);
+  private past = 0;
 
   /** `online`: fold observed forward-pass times into the curve (only for curves in ms). */
   constructor(points: Record<string | number, number>, readonly online = true) {
@@ -48,14 +61,60 @@ export class LatencyCurve {
     if (entries.length === 0) throw new RangeError('a latency curve needs at least one point with q >= 1 and ms > 0');
     this.qs = entries.map((e) => e[0]);
     this.ms = entries.map((e) => e[1]);
+    this.makeMonotone();
   }
 
   static defaultCurve(): LatencyCurve {
     return new LatencyCurve(DEFAULT_RELATIVE_LATENCY, false);
   }
 
-  /** Milliseconds for q query tokens; flat below the first point, linear beyond the last. */
+  /** The past length the next predictions and observations are for (cached rows). */
+  setPast(past: number): void {
+    this.past = Math.max(0, past);
+  }
+
+  /** Milliseconds for q query tokens at the current past; flat below the first point, linear beyond the last. */
   latency(q: number): number {
+    return this.atPast(q) * this.factor(this.past);
+  }
+
+  /** The factor for `past`: the bucket's, or the nearest observed one below it (costs grow with the past). */
+  factor(past: number): number {
+    let bucket = Math.min(PAST_BUCKETS - 1, Math.floor(past / PAST_BUCKET_ROWS));
+    while (bucket > 0 && this.pastSeen[bucket] === 0) bucket--;
+    return this.pastFactor[bucket];
+  }
+
+  observe(q: number, observedMs: number): void {
+    if (!this.online || !(observedMs > 0) || !(q >= 1)) return;
+    const predicted = this.latency(q);
+    const clamped = Math.min(2 * predicted, Math.max(0.5 * predicted, observedMs));
+    const ratio = clamped / predicted;
+    // Half the surprise goes to the past-length factor, half to the q points.
+    const bucket = Math.min(PAST_BUCKETS - 1, Math.floor(this.past / PAST_BUCKET_ROWS));
+    const factor = this.factor(this.past);
+    this.pastFactor[bucket] = factor * (1 + LATENCY_SMOOTHING * (Math.sqrt(ratio) - 1) * 4);
+    this.pastSeen[bucket] = 1;
+    const pointRatio = Math.sqrt(ratio);
+    const { qs, ms } = this;
+    let i = 0;
+    while (i < qs.length - 1 && qs[i + 1] <= q) i++;
+    if (q <= qs[0] || i === qs.length - 1) {
+      const k = q <= qs[0] ? 0 : qs.length - 1;
+      ms[k] *= 1 + LATENCY_SMOOTHING * (pointRatio - 1);
+    } else {
+      const t = (q - qs[i]) / (qs[i + 1] - qs[i]);
+      ms[i] *= 1 + LATENCY_SMOOTHING * (1 - t) * (pointRatio - 1);
+      ms[i + 1] *= 1 + LATENCY_SMOOTHING * t * (pointRatio - 1);
+    }
+    this.makeMonotone();
+  }
+
+  toRecord(): Record<string, number> {
+    return Object.fromEntries(this.qs.map((q, i) => [String(q), this.ms[i]]));
+  }
+
+  private atPast(q: number): number {
     const { qs, ms } = this;
     const n = qs.length;
     if (q <= qs[0] || n === 1) return ms[0];
@@ -67,31 +126,9 @@ export class LatencyCurve {
     return Math.max(ms[0], ms[i - 1] + t * (ms[i] - ms[i - 1]));
   }
 
-  /**
-   * Folds one observed forward-pass time in: the two neighbouring points move towards
-   * it in proportion to their interpolation weights. Outliers (GC pauses, a busy core)
-   * are clamped to [0.5x, 2x] of the prediction.
-   */
-  observe(q: number, observedMs: number): void {
-    if (!this.online || !(observedMs > 0) || !(q >= 1)) return;
-    const predicted = this.latency(q);
-    const clamped = Math.min(2 * predicted, Math.max(0.5 * predicted, observedMs));
-    const { qs, ms } = this;
-    let i = 0;
-    while (i < qs.length - 1 && qs[i + 1] <= q) i++;
-    if (q <= qs[0] || i === qs.length - 1) {
-      const k = q <= qs[0] ? 0 : qs.length - 1;
-      ms[k] += LATENCY_SMOOTHING * (clamped * (ms[k] / predicted) - ms[k]);
-      return;
-    }
-    const t = (q - qs[i]) / (qs[i + 1] - qs[i]);
-    const ratio = clamped / predicted;
-    ms[i] *= 1 + LATENCY_SMOOTHING * (1 - t) * (ratio - 1);
-    ms[i + 1] *= 1 + LATENCY_SMOOTHING * t * (ratio - 1);
-  }
-
-  toRecord(): Record<string, number> {
-    return Object.fromEntries(this.qs.map((q, i) => [String(q), this.ms[i]]));
+  /** More query tokens never cost less: a running maximum over the q points. */
+  private makeMonotone(): void {
+    for (let i = 1; i < this.ms.length; i++) if (this.ms[i] < this.ms[i - 1]) this.ms[i] = this.ms[i - 1];
   }
 }
 

@@ -64,4 +64,6 @@ export interface DraftStrategy {
   draft(root: number, context: readonly number[], tokensLeft?: number): DraftTreeView;
   /** Feedback after the forward pass of the tree returned by the last `draft`. */
   observe(outcome: StepOutcome): void;
+  /** Time between steps spent on other work (the event loop, a preempting request), not to be charged to a tree. */
+  exclude?(ms: number): void;
 }

@@ -148,6 +148,7 @@ export class Generator {
         await options.preemption.runPending();
         const restored = await this.prefill(context.slice(0, -1), cancelled);
         pausedMs += performance.now() - paused;
+        strategy.exclude?.(performance.now() - paused);
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
       const stepStart = performance.now();
@@ -176,7 +177,12 @@ export class Generator {
           streamed = stable;
         }
       }
-      if (stop === null) await yieldToEventLoop();
+      if (stop === null) {
+        // Other work (protocol messages, corpus indexing) runs here; it is no step's cost.
+        const yielded = performance.now();
+        await yieldToEventLoop();
+        strategy.exclude?.(performance.now() - yielded);
+      }
     }
 
     result.decodeMs = performance.now() - decodeStart - pausedMs;

@@ -99,6 +99,8 @@ export class TreeDraftStrategy implements DraftStrategy {
     const { options } = this;
     this.measureOverhead();
     this.context = context;
+    // The pass verifies this tree over the cached context: price it at that past length.
+    this.options.latency.setPast(context.length - 1);
     const continuations: PlannedContinuation[] = [];
     if (this.contextIndex && options.context) {
       this.syncContext(context);
@@ -130,6 +132,11 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.observedQ = outcome.tree.nodes.length;
     this.observedForwardMs = outcome.forwardMs;
     if (this.options.jacobi) this.updateJacobiTable(outcome);
+  }
+
+  /** Time the generator spent elsewhere between steps (other requests, corpus indexing): no tree's cost. */
+  exclude(ms: number): void {
+    if (Number.isFinite(this.stepStart) && ms > 0) this.stepStart += ms;
   }
 
   /**

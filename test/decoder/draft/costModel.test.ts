@@ -28,13 +28,38 @@ describe('LatencyCurve', () => {
     const c = curve();
     for (let i = 0; i < 400; i++) c.observe(8, 3.5);
     assert.ok(Math.abs(c.latency(8) - 3.5) < 0.05, `${c.latency(8)}`);
-    assert.equal(c.latency(1), 2);
     const before = c.latency(16);
     c.observe(16, 1e6);
-    assert.ok(c.latency(16) <= before * 1.06);
+    assert.ok(c.latency(16) <= before * 1.25, 'one outlier moves it by a bounded step');
     const frozen = LatencyCurve.defaultCurve();
     frozen.observe(4, 100);
     assert.equal(frozen.latency(4), DEFAULT_RELATIVE_LATENCY[4]);
+  });
+
+  it('stays monotone in q whatever it observes', () => {
+    const c = curve();
+    for (let i = 0; i < 500; i++) c.observe(16, 0.1);
+    for (let q = 2; q <= 64; q++) assert.ok(c.latency(q) >= c.latency(q - 1) - 1e-12, `latency(${q}) < latency(${q - 1})`);
+  });
+
+  it('follows a load change at every q', () => {
+    const c = curve();
+    const base = [1, 4, 16, 64].map((q) => c.latency(q));
+    for (let i = 0; i < 300; i++) for (const q of [1, 4, 16, 64]) c.observe(q, 1.5 * base[[1, 4, 16, 64].indexOf(q)]);
+    [1, 4, 16, 64].forEach((q, k) => assert.ok(Math.abs(c.latency(q) / base[k] - 1.5) < 0.05, `q=${q}: ${c.latency(q) / base[k]}`));
+  });
+
+  it('learns what a longer past costs, without changing the shorter past', () => {
+    const c = curve();
+    c.setPast(100);
+    const short = c.latency(8);
+    c.setPast(2000);
+    for (let i = 0; i < 300; i++) c.observe(8, 2 * short);
+    assert.ok(Math.abs(c.latency(8) / short - 2) < 0.1, `at past 2000: ${c.latency(8) / short}x`);
+    c.setPast(2300);
+    assert.ok(c.latency(8) > 1.5 * short, 'an unseen longer past costs at least what the nearest shorter one does');
+    c.setPast(100);
+    assert.ok(Math.abs(c.latency(8) / short - 1) < 0.3, `at past 100: ${c.latency(8) / short}x`);
   });
 });
 
