@@ -122,6 +122,8 @@ export interface ResponseResults {
     model: ModelInfo | null;
     corpus: { documents: number; tokens: number };
     recent: DecodeStats[];
+    /** The decoding process's resident memory, MB. */
+    memoryMb: number;
   };
   shutdown: Record<string, never>;
 }

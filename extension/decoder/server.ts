@@ -62,7 +62,10 @@ export class DecoderServer {
         return this.reply(id, 'cancel', { cancelled: target !== undefined });
       }
       case 'stats':
-        return this.reply(id, 'stats', { model: this.engine.modelInfo, corpus: this.engine.corpus.counts(), recent: this.engine.recentStats });
+        return this.reply(id, 'stats', {
+          model: this.engine.modelInfo, corpus: this.engine.corpus.counts(), recent: this.engine.recentStats,
+          memoryMb: Math.round(process.memoryUsage().rss / 1e6),
+        });
       case 'corpus.upsert': {
         const { documents } = request.params as RequestParams['corpus.upsert'];
         const outcome = await this.engine.corpus.upsert(documents, (p) => {

@@ -161,6 +161,28 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.deepEqual(unknown.response.result, { cancelled: false });
   });
 
+  it('a workspace at the default cap (2,000 files) indexes while completions keep being answered; time and memory reported', async () => {
+    const files = 2000;
+    const text = (i: number) => Array.from({ length: 60 }, (_, line) => `def function_${i}_${line}(value):\n    return value * ${line} + ${i}\n`).join('');
+    const before = (await decoder.call('stats', {})).response.result.memoryMb as number;
+    const started = Date.now();
+    const batches: Promise<unknown>[] = [];
+    for (let first = 0; first < files; first += 100) {
+      const documents = Array.from({ length: 100 }, (_, k) => ({ uri: `file:///big/m${first + k}.py`, path: `m${first + k}.py`, text: text(first + k) }));
+      batches.push(decoder.call('corpus.upsert', { documents }));
+    }
+    const completionSent = Date.now();
+    const completion = await decoder.call('complete', { prefix: 'def f(value):\n    return ', suffix: '\n', mode: 'line', maxTokens: 8 });
+    const completionMs = Date.now() - completionSent;
+    assert.ok(completion.response.result, JSON.stringify(completion.response.error));
+    await Promise.all(batches);
+    const indexedMs = Date.now() - started;
+    const stats = (await decoder.call('stats', {})).response.result;
+    assert.ok(stats.corpus.documents >= files);
+    console.log(`      ${files} files (${(files * text(0).length / 1e6).toFixed(1)} MB) indexed in ${indexedMs} ms; a completion sent meanwhile answered in ${completionMs} ms; decoder memory ${before} -> ${stats.memoryMb} MB`);
+    await decoder.call('corpus.remove', { uris: Array.from({ length: files }, (_, i) => `file:///big/m${i}.py`) });
+  });
+
   it('an inline completion is answered while a long Generate runs, and the Generate goes on', async () => {
     const generation = decoder.request('generate', { prefix: 'import os\n', maxTokens: 4000, strategy: 'ar' });
     const started = Date.now();
