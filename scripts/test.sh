@@ -14,6 +14,7 @@ run() {
 }
 run typecheck npm run --silent typecheck
 run unit npm run --silent test:unit
+run packaging bash test/packaging/check-vsix.test.sh
 run python npm run --silent test:py
 run vscode npm run --silent test:vscode
 run e2e npm run --silent test:e2e
