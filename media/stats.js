@@ -1,4 +1,4 @@
-// Draws the decoding stats view: three small SVG bar charts of recent completions.
+// Draws the decoding stats view: four small SVG bar charts of recent completions.
 // Runs inside a CSP-locked webview; no libraries, no network.
 (function () {
   'use strict';

@@ -13,7 +13,7 @@ Measured for each model, on held-out next-line FIM prompts (training/evaluate.py
   - mean accepted tokens per forward pass under greedy Jacobi (a chain of top-1 guesses) and under
     tree Jacobi (a fixed top-k candidate tree, no retrieval), with training/acceptance.py, which
     asserts that every decoding equals plain greedy; the implied speed-up over autoregressive
-    decoding: per pass (GPU-like) and with this CPU's latency ratio for the pass size (DESIGN.md);
+    decoding: per pass (GPU-like) and with this CPU's measured latency ratio for the pass size (training/acceptance.py);
   - validation loss (clean inputs) and next-line exact match (greedy, first generated line).
 The last line printed is one JSON object with the results.
 """

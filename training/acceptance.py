@@ -1,6 +1,6 @@
 """Greedy Jacobi / tree-Jacobi acceptance simulator (torch, full recompute per step).
 
-It follows the engine's definitions (DESIGN.md), without retrieval:
+It follows the engine's definitions (docs/decoding.md), without retrieval:
   - each step verifies a draft tree in one pass: every root-to-leaf path is checked, the longest
     prefix of draft tokens equal to the model's greedy argmax at their parent is accepted, plus one
     bonus token (the argmax after the last accepted token); so a pass emits accepted + 1 tokens;
@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 # Node cost of one pass relative to a single-token step, for the 5M model on this CPU with the
-# contract's cache layout (DESIGN.md): q tokens in the pass -> latency ratio.
+# contract's cache layout (docs/model-contract.md): q tokens in the pass -> latency ratio.
 CPU_LATENCY_RATIO = {1: 1.0, 4: 1.25, 8: 1.5, 16: 1.9, 32: 2.8, 64: 4.75}
 
 

@@ -17,7 +17,7 @@ The model is an exported msn-onnx/1 folder (--model, run through onnxruntime: th
 greedy reference) or a Hugging Face checkpoint (--checkpoint, run in torch with a KV cache).
 
 CLI: python -m training.evaluate --model model/ [--val training/data/corpus/val.jsonl]
-         [--humaneval-dir ../shared/benchmarks/humaneval-infilling] [--limit 100] [--out eval.json]
+         [--humaneval-dir training/benchmarks/humaneval-infilling] [--limit 100] [--out eval.json]
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The graph takes the new q tokens with explicit position ids and an additive [1,1,q,past+q] mask,
 attends over the sequence-major past rows plus the new rows, and returns the logits and ONLY the new
-rows' keys (rotary applied) and values. See ../shared/DESIGN.md ("Model directory contract").
+rows' keys (rotary applied) and values. See docs/model-contract.md.
 The checkpoint is loaded as its own architecture; what cannot be reproduced exactly is refused
 (training/architectures.py). msn.json's prompt block comes from the tokenizer's FIM tokens
 (training/prompt_formats.py).
@@ -266,6 +266,21 @@ def prompt_block(tokenizer_json: dict, fim_orders: Sequence[str] | None = None,
     return build_prompt_block(prompt_family(tokenizer_json, fim_tokens), tokenizer_json, fim_orders)
 
 
+def bos_token_prepended(tokenizer_json: dict, bos_token_id: int | None) -> int | None:
+    """The BOS id only if the tokenizer itself puts it before a text (its post-processor template):
+    Qwen2 and StarCoder2 configs name a BOS id their tokenizers never add, DeepSeek-Coder's adds it."""
+    if bos_token_id is None:
+        return None
+    processor = tokenizer_json.get("post_processor") or {}
+    processors = processor.get("processors", [processor]) if processor.get("type") == "Sequence" else [processor]
+    for item in processors:
+        for piece in (item.get("single") or []) if isinstance(item, dict) else []:
+            special = piece.get("SpecialToken") if isinstance(piece, dict) else None
+            if special and token_id(tokenizer_json, special.get("id", "")) == bos_token_id:
+                return bos_token_id
+    return None
+
+
 def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, training: dict,
                    fim_orders: Sequence[str] | None = None, max_positions: int | None = None,
                    fim_tokens: Sequence[str] | None = None, weights: str = "float32") -> dict:
@@ -287,7 +302,7 @@ def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, t
         "hidden_size": config.hidden_size,
         "vocab_size": config.vocab_size,
         "max_positions": max_positions or config.max_position_embeddings,
-        "bos_token_id": config.bos_token_id,
+        "bos_token_id": bos_token_prepended(tokenizer_json, config.bos_token_id),
         "eos_token_id": eos,
         "prompt": prompt,
         "mask_value": MASK_VALUE,

@@ -1,5 +1,5 @@
 // What a person does in the VS Code workbench, expressed with the selectors that work in
-// code-server 4.139 (see DESIGN.md): the explorer, the editor, ghost text, the command palette
+// code-server 4.139 (test/harness/README.md): the explorer, the editor, ghost text, the command palette
 // and the status bar.
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -154,3 +154,14 @@ def test_cli_exports_a_saved_checkpoint_with_its_training_record(small_tokenizer
                                "val_loss": 5.5, "corpus": "held-out manifest v1"}
     results = check_parity(ContractSession(out), hf_causal_reference(checkpoint), prefix_length=6)
     assert max(results.values()) < TOLERANCE, results
+
+
+def test_bos_is_declared_only_when_the_tokenizer_prepends_it():
+    from training.export import bos_token_prepended
+
+    vocab = {"model": {"vocab": {"<s>": 1, "a": 2}}, "added_tokens": [{"id": 1, "content": "<s>"}]}
+    assert bos_token_prepended(vocab, None) is None
+    assert bos_token_prepended({**vocab, "post_processor": None}, 1) is None, "a config BOS the tokenizer never adds"
+    template = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}
+    assert bos_token_prepended({**vocab, "post_processor": template}, 1) == 1
+    assert bos_token_prepended({**vocab, "post_processor": {"type": "Sequence", "processors": [{"type": "ByteLevel"}, template]}}, 1) == 1

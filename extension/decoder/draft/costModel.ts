@@ -12,7 +12,7 @@
 // them is accepted and their values simply add up.
 //
 // - latency(q) is the measured forward-pass time for q query tokens (LatencyCurve):
-//   on a CPU it grows with q (DESIGN.md: q=16 costs ~1.9x a single token), so a bigger
+//   on a CPU it grows with q (docs/decoding.md: q=16 costs ~1.9x a single token here), so a bigger
 //   tree must earn its keep.
 // - p(node) comes from online, exponentially decayed acceptance counts
 //   (AcceptanceStats), bucketed by what predicts acceptance: for a Jacobi candidate its
@@ -29,7 +29,7 @@
 
 // ---- latency ----
 
-/** Relative cost per forward pass by q on this project's CPUs (DESIGN.md), when nothing was measured. */
+/** Relative cost per forward pass by q on this project's CPUs (measured; docs/decoding.md), when nothing was measured. */
 export const DEFAULT_RELATIVE_LATENCY: Readonly<Record<number, number>> = { 1: 1, 2: 1.1, 4: 1.25, 8: 1.5, 16: 1.9, 32: 2.8, 64: 4.7 };
 
 const LATENCY_SMOOTHING = 0.05;
@@ -90,7 +90,7 @@ export class LatencyCurve {
     const predicted = this.latency(q);
     const clamped = Math.min(2 * predicted, Math.max(0.5 * predicted, observedMs));
     const ratio = clamped / predicted;
-    // Half the surprise goes to the past-length factor, half to the q points.
+    // The surprise is split (square root each); the past-length factor adapts faster (load changes quickly).
     const bucket = Math.min(PAST_BUCKETS - 1, Math.floor(this.past / PAST_BUCKET_ROWS));
     const factor = this.factor(this.past);
     this.pastFactor[bucket] = factor * (1 + LATENCY_SMOOTHING * (Math.sqrt(ratio) - 1) * 4);

