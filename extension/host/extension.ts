@@ -8,7 +8,7 @@ import { latencyBreakdown, StatsHistory, type HostTimings } from './logic/statsH
 import { DecoderService } from './decoderService';
 import { GENERATE_COMMAND, runGenerate } from './generateCommand';
 import { InlineCompletionProvider } from './inlineProvider';
-import { SELECT_MODEL_COMMAND, selectModel } from './selectModel';
+import { SELECT_MODEL_COMMAND, SELECT_STRATEGY_COMMAND, selectModel, selectStrategy } from './selectModel';
 import { affectsCorpus, affectsDecoderProcess, readSettings, SECTION } from './settings';
 import { SHOW_STATS_COMMAND, StatusBar } from './statusBar';
 import { StatsPanel } from './statsPanel';
@@ -21,6 +21,7 @@ export const COMMANDS = {
   restartDecoder: 'msn-complete.restartDecoder',
   reindexWorkspace: 'msn-complete.reindexWorkspace',
   selectModel: SELECT_MODEL_COMMAND,
+  selectStrategy: SELECT_STRATEGY_COMMAND,
 } as const;
 
 /** Files and unsaved editors, locally or remotely; not output panes, SCM inputs or diffs of git objects. */
@@ -60,7 +61,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
   };
 
   const inline = new InlineCompletionProvider(service, cache, recordStats('inline'), log, (uri) => corpus.contextVersion(uri));
-  inline.onCacheHit = () => log.info(`[latency] ${JSON.stringify({ cached: true })}`);
+  inline.onCacheHit = (calledAt, answeredAt) => log.info(`[latency] ${JSON.stringify({ cached: true, speculative: false, calledAt, answeredAt })}`);
   let loadedModelDir: string | null = null;
   context.subscriptions.push(
     log,
@@ -87,6 +88,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     vscode.commands.registerCommand(COMMANDS.restartDecoder, () => service.restart()),
     vscode.commands.registerCommand(COMMANDS.reindexWorkspace, () => corpus.reindex()),
     vscode.commands.registerCommand(COMMANDS.selectModel, selectModel),
+    vscode.commands.registerCommand(COMMANDS.selectStrategy, selectStrategy),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (affectsDecoderProcess(event)) void service.restart();
       else if (affectsCorpus(event)) void corpus.reindex();

@@ -28,7 +28,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   ) {}
 
   /** Told when a suggestion came from the cache (the log says so: a latency without a request). */
-  onCacheHit?: () => void;
+  onCacheHit?: (calledAt: number, answeredAt: number) => void;
 
   /** The speculative request for the position after accepting the last suggestion, while it runs. */
   private speculation: { id: string; handle: RequestHandle<'complete'> } | null = null;
@@ -39,6 +39,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     context: vscode.InlineCompletionContext,
     token: vscode.CancellationToken,
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
+    const calledAt = Date.now();
     const settings = readSettings();
     if (!settings.enabled || documentsBeingGenerated.has(document.uri.toString())) return undefined;
     const cursor = cursorWindow(document, position);
@@ -47,8 +48,9 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
 
     const hit = this.cache.lookup(key);
     if (hit) {
-      this.onCacheHit?.();
-      return this.offer(document, hit.remaining, cursor, position, settings);
+      const items = this.offer(document, hit.remaining, cursor, position, settings);
+      this.onCacheHit?.(calledAt, Date.now());
+      return items;
     }
     // A speculation for another spot would only delay this request.
     if (this.speculation && this.speculation.id !== JSON.stringify(key)) this.speculation.handle.cancel();
@@ -66,9 +68,11 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const result = await handle.result;
       if (result.stats.stopReason === 'cancelled') return undefined;
       this.cache.store(key, result.text);
-      this.onCompleted(result.stats, { debounceMs, roundTripMs: performance.now() - sentAt, cached: false, speculative: false });
+      const roundTripMs = performance.now() - sentAt;
       if (token.isCancellationRequested) return undefined;
-      return this.offer(document, result.text, cursor, position, settings);
+      const items = this.offer(document, result.text, cursor, position, settings);
+      this.onCompleted(result.stats, { debounceMs, roundTripMs, cached: false, speculative: false, calledAt, answeredAt: Date.now() });
+      return items;
     } catch (error) {
       const code = error instanceof DecoderError ? error.code : 'internal';
       if (code !== 'cancelled' && code !== 'not-running' && code !== 'exited') this.log.warn(`completion failed: ${(error as Error).message}`);
@@ -123,7 +127,8 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     handle.result.then((result) => {
       if (result.stats.stopReason !== 'cancelled') {
         this.cache.store(key, result.text);
-        this.onCompleted(result.stats, { debounceMs: 0, roundTripMs: performance.now() - sentAt, cached: false, speculative: true });
+        const now = Date.now();
+        this.onCompleted(result.stats, { debounceMs: 0, roundTripMs: performance.now() - sentAt, cached: false, speculative: true, calledAt: now, answeredAt: now });
       }
     }, () => undefined).finally(() => {
       if (this.speculation === speculation) this.speculation = null;

@@ -1,4 +1,4 @@
-// "MSN Complete: Select Model…": a folder picker for a model exported to msn-onnx/1. A folder that is
+// "MSN Complete: Select Model…" and "Select Decoding Strategy…". Select Model is a folder picker for a model exported to msn-onnx/1. A folder that is
 // clearly not a model gets one sentence and changes nothing; otherwise the setting is written and the
 // decoding process restarts with it (and reports, naming the file, anything else that is wrong).
 
@@ -26,4 +26,15 @@ export async function selectModel(): Promise<void> {
   }
   await vscode.workspace.getConfiguration(SECTION).update('modelPath', folder.fsPath, vscode.ConfigurationTarget.Global);
   void vscode.window.setStatusBarMessage(`MSN Complete: loading the model in ${folder.fsPath}`, 5000);
+}
+
+export const SELECT_STRATEGY_COMMAND = 'msn-complete.selectStrategy';
+
+/** "MSN Complete: Select Decoding Strategy…": tr-jacobi (fast) or ar (plain greedy, the reference); the text is the same. */
+export async function selectStrategy(): Promise<void> {
+  const picked = await vscode.window.showQuickPick([
+    { label: 'tr-jacobi', description: 'draft trees verified in one pass (default)' },
+    { label: 'ar', description: 'plain greedy, one token per pass: the reference, for comparing speed' },
+  ], { title: 'MSN Complete: decoding strategy (both give exactly the same text)' });
+  if (picked) await vscode.workspace.getConfiguration(SECTION).update('strategy', picked.label, vscode.ConfigurationTarget.Global);
 }

@@ -11,6 +11,9 @@ export interface HostTimings {
   /** Served from the host's cache: no request at all. */
   cached: boolean;
   speculative: boolean;
+  /** Wall-clock ms (Date.now) when the editor asked the provider, and when the provider answered. */
+  calledAt: number;
+  answeredAt: number;
 }
 
 export interface CompletionRecord {
@@ -40,6 +43,8 @@ export function latencyBreakdown(stats: DecodeStats, host: HostTimings) {
     cached: host.cached,
     speculative: host.speculative,
     strategy: stats.strategy,
+    calledAt: host.calledAt,
+    answeredAt: host.answeredAt,
     tokensPerSecond: round(stats.tokensPerSecond),
     baselineTokensPerSecond: round(stats.arTokensPerSecond),
   };

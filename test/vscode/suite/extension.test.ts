@@ -12,6 +12,7 @@ const COMMANDS = [
   'msn-complete.showStats',
   'msn-complete.restartDecoder',
   'msn-complete.selectModel',
+  'msn-complete.selectStrategy',
   'msn-complete.reindexWorkspace',
 ];
 /** Text the tests add at the end of a workspace file, with the cursor after it. */
