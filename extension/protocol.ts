@@ -49,6 +49,8 @@ export interface DecodeStats {
   arTokensPerSecond: number;
   /** How many root-only steps were timed for arTokensPerSecond. */
   baselineSteps: number;
+  /** Their times, ms (so a summary over several completions can pool them). */
+  baselineStepMs: number[];
   /** tokensPerSecond / arTokensPerSecond; 0 when not measured. */
   speedupVsAr: number;
   treeBudget: number;

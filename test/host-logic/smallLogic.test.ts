@@ -10,7 +10,7 @@ import { formatSpeed, formatStatusText, formatTooltip, recentSpeed } from '../..
 function stats(overrides: Partial<DecodeStats> = {}): DecodeStats {
   return {
     strategy: 'tr-jacobi', tokens: 40, forwardPasses: 16, elapsedMs: 325, tokensPerSecond: 123.4, meanAcceptedPerPass: 2.44,
-    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, baselineSteps: 2, speedupVsAr: 2.13, treeBudget: 12,
+    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, baselineSteps: 2, baselineStepMs: [], speedupVsAr: 2.13, treeBudget: 12,
     stopReason: 'eos', promptTokens: 900, reusedPromptTokens: 850, prefillMs: 12, fromMemo: false, queueMs: 1,
     ...overrides,
   };
@@ -149,6 +149,14 @@ describe('StatsHistory', () => {
     assert.equal(summary.meanTokensPerSecond, 200);
     assert.ok(Math.abs(summary.meanAcceptedPerPass - 40 / 15) < 1e-12);
     assert.ok(Math.abs(summary.meanSpeedup - 4) < 1e-12); // 800 ms of greedy work done in 200 ms
+  });
+  it('pools the timed plain greedy steps of all completions: one slow step does not make the figure', () => {
+    const summary = summarize([
+      { at: 0, source: 'inline', stats: stats({ tokens: 20, elapsedMs: 100, arTokensPerSecond: 1000 / 55, baselineStepMs: [10, 100] }) },
+      { at: 1, source: 'inline', stats: stats({ tokens: 20, elapsedMs: 100, arTokensPerSecond: 100, baselineStepMs: [10, 10, 10] }) },
+    ]);
+    // 40 tokens at the pooled median of 10 ms per greedy step = 400 ms of greedy work, done in 200 ms.
+    assert.ok(Math.abs(summary.meanSpeedup - 2) < 1e-12, `${summary.meanSpeedup}`);
   });
 });
 

@@ -26,6 +26,7 @@ export function toDecodeStats(result: GenerationResult, treeBudget: number): Dec
     acceptedFromJacobi: result.acceptedFromJacobi,
     arTokensPerSecond,
     baselineSteps: result.baselineStepMs.length,
+    baselineStepMs: result.baselineStepMs.map((ms) => Math.round(ms * 1000) / 1000),
     speedupVsAr: arTokensPerSecond > 0 ? tokensPerSecond / arTokensPerSecond : 0,
     treeBudget,
     stopReason: result.stopReason,

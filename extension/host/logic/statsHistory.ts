@@ -50,6 +50,12 @@ export function latencyBreakdown(stats: DecodeStats, host: HostTimings) {
   };
 }
 
+function medianOf(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
@@ -110,6 +116,8 @@ export function summarize<T extends { stats: DecodeStats }>(records: readonly T[
   let passes = 0;
   let arMs = 0;
   let measuredMs = 0;
+  let measuredTokens = 0;
+  const baselineSteps: number[] = [];
   let retrieval = 0;
   let jacobi = 0;
   for (const { stats } of records) {
@@ -119,6 +127,8 @@ export function summarize<T extends { stats: DecodeStats }>(records: readonly T[
     if (stats.arTokensPerSecond > 0) {
       arMs += (stats.tokens / stats.arTokensPerSecond) * 1000;
       measuredMs += stats.elapsedMs;
+      measuredTokens += stats.tokens;
+      for (const ms of stats.baselineStepMs ?? []) baselineSteps.push(ms);
     }
     retrieval += stats.acceptedFromRetrieval;
     jacobi += stats.acceptedFromJacobi;
@@ -128,7 +138,8 @@ export function summarize<T extends { stats: DecodeStats }>(records: readonly T[
     tokens,
     meanTokensPerSecond: elapsedMs > 0 ? (tokens / elapsedMs) * 1000 : 0,
     meanAcceptedPerPass: passes > 0 ? tokens / passes : 0,
-    meanSpeedup: measuredMs > 0 ? arMs / measuredMs : 0,
+    // Plain greedy's ms per token: the median of every baseline step pooled (a few per completion are noisy).
+    meanSpeedup: measuredMs <= 0 ? 0 : baselineSteps.length > 0 ? (measuredTokens * medianOf(baselineSteps)) / measuredMs : arMs / measuredMs,
     acceptedFromRetrieval: retrieval,
     acceptedFromJacobi: jacobi,
   };
