@@ -424,7 +424,10 @@ def evaluate(model: LanguageModel, tokenizer: Tokenizer, tasks: Sequence[str], v
     if "next-line" in tasks and val_records:
         cases = next_line_cases(val_records, min(next_line_count, limit or next_line_count))
         results["next-line"] = run_infill(completer, cases, single_line=True, max_new_tokens=64)
-    if "next-line-repo" in tasks and val_records:
+    has_repo_tokens = tokenizer.token_to_id(REPO_NAME) is not None and tokenizer.token_to_id(FILE_SEP) is not None
+    if "next-line-repo" in tasks and val_records and not has_repo_tokens:
+        print("note: the tokenizer has no repo-level tokens; skipping next-line-repo")
+    if "next-line-repo" in tasks and val_records and has_repo_tokens:
         cases = next_line_cases(val_records, min(next_line_count, limit or next_line_count))
         repo = FimCompleter(model, tokenizer, context, order, RepoHeaders(tokenizer, val_records))
         results["next-line-repo"] = run_infill(repo, cases, single_line=True, max_new_tokens=64)

@@ -149,3 +149,31 @@ def test_interleave_by_language_takes_languages_in_turn():
     assert [r["language"] for r in ordered[:3]] == ["go", "python", "rust"]
     assert [r["language"] for r in ordered[3:5]] == ["go", "python"]
     assert interleave_by_language(list(reversed(records))) == ordered  # input order does not matter
+
+
+def test_copy_cases_repeat_a_line_start_and_expect_its_rest():
+    from training.evaluate import copy_cases
+
+    text = "\n".join(["    result = compute_total(items, discount=rate)", "    log(result)", "    return result", "tail"])
+    cases = copy_cases([{"text": text, "path": "a.py"}], 5, min_line_chars=20)
+    assert len(cases) == 1
+    prompt, target = cases[0]
+    first = "    result = compute_total(items, discount=rate)"
+    assert prompt.startswith(first + "\n    log(result)\n    return result\n")
+    assert first == prompt.rsplit("\n", 1)[1] + target
+
+
+def test_repo_headers_use_the_package_s_other_files_in_the_repo_layout(small_tokenizer):
+    from training.evaluate import InfillCase, RepoHeaders
+
+    records = [
+        {"text": "def compute_total(items):\n    return sum(items)\n", "path": "pkg/total.py", "package": "pkg"},
+        {"text": "x = compute_total([1, 2])\n", "path": "pkg/use.py", "package": "pkg"},
+        {"text": "def compute_total(): pass\n", "path": "other/x.py", "package": "other"},
+    ]
+    headers = RepoHeaders(small_tokenizer, records)
+    case = InfillCase("total = compute_total(items)\ny = ", "\n", "total", "python", "pkg/use.py", "pkg")
+    text = small_tokenizer.decode(headers(case, 1000), skip_special_tokens=False)
+    assert text.startswith("<|repo_name|>pkg\n<|file_sep|>pkg/total.py\ndef compute_total(items):")
+    assert text.endswith("<|file_sep|>pkg/use.py\n")
+    assert "other/x.py" not in text and "x = compute_total([1, 2])" not in text
