@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { DecodeStats } from '../protocol';
 import { CompletionCache } from './logic/completionCache';
 import { latencyBreakdown, StatsHistory, type HostTimings } from './logic/statsHistory';
+import { ignoredWorkspaceModelPath } from './logic/workspaceModelPath';
 import { DecoderService } from './decoderService';
 import { GENERATE_COMMAND, runGenerate } from './generateCommand';
 import { InlineCompletionProvider } from './inlineProvider';
@@ -98,6 +99,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     vscode.workspace.onDidCloseTextDocument((document) => cache.forgetDocument(document.uri.toString())),
   );
   status.setInlineEnabled(readSettings().enabled);
+  tellOnceAboutWorkspaceModelPath(context, log);
   service.start();
 
   return {
@@ -108,6 +110,17 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     recentStats: () => history.all.map((record) => record.stats),
     corpusSize: () => status.corpusSize,
   };
+}
+
+const MODEL_PATH_NOTICE_KEY = 'msnComplete.workspaceModelPathNoticeShown';
+
+function tellOnceAboutWorkspaceModelPath(context: vscode.ExtensionContext, log: vscode.LogOutputChannel): void {
+  const notice = ignoredWorkspaceModelPath(vscode.workspace.getConfiguration(SECTION).inspect<string>('modelPath'));
+  if (!notice) return;
+  log.warn(notice);
+  if (context.workspaceState.get<boolean>(MODEL_PATH_NOTICE_KEY)) return;
+  void context.workspaceState.update(MODEL_PATH_NOTICE_KEY, true);
+  void vscode.window.showInformationMessage(notice);
 }
 
 /** Shuts the decoding process down (shutdown request, then a kill after a grace period). */
