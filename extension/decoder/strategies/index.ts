@@ -26,6 +26,8 @@ export interface StrategyDeps {
 
 /** Largest tree the cost model considers: q = 64, the end of the calibrated curve. */
 export const MAX_AUTO_DRAFTS = 63;
+/** Tokens proposed after a retrieval match (32 measured no better: 2.29 vs 2.26 tokens per pass on express). */
+export const RETRIEVED_LENGTH = 16;
 
 export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): DraftStrategy {
   if (name === 'ar') return new AutoregressiveStrategy();
@@ -60,8 +62,8 @@ export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): Dra
         maxDrafts: MAX_AUTO_DRAFTS,
         minDrafts: 0,
         trajectoryTail: 2,
-        context: { orders: [1, 2, 3, 4], maxContinuations: 3, length: 16, minMatch: 1 },
-        workspace: deps.workspace ? { index: deps.workspace, maxContinuations: 3, length: 16, minMatch: 2 } : undefined,
+        context: { orders: [1, 2, 3, 4], maxContinuations: 3, length: RETRIEVED_LENGTH, minMatch: 1 },
+        workspace: deps.workspace ? { index: deps.workspace, maxContinuations: 3, length: RETRIEVED_LENGTH, minMatch: 2 } : undefined,
       });
     default:
       throw new RangeError(`unknown strategy: ${String(name)}`);
