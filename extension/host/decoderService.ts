@@ -55,6 +55,10 @@ export class DecoderService implements vscode.Disposable {
     return this.supervisor.restart();
   }
 
+  get openRequests(): number {
+    return this.supervisor.openRequests;
+  }
+
   request<M extends Method>(method: M, params: RequestParams[M], options?: RequestOptions): RequestHandle<M> {
     return this.supervisor.request(method, params, options);
   }

@@ -71,7 +71,9 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       const roundTripMs = performance.now() - sentAt;
       if (token.isCancellationRequested) return undefined;
       const items = this.offer(document, result.text, cursor, position, settings);
-      this.onCompleted(result.stats, { debounceMs, roundTripMs, cached: false, speculative: false, calledAt, answeredAt: Date.now() });
+      this.onCompleted(result.stats, {
+        debounceMs, roundTripMs, cached: false, speculative: false, calledAt, answeredAt: Date.now(), openRequests: this.decoder.openRequests,
+      });
       return items;
     } catch (error) {
       const code = error instanceof DecoderError ? error.code : 'internal';
@@ -128,7 +130,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       if (result.stats.stopReason !== 'cancelled') {
         this.cache.store(key, result.text);
         const now = Date.now();
-        this.onCompleted(result.stats, { debounceMs: 0, roundTripMs: performance.now() - sentAt, cached: false, speculative: true, calledAt: now, answeredAt: now });
+        this.onCompleted(result.stats, {
+          debounceMs: 0, roundTripMs: performance.now() - sentAt, cached: false, speculative: true, calledAt: now, answeredAt: now,
+          openRequests: this.decoder.openRequests,
+        });
       }
     }, () => undefined).finally(() => {
       if (this.speculation === speculation) this.speculation = null;

@@ -58,6 +58,11 @@ export class DecoderClient {
 
   constructor(private readonly sendLine: (line: string) => void, private readonly hooks: DecoderClientHooks = {}) {}
 
+  /** Requests sent and not answered yet. */
+  get openCount(): number {
+    return this.open.size;
+  }
+
   request<M extends Method>(method: M, params: RequestParams[M], options: RequestOptions = {}): RequestHandle<M> {
     const id = this.nextId++;
     const result = new Promise<ResponseResults[M]>((resolve, reject) => {

@@ -74,6 +74,11 @@ export class DecoderSupervisor {
     this.start();
   }
 
+  /** Requests sent to the current process and not answered yet. */
+  get openRequests(): number {
+    return this.client?.openCount ?? 0;
+  }
+
   /** Sends a request to the ready process; rejects at once with 'not-running' otherwise. */
   request<M extends Method>(method: M, params: RequestParams[M], options: RequestOptions = {}): RequestHandle<M> {
     if (this.stateValue.kind !== 'ready' || !this.client) {

@@ -14,6 +14,8 @@ export interface HostTimings {
   /** Wall-clock ms (Date.now) when the editor asked the provider, and when the provider answered. */
   calledAt: number;
   answeredAt: number;
+  /** Requests still open when this one was answered (cancelled ones answer too; this must not grow). */
+  openRequests: number;
 }
 
 export interface CompletionRecord {
@@ -45,6 +47,7 @@ export function latencyBreakdown(stats: DecodeStats, host: HostTimings) {
     strategy: stats.strategy,
     calledAt: host.calledAt,
     answeredAt: host.answeredAt,
+    openRequests: host.openRequests,
     tokensPerSecond: round(stats.tokensPerSecond),
     baselineTokensPerSecond: round(stats.arTokensPerSecond),
   };
