@@ -34,10 +34,14 @@ async function main(): Promise<void> {
   const sample = demoSample(cursorFile.text);
   const engine = await openEngine(modelDir, threads);
   // The workspace is the corpus; the file under the cursor only as its prefix and suffix.
-  await engine.corpus.upsert(files.filter((f) => f !== cursorFile).map((f) => ({ uri: f.path, text: f.text })));
-  await engine.corpus.upsert([{ uri: `${CURSOR_FILE}#prefix`, text: sample.prefix }, { uri: `${CURSOR_FILE}#suffix`, text: sample.suffix }]);
+  await engine.corpus.upsert(files.filter((f) => f !== cursorFile).map((f) => ({ uri: f.path, path: f.path, text: f.text })));
+  await engine.corpus.upsert([
+    { uri: `${CURSOR_FILE}#prefix`, path: CURSOR_FILE, text: sample.prefix },
+    { uri: `${CURSOR_FILE}#suffix`, path: CURSOR_FILE, text: sample.suffix },
+  ]);
 
-  const prompt = editorPrompt(engine, sample, maxTokens);
+  // The prompt the editor builds: repo-level context from the other files where the model has the tokens.
+  const prompt = editorPrompt(engine, sample, maxTokens, path.basename(WORKSPACE));
   const run = (strategy: StrategyName) => engine.run({ prompt, maxTokens, mode: 'block', strategy }, { isCancelled: () => false });
   for (let i = 0; i < 2; i++) { await run('ar'); await run('tr-jacobi'); } // warm-up, not timed
   const ar = await run('ar');
