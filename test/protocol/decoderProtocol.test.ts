@@ -17,6 +17,17 @@ function brokenModelDir(root: string, name: string, breakIt: (dir: string) => vo
   return dir;
 }
 
+/** A long Generate that has streamed its first chunk. */
+async function startLongGeneration(decoder: DecoderProcess) {
+  const generation = decoder.request('generate', { prefix: 'import os\n', maxTokens: 4000, strategy: 'ar' });
+  const started = Date.now();
+  while (!decoder.messages.some((m: any) => m.event === 'chunk' && m.id === generation.id)) {
+    if (Date.now() - started > 10_000) assert.fail('no chunk within 10 s');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return generation;
+}
+
 describe('decoder process protocol (node dist/decoder/main.js)', function () {
   this.timeout(60_000);
   let scratch: string;
@@ -142,13 +153,8 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
   });
 
   it('cancel stops a generation mid-way with stopReason "cancelled"', async () => {
-    const generation = decoder.request('generate', { prefix: 'import os\n', maxTokens: 4000, strategy: 'ar' });
     // Wait for the first streamed chunk so the cancel lands mid-generation.
-    const started = Date.now();
-    while (!decoder.messages.some((m: any) => m.event === 'chunk' && m.id === generation.id)) {
-      if (Date.now() - started > 10_000) assert.fail('no chunk within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+    const generation = await startLongGeneration(decoder);
     const cancelAt = Date.now();
     const cancel = await decoder.call('cancel', { requestId: generation.id });
     assert.deepEqual(cancel.response.result, { cancelled: true });
@@ -184,12 +190,7 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
   });
 
   it('an inline completion is answered while a long Generate runs, and the Generate goes on', async () => {
-    const generation = decoder.request('generate', { prefix: 'import os\n', maxTokens: 4000, strategy: 'ar' });
-    const started = Date.now();
-    while (!decoder.messages.some((m: any) => m.event === 'chunk' && m.id === generation.id)) {
-      if (Date.now() - started > 10_000) assert.fail('no chunk within 10 s');
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
+    const generation = await startLongGeneration(decoder);
     let generateDone = false;
     void generation.reply.then(() => { generateDone = true; });
     const completion = await decoder.call('complete', { prefix: 'def f(x):\n    return ', suffix: '\n', mode: 'line', maxTokens: 8 });

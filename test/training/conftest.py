@@ -55,3 +55,22 @@ def small_tokenizer_path(small_tokenizer, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("tokenizer") / "tokenizer.json"
     small_tokenizer.save(str(path))
     return path
+
+
+def assert_new_rows_are_the_hf_cache(out_dir, model, msn, tolerance: float) -> None:
+    """The exported graph's new_key_values (rotary applied to keys) equal the Hugging Face cache rows."""
+    import numpy as np
+
+    from training.parity import ContractSession, causal_mask
+
+    session = ContractSession(out_dir)
+    tokens = [5, 17, 42, 99, 7, 300]
+    _, keys, values = session.run(tokens, range(len(tokens)), causal_mask(0, len(tokens)), session.empty_cache())
+    with torch.no_grad():
+        cache = model(torch.tensor([tokens]), use_cache=True).cache
+    for layer in range(msn["num_layers"]):
+        hf_keys = cache.layers[layer].keys[0].permute(1, 0, 2).numpy()  # [T, kv, dim]
+        hf_values = cache.layers[layer].values[0].permute(1, 0, 2).numpy()
+        assert keys[layer].shape == (1, len(tokens), msn["num_kv_heads"], msn["head_dim"])
+        assert np.abs(keys[layer][0] - hf_keys).max() < tolerance
+        assert np.abs(values[layer][0] - hf_values).max() < tolerance

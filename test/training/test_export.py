@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from conftest import assert_new_rows_are_the_hf_cache
+
 import json
 
 import numpy as np
@@ -70,17 +72,7 @@ def test_parity_catches_a_wrong_model(tied_export):
 
 def test_new_keys_match_hf_cache_with_rotary(tied_export):
     model, out, msn = tied_export
-    session = ContractSession(out)
-    tokens = [5, 17, 42, 99, 7, 300]
-    _, keys, values = session.run(tokens, range(len(tokens)), causal_mask(0, len(tokens)), session.empty_cache())
-    with torch.no_grad():
-        cache = model(torch.tensor([tokens]), use_cache=True).cache
-    for layer in range(msn["num_layers"]):
-        hf_keys = cache.layers[layer].keys[0].permute(1, 0, 2).numpy()  # [T, kv, dim]
-        hf_values = cache.layers[layer].values[0].permute(1, 0, 2).numpy()
-        assert keys[layer].shape == (1, len(tokens), msn["num_kv_heads"], msn["head_dim"])
-        assert np.abs(keys[layer][0] - hf_keys).max() < TOLERANCE
-        assert np.abs(values[layer][0] - hf_values).max() < TOLERANCE
+    assert_new_rows_are_the_hf_cache(out, model, msn, TOLERANCE)
 
 
 def test_untied_model_with_more_kv_sharing(small_tokenizer_path, tmp_path):

@@ -8,6 +8,8 @@ against the PyTorch model; what cannot be exported exactly must be refused by na
 
 from __future__ import annotations
 
+from conftest import assert_new_rows_are_the_hf_cache
+
 import json
 from pathlib import Path
 
@@ -132,14 +134,7 @@ def test_family_parity_under_a_tree_with_a_kv_cache(family_export):
 
 def test_family_new_keys_are_the_hf_cache_rows(family_export):
     _, model, out, msn, _ = family_export
-    session = ContractSession(out)
-    tokens = [5, 17, 42, 99, 7, 300]
-    _, keys, values = session.run(tokens, range(len(tokens)), causal_mask(0, len(tokens)), session.empty_cache())
-    with torch.no_grad():
-        cache = model(torch.tensor([tokens]), use_cache=True).cache
-    for layer in range(msn["num_layers"]):
-        assert np.abs(keys[layer][0] - cache.layers[layer].keys[0].permute(1, 0, 2).numpy()).max() < TOLERANCE
-        assert np.abs(values[layer][0] - cache.layers[layer].values[0].permute(1, 0, 2).numpy()).max() < TOLERANCE
+    assert_new_rows_are_the_hf_cache(out, model, msn, TOLERANCE)
 
 
 def test_family_msn_json(family_export):
