@@ -1,11 +1,6 @@
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { CompletionMemo } from '../../../extension/decoder/engine/completionMemo';
-import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
-import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
-import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
+import { fixtureEngineForSuite, seededRandom } from './fixtureModel';
 
 const running = { isCancelled: () => false };
 
@@ -29,19 +24,10 @@ describe('completion memo', () => {
 
   describe('in the engine (fixture model)', function () {
     this.timeout(60_000);
-    let engine: DecoderEngine;
-    let cacheDir: string;
-    before(async () => {
-      cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-memo-'));
-      engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
-      await engine.load(FIXTURE_MODEL_DIR, 1);
-    });
-    after(async () => {
-      await engine.close();
-      fs.rmSync(cacheDir, { recursive: true, force: true });
-    });
+    const engineOf = fixtureEngineForSuite();
 
     it('a prompt extended by generated tokens gets, with no forward pass, exactly what decoding gives', async () => {
+      const engine = engineOf();
       const random = seededRandom(3);
       let checked = 0;
       for (let trial = 0; trial < 12; trial++) {

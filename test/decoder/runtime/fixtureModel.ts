@@ -1,5 +1,9 @@
 // Shared helpers for runtime tests: the committed random-init fixture model.
 import * as path from 'node:path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
+import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
 import { loadModelDir, type LoadedModel } from '../../../extension/decoder/model/modelDir';
 
 export const FIXTURE_MODEL_DIR = path.resolve(__dirname, '../../fixtures/tiny-model');
@@ -13,3 +17,22 @@ export function fixtureModel(): Promise<LoadedModel> {
 }
 
 export { seededRandom } from '../../../extension/cli/random';
+
+/**
+ * A DecoderEngine with the fixture model loaded, for the suite it is called in (mocha before/after),
+ * with its latency cache in a scratch folder. `engine()` gives it once `before` has run.
+ */
+export function fixtureEngineForSuite(): () => DecoderEngine {
+  let engine: DecoderEngine | undefined;
+  let cacheDir = '';
+  before(async () => {
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-engine-'));
+    engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+    await engine.load(FIXTURE_MODEL_DIR, 1);
+  });
+  after(async () => {
+    await engine?.close();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+  return () => engine!;
+}
