@@ -14,7 +14,7 @@ export class Detokenizer {
   private settledIds = 0;
   private tailText = '';
 
-  constructor(private readonly tokenizer: CodeTokenizer) {}
+  constructor(private readonly tokenizer: Pick<CodeTokenizer, 'decode'>) {}
 
   push(id: number): void {
     this.ids.push(id);

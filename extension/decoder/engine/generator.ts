@@ -7,7 +7,7 @@ import { acceptGreedy } from '../draft/acceptance';
 import { TreeInputsBuffer } from '../draft/tree';
 import type { Acceptance, DraftStrategy, DraftTreeView } from '../draft/types';
 import type { MsnConfig } from '../model/msnConfig';
-import type { OnnxModel } from '../model/onnxModel';
+import type { ForwardInputs, ForwardOutputs } from '../model/onnxModel';
 import type { CodeTokenizer } from '../model/tokenizer';
 import { buildChainInputs } from './chainInputs';
 import { Detokenizer } from './detokenizer';
@@ -72,6 +72,17 @@ function maxDepth(tree: DraftTreeView): number {
   return depth;
 }
 
+/** What the loop needs of a model: one forward pass in the msn-onnx/1 contract (the ONNX session, or a test's stand-in). */
+export interface ForwardModel {
+  forward(inputs: ForwardInputs): Promise<ForwardOutputs>;
+}
+
+/** What the loop needs of a tokenizer: decoding, and the ids that end a completion. */
+export type TokenText = Pick<CodeTokenizer, 'decode' | 'allSpecialIds'>;
+
+/** What the loop needs of msn.json. */
+export type GeneratorConfig = Pick<MsnConfig, 'numLayers' | 'maxPositions' | 'numKvHeads' | 'headDim' | 'eosTokenId' | 'maskValue' | 'vocabSize'>;
+
 export class Generator {
   readonly cache: KvCache;
   /** Tokens whose KV rows fill the cache, in order (for prompt-prefix reuse). */
@@ -80,7 +91,11 @@ export class Generator {
   /** Reused input buffers: a 64-node tree's mask over a long past is ~0.5 MB per step. */
   private readonly treeInputs = new TreeInputsBuffer();
 
-  constructor(readonly model: OnnxModel, readonly tokenizer: CodeTokenizer, readonly config: MsnConfig) {
+  /** `now`: the clock every duration is measured with (a test's model can keep simulated time). */
+  constructor(
+    readonly model: ForwardModel, readonly tokenizer: TokenText, readonly config: GeneratorConfig,
+    private readonly now: () => number = () => performance.now(),
+  ) {
     this.cache = new KvCache(config.numLayers, config.maxPositions, config.numKvHeads * config.headDim);
     // The end-of-text token ends a completion; so does any other special token (FIM
     // markers, padding), which never belongs in source text.
@@ -119,9 +134,9 @@ export class Generator {
     const baseline = options.baselineSteps;
     const isBaselineStep = (step: number) => baseline !== undefined && step >= baseline.first && (step - baseline.first) % baseline.every === 0;
 
-    const prefillStart = performance.now();
+    const prefillStart = this.now();
     const prefilled = await this.prefill(prompt.slice(0, -1), cancelled);
-    result.prefillMs = performance.now() - prefillStart;
+    result.prefillMs = this.now() - prefillStart;
     result.reusedPromptTokens = prefilled.reused;
     if (!prefilled.complete) {
       result.stopReason = 'cancelled';
@@ -134,7 +149,7 @@ export class Generator {
     let root = prompt[prompt.length - 1];
     let streamed = 0;
     let stop: { reason: StopReason; cut?: number } | null = null;
-    const decodeStart = performance.now();
+    const decodeStart = this.now();
     let pausedMs = 0;
     strategy.begin(prompt);
 
@@ -144,14 +159,14 @@ export class Generator {
 
       if (options.preemption?.pending) {
         // Decoding-time only: the pause and the re-prefill are not charged to this generation's speed.
-        const paused = performance.now();
+        const paused = this.now();
         await options.preemption.runPending();
         const restored = await this.prefill(context.slice(0, -1), cancelled);
-        pausedMs += performance.now() - paused;
-        strategy.exclude?.(performance.now() - paused);
+        pausedMs += this.now() - paused;
+        strategy.exclude?.(this.now() - paused);
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
-      const stepStart = performance.now();
+      const stepStart = this.now();
       const plainStep = isBaselineStep(step) || strategy.name === 'ar';
       let tree = isBaselineStep(step) ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.
@@ -169,7 +184,7 @@ export class Generator {
         if (result.tokens.length >= options.maxTokens) { stop = { reason: 'max-tokens' }; break; }
       }
       root = context[context.length - 1];
-      if (plainStep) result.baselineStepMs.push(performance.now() - stepStart);
+      if (plainStep) result.baselineStepMs.push(this.now() - stepStart);
       if (stop === null && options.onText) {
         const stable = stableLength(detokenizer.text, options.stopRules);
         if (stable > streamed) {
@@ -179,13 +194,13 @@ export class Generator {
       }
       if (stop === null) {
         // Other work (protocol messages, corpus indexing) runs here; it is no step's cost.
-        const yielded = performance.now();
+        const yielded = this.now();
         await yieldToEventLoop();
-        strategy.exclude?.(performance.now() - yielded);
+        strategy.exclude?.(this.now() - yielded);
       }
     }
 
-    result.decodeMs = performance.now() - decodeStart - pausedMs;
+    result.decodeMs = this.now() - decodeStart - pausedMs;
     result.stopReason = stop.reason;
     result.text = stop.cut !== undefined ? detokenizer.text.slice(0, stop.cut) : detokenizer.finalText;
     if (options.onText && result.text.length > streamed) options.onText(result.text.slice(streamed));
@@ -198,9 +213,9 @@ export class Generator {
   private async verify(tree: DraftTreeView, result: GenerationResult) {
     const past = this.cache.length;
     const inputs = this.treeInputs.build(tree, past, this.config.maskValue);
-    const start = performance.now();
+    const start = this.now();
     const out = await this.model.forward({ ...inputs, past, pastKeys: this.cache.keys, pastValues: this.cache.values });
-    const forwardMs = performance.now() - start;
+    const forwardMs = this.now() - start;
     const q = tree.nodes.length;
     const vocab = this.config.vocabSize;
     const argmax = argmaxAlongTree(out.logits, tree.nodes, vocab);

@@ -22,6 +22,8 @@ export interface StrategyDeps {
   seed?: number;
   /** Acceptance statistics to share (e.g. across strategy instances); fresh priors if omitted. */
   stats?: AcceptanceStats;
+  /** The clock step overheads are measured with (tests run on simulated time). */
+  now?: () => number;
 }
 
 /** Largest tree the cost model considers: q = 64, the end of the calibrated curve. */
@@ -42,6 +44,7 @@ export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): Dra
     latency,
     treeBudget: deps.treeBudget && deps.treeBudget > 0 ? Math.floor(deps.treeBudget) : undefined,
     seed: deps.seed ?? 0x5eed,
+    now: deps.now,
   };
   switch (name) {
     case 'jacobi':

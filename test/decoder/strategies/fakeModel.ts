@@ -1,9 +1,10 @@
-// A stand-in "model" for strategy tests: a pure function from the context to a ranking
-// of the vocabulary (best first), plus a tiny decoding loop that verifies trees with
-// acceptGreedy exactly as the runtime does.
+// A stand-in "model" for strategy tests: a pure function from the context to a ranking of the
+// vocabulary (best first), served through the forward-pass contract so the tests run the
+// runtime's own decoding loop (Generator), acceptance and KV bookkeeping included.
 
-import { acceptGreedy } from '../../../extension/decoder/draft/acceptance';
 import type { DraftStrategy, DraftTreeView } from '../../../extension/decoder/draft/types';
+import { Generator, type ForwardModel } from '../../../extension/decoder/engine/generator';
+import type { ForwardInputs, ForwardOutputs } from '../../../extension/decoder/model/onnxModel';
 
 export interface FakeModel {
   vocab: number;
@@ -89,47 +90,75 @@ export interface LoopResult {
   draftMs: number;
   /** Wall time of each draft() call. */
   draftTimes: number[];
+  /** Tokens the request could still emit at each draft (deeper nodes are not drafted). */
+  tokensLeft: number[];
 }
 
-/** The decoding loop of the runtime, with the fake model in place of the ONNX session. */
-export function decodeWith(strategy: DraftStrategy, model: FakeModel, prompt: readonly number[], maxTokens: number, keepTrees = false): LoopResult {
-  const context = [...prompt];
-  const tokens: number[] = [];
+/**
+ * The FakeModel behind the msn-onnx/1 forward contract, so strategy tests drive the runtime's own
+ * decoding loop (Generator): each key row carries its token id, so a pass reads the context from the
+ * cache it is given and the tree nodes each row may attend to from the mask. Time is simulated: a pass
+ * of q tokens takes 1 + 0.05 q ms on `clock`.
+ */
+export class FakeForward implements ForwardModel {
+  static readonly ROW = 2; // kv_heads x head_dim of the stand-in cache
+  readonly clock = { ms: 0, now: () => this.clock.ms };
+
+  constructor(readonly model: FakeModel) {}
+
+  async forward(inputs: ForwardInputs): Promise<ForwardOutputs> {
+    const { inputIds, attentionMask, past } = inputs;
+    const q = inputIds.length;
+    const width = past + q;
+    const vocab = this.model.vocab;
+    const context: number[] = [];
+    for (let row = 0; row < past; row++) context.push(inputs.pastKeys[0][row * FakeForward.ROW]);
+    const logits = new Float32Array(q * vocab);
+    for (let i = 0; i < q; i++) {
+      const sequence = [...context];
+      for (let j = 0; j < q; j++) if (attentionMask[i * width + past + j] === 0) sequence.push(Number(inputIds[j]));
+      const ranking = this.model.ranking(sequence);
+      for (let r = 0; r < ranking.length; r++) logits[i * vocab + ranking[r]] = vocab - r;
+    }
+    const rows = new Float32Array(q * FakeForward.ROW);
+    for (let i = 0; i < q; i++) rows[i * FakeForward.ROW] = Number(inputIds[i]);
+    this.clock.ms += 1 + 0.05 * q;
+    return { logits, newKeys: [rows], newValues: [rows.slice()] };
+  }
+}
+
+/** Decodes with the runtime's Generator over the fake model; the strategy's trees are recorded. */
+export async function decodeWith(strategy: DraftStrategy, model: FakeModel, prompt: readonly number[], maxTokens: number, keepTrees = false): Promise<LoopResult> {
+  const forward = new FakeForward(model);
+  const config = {
+    numLayers: 1, maxPositions: 8192, numKvHeads: 1, headDim: FakeForward.ROW,
+    eosTokenId: model.vocab, // never produced: these models have no end-of-text
+    maskValue: -1e9, vocabSize: model.vocab,
+  };
+  const tokenizer = { decode: (ids: readonly number[]) => ids.map(() => 'x').join(''), allSpecialIds: new Set<number>() };
+  const generator = new Generator(forward, tokenizer, config, forward.clock.now);
   const trees: DraftTreeView[] = [];
   const treeSizes: number[] = [];
-  let passes = 0;
-  let draftMs = 0;
   const draftTimes: number[] = [];
-  strategy.begin(prompt);
-  while (tokens.length < maxTokens) {
-    const root = context[context.length - 1];
-    const started = performance.now();
-    const tree = strategy.draft(root, context);
-    const elapsed = performance.now() - started;
-    draftMs += elapsed;
-    draftTimes.push(elapsed);
-    if (keepTrees) trees.push({ nodes: tree.nodes.map((n) => ({ ...n })) });
-    treeSizes.push(tree.nodes.length);
-    // The model's ranking at every node: the context (which ends with the root) followed
-    // by the drafts on the path to the node.
-    const rankings = tree.nodes.map((_, i) => {
-      const path: number[] = [];
-      for (let n = i; n > 0; n = tree.nodes[n].parent) path.push(tree.nodes[n].token);
-      return model.ranking(context.concat(path.reverse()));
-    });
-    const acceptance = acceptGreedy(tree, Int32Array.from(rankings, (r) => r[0]));
-    strategy.observe({
-      tree,
-      acceptance,
-      topK: (node, k) => Int32Array.from(rankings[node].slice(0, k)),
-      forwardMs: 1 + 0.05 * tree.nodes.length,
-    });
-    passes++;
-    for (const token of acceptance.emitted) {
-      if (tokens.length >= maxTokens) break;
-      tokens.push(token);
-      context.push(token);
-    }
-  }
-  return { tokens, passes, trees, treeSizes, draftMs, draftTimes };
+  const tokensLeftAt: number[] = [];
+  const recording: DraftStrategy = {
+    name: strategy.name,
+    begin: (tokens) => strategy.begin(tokens),
+    draft: (root, context, tokensLeft) => {
+      const started = performance.now();
+      const tree = strategy.draft(root, context, tokensLeft);
+      draftTimes.push(performance.now() - started);
+      tokensLeftAt.push(tokensLeft ?? Number.MAX_SAFE_INTEGER);
+      if (keepTrees) trees.push({ nodes: tree.nodes.map((n) => ({ ...n })) });
+      treeSizes.push(tree.nodes.length);
+      return tree;
+    },
+    observe: (outcome) => strategy.observe(outcome),
+    exclude: (ms) => strategy.exclude?.(ms),
+  };
+  const result = await generator.generate(prompt, { maxTokens, stopRules: { stopStrings: [] }, strategy: recording });
+  return {
+    tokens: result.tokens, passes: result.forwardPasses, trees, treeSizes,
+    draftMs: draftTimes.reduce((sum, ms) => sum + ms, 0), draftTimes, tokensLeft: tokensLeftAt,
+  };
 }

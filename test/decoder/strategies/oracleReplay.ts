@@ -66,37 +66,41 @@ const configs: { label: string; name: StrategyName; workspace: boolean }[] = [
   { label: 'tr-jacobi + workspace', name: 'tr-jacobi', workspace: true },
 ];
 console.log(`${files.length} files, ${files.reduce((s, f) => s + f.tokens.length, 0)} tokens; ${samples} samples x ${maxTokens} tokens`);
-for (const robust of [false, true]) {
-  console.log(`\noracle: ${robust ? 'robust (ideal MSN)' : 'strict'}`);
-  for (const config of configs) {
-    let tokens = 0;
-    let passes = 0;
-    let nodes = 0;
-    let draftMs = 0;
-    let cost = 0; // sum over passes of latency(q) / latency(1)
-    // One statistics object per configuration, as the runtime keeps one per strategy.
-    const stats = new AcceptanceStats();
-    const strategy = (workspace?: TokenIndex) => createStrategy(config.name, { workspace, latencyCurve: curve, stats });
-    for (const { file, cut } of cases) {
-      const doc = file.tokens;
-      // The file under the cursor enters the workspace as its prefix and suffix only.
-      const workspace = new TokenIndex();
-      for (const f of files) if (f !== file) workspace.add(f.path, f.tokens);
-      workspace.add(`${file.path}#prefix`, doc.slice(0, cut));
-      workspace.add(`${file.path}#suffix`, doc.slice(cut + maxTokens));
-      const prompt = doc.slice(Math.max(0, cut - 512), cut);
-      const model = oracle(doc, cut, robust);
-      const s = strategy(config.workspace ? workspace : undefined);
-      const positioned: FakeModel = { vocab, ranking: (seq) => model.ranking(doc.slice(0, cut - prompt.length).concat(seq as number[])) };
-      const result = decodeWith(s, positioned, prompt, maxTokens);
-      tokens += result.tokens.length;
-      passes += result.passes;
-      nodes += result.treeSizes.reduce((a, b) => a + b, 0);
-      draftMs += result.draftMs;
-      for (const q of result.treeSizes) cost += curve.latency(q) / curve.latency(1);
+async function main(): Promise<void> {
+  for (const robust of [false, true]) {
+    console.log(`\noracle: ${robust ? 'robust (ideal MSN)' : 'strict'}`);
+    for (const config of configs) {
+      let tokens = 0;
+      let passes = 0;
+      let nodes = 0;
+      let draftMs = 0;
+      let cost = 0; // sum over passes of latency(q) / latency(1)
+      // One statistics object per configuration, as the runtime keeps one per strategy.
+      const stats = new AcceptanceStats();
+      const strategy = (workspace?: TokenIndex) => createStrategy(config.name, { workspace, latencyCurve: curve, stats });
+      for (const { file, cut } of cases) {
+        const doc = file.tokens;
+        // The file under the cursor enters the workspace as its prefix and suffix only.
+        const workspace = new TokenIndex();
+        for (const f of files) if (f !== file) workspace.add(f.path, f.tokens);
+        workspace.add(`${file.path}#prefix`, doc.slice(0, cut));
+        workspace.add(`${file.path}#suffix`, doc.slice(cut + maxTokens));
+        const prompt = doc.slice(Math.max(0, cut - 512), cut);
+        const model = oracle(doc, cut, robust);
+        const s = strategy(config.workspace ? workspace : undefined);
+        const positioned: FakeModel = { vocab, ranking: (seq) => model.ranking(doc.slice(0, cut - prompt.length).concat(seq as number[])) };
+        const result = await decodeWith(s, positioned, prompt, maxTokens);
+        tokens += result.tokens.length;
+        passes += result.passes;
+        nodes += result.treeSizes.reduce((a, b) => a + b, 0);
+        draftMs += result.draftMs;
+        for (const q of result.treeSizes) cost += curve.latency(q) / curve.latency(1);
+      }
+      // Speed-up over ar if forward passes cost what the curve says (drafting excluded).
+      const speedup = tokens / cost;
+      console.log(`${config.label.padEnd(26)} tokens/pass ${(tokens / passes).toFixed(2)}  mean tree ${(nodes / passes).toFixed(1)}  est. speed-up ${speedup.toFixed(2)}x  draft ${(draftMs / passes).toFixed(3)} ms`);
     }
-    // Speed-up over ar if forward passes cost what the curve says (drafting excluded).
-    const speedup = tokens / cost;
-    console.log(`${config.label.padEnd(26)} tokens/pass ${(tokens / passes).toFixed(2)}  mean tree ${(nodes / passes).toFixed(1)}  est. speed-up ${speedup.toFixed(2)}x  draft ${(draftMs / passes).toFixed(3)} ms`);
   }
 }
+
+void main();
