@@ -44,7 +44,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     if (!settings.enabled || documentsBeingGenerated.has(document.uri.toString())) return undefined;
     const cursor = cursorWindow(document, position);
     const uri = document.uri.toString();
-    const key = this.keyFor(uri, cursor);
+    const key = this.keyFor(uri, cursor, settings);
 
     const hit = this.cache.lookup(key);
     if (hit) {
@@ -84,10 +84,10 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
     }
   }
 
-  private keyFor(uri: string, cursor: CursorWindow): CompletionRequestKey {
+  private keyFor(uri: string, cursor: CursorWindow, settings: Settings): CompletionRequestKey {
     return {
       document: uri, prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode, contextVersion: this.contextVersion(uri),
-      strategy: readSettings().strategy,
+      strategy: settings.strategy,
     };
   }
 
@@ -118,7 +118,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private speculate(document: vscode.TextDocument, position: vscode.Position, insertText: string, replaceLength: number, settings: Settings): void {
     const uri = document.uri.toString();
     const next = windowAfterAccept(document.getText(), document.offsetAt(position), insertText, replaceLength);
-    const key = this.keyFor(uri, next);
+    const key = this.keyFor(uri, next, settings);
     const id = JSON.stringify(key);
     if (this.cache.lookup(key) || this.speculation?.id === id || this.decoder.state.kind !== 'ready') return;
     this.speculation?.handle.cancel();

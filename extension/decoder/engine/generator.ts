@@ -162,13 +162,15 @@ export class Generator {
         const paused = this.now();
         await options.preemption.runPending();
         const restored = await this.prefill(context.slice(0, -1), cancelled);
-        pausedMs += this.now() - paused;
-        strategy.exclude?.(this.now() - paused);
+        const pause = this.now() - paused;
+        pausedMs += pause;
+        strategy.exclude?.(pause);
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
       const stepStart = this.now();
-      const plainStep = isBaselineStep(step) || strategy.name === 'ar';
-      let tree = isBaselineStep(step) ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
+      const baselineStep = isBaselineStep(step);
+      const plainStep = baselineStep || strategy.name === 'ar';
+      let tree = baselineStep ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
       const acceptance = await this.verify(tree, result);
