@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence
 import numpy as np
 from tokenizers import Tokenizer
 
-from training.repo_samples import CONTEXT_CHUNK_CHARS, context_query, identifiers, pick_context
+from training.repo_samples import CONTEXT_CHUNK_CHARS, RepoIds, context_query, header_ids, identifiers, pick_context
 from training.tokenizer import END_OF_TEXT, FILE_SEP, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX, REPO_NAME
 from training.fim import chunk_text
 
@@ -303,9 +303,7 @@ class RepoHeaders:
 
     def __init__(self, tokenizer: Tokenizer, records: Iterable[dict]):
         self.tokenizer = tokenizer
-        self.repo_id, self.sep_id = tokenizer.token_to_id(REPO_NAME), tokenizer.token_to_id(FILE_SEP)
-        if self.repo_id is None or self.sep_id is None:
-            raise ValueError("tokenizer lacks the repo-level tokens")
+        self.special = RepoIds.from_tokenizer(tokenizer, [FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE, END_OF_TEXT, REPO_NAME, FILE_SEP])
         self.chunks: dict[str, list[tuple[str, str, frozenset[str]]]] = defaultdict(list)
         for record in records:
             for chunk in chunk_text(record["text"], CONTEXT_CHUNK_CHARS):
@@ -320,12 +318,12 @@ class RepoHeaders:
         others = [chunk for chunk in self.chunks.get(case.package, []) if chunk[0] != case.source]
         query = identifiers(context_query(case.prefix, case.suffix))
         context = pick_context(query, others, max_tokens * self.CHARS_PER_TOKEN)
-        head = [self.repo_id, *self.encode(f"{case.package}\n")]
-        tail = [self.sep_id, *self.encode(f"{case.source}\n")]
-        pieces = [[self.sep_id, *self.encode(f"{path}\n{text}\n")] for path, text in context]
-        while pieces and len(head) + len(tail) + sum(map(len, pieces)) > max_tokens:
-            pieces.pop(0)  # the worst chunk is first
-        return [*head, *(token for piece in pieces for token in piece), *tail]
+        # The training layout itself (repo_samples.header_ids), dropping the worst chunk (the first) until it fits.
+        header = header_ids(case.package, context, case.source, self.encode, self.special)
+        while context and len(header) > max_tokens:
+            context = context[1:]
+            header = header_ids(case.package, context, case.source, self.encode, self.special)
+        return header
 
 
 def copy_cases(records: Iterable[dict], count: int, seed: int = 0, min_line_chars: int = 24) -> list[tuple[str, str]]:
