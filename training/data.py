@@ -18,8 +18,10 @@ CLI:
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
+import multiprocessing
 import time
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
@@ -157,6 +159,54 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _shard_contents(corpus: Path, layout: str, records_per_shard: int, max_records: int | None, seed: int) -> Iterator[list]:
+    """The corpus cut into shards: whole packages of about `records_per_shard` files (repo layout) or
+    `records_per_shard` texts (file layout)."""
+    shard: list = []
+    if layout == "repo":
+        files_in_shard = 0
+        for name, files in package_groups(corpus, seed, max_records):
+            shard.append((name, files))
+            files_in_shard += len(files)
+            if files_in_shard >= records_per_shard:
+                yield shard
+                shard, files_in_shard = [], 0
+    else:
+        for count, record in enumerate(read_records(corpus)):
+            if max_records is not None and count >= max_records:
+                break
+            shard.append(record["text"])
+            if len(shard) == records_per_shard:
+                yield shard
+                shard = []
+    if shard:
+        yield shard
+
+
+_worker_tokenizers: dict[str, object] = {}
+
+
+def _pack_shard(tokenizer_path: str, out_dir: Path, layout: str, seed: int, seq_len: int, chunk_chars: int,
+                fim_rate: float, fim_tokens: tuple[str, ...], item: tuple[int, list]) -> tuple[int, str]:
+    """Packs one shard into ids_/flags_NNNNN.npy (kept if both exist); returns (rows, status)."""
+    shard_index, contents = item
+    ids_path = out_dir / f"ids_{shard_index:05d}.npy"
+    flags_path = out_dir / f"flags_{shard_index:05d}.npy"
+    if ids_path.exists() and flags_path.exists():
+        return np.load(ids_path, mmap_mode="r").shape[0], "kept"
+    if tokenizer_path not in _worker_tokenizers:
+        from tokenizers import Tokenizer
+        _worker_tokenizers[tokenizer_path] = Tokenizer.from_file(tokenizer_path)
+    tokenizer = _worker_tokenizers[tokenizer_path]
+    packer = pack_packages if layout == "repo" else pack_texts
+    ids, flags = packer(contents, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens)
+    np.save(flags_path.with_suffix(".tmp.npy"), flags)
+    np.save(ids_path.with_suffix(".tmp.npy"), ids)
+    flags_path.with_suffix(".tmp.npy").rename(flags_path)
+    ids_path.with_suffix(".tmp.npy").rename(ids_path)
+    return ids.shape[0], "wrote"
+
+
 def tokenize_corpus(
     corpus: Path,
     tokenizer_path: Path,
@@ -169,11 +219,9 @@ def tokenize_corpus(
     max_records: int | None = None,
     fim_tokens: Sequence[str] = DEFAULT_FIM_TOKENS,
     layout: str = "file",
+    workers: int = 1,
 ) -> dict:
     """Write packed shards of `corpus` to `out_dir` (existing shards are kept) and a meta.json."""
-    from tokenizers import Tokenizer
-
-    tokenizer = Tokenizer.from_file(str(tokenizer_path))
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = dict(
         corpus=str(corpus), tokenizer_sha256=file_sha256(tokenizer_path), seed=seed, seq_len=seq_len,
@@ -190,54 +238,17 @@ def tokenize_corpus(
     meta_path.write_text(json.dumps({"settings": settings, "complete": False}, indent=1))
 
     started = time.time()
-    shard_texts: list = []
-    shard_index = 0
+    shards = list(_shard_contents(corpus, layout, records_per_shard, max_records, seed))
+    pack = functools.partial(_pack_shard, str(tokenizer_path), out_dir, layout, seed, seq_len, chunk_chars, fim_rate,
+                             tuple(fim_tokens))
     total_rows = 0
-
-    def flush() -> None:
-        nonlocal shard_index, total_rows
-        ids_path = out_dir / f"ids_{shard_index:05d}.npy"
-        flags_path = out_dir / f"flags_{shard_index:05d}.npy"
-        if ids_path.exists() and flags_path.exists():
-            rows = np.load(ids_path, mmap_mode="r").shape[0]
-            status = "kept"
-        else:
-            if layout == "repo":
-                ids, flags = pack_packages(shard_texts, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens)
-            else:
-                ids, flags = pack_texts(shard_texts, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens)
-            np.save(flags_path.with_suffix(".tmp.npy"), flags)
-            np.save(ids_path.with_suffix(".tmp.npy"), ids)
-            flags_path.with_suffix(".tmp.npy").rename(flags_path)
-            ids_path.with_suffix(".tmp.npy").rename(ids_path)
-            rows = ids.shape[0]
-            status = "wrote"
-        total_rows += rows
-        print(
-            f"shard {shard_index:5d} {status}: {rows} rows, total {total_rows * seq_len / 1e6:.2f}M tokens,"
-            f" {time.time() - started:.0f}s",
-            flush=True,
-        )
-        shard_index += 1
-        shard_texts.clear()
-
-    if layout == "repo":  # shards of whole packages, about records_per_shard files each
-        files_in_shard = 0
-        for name, files in package_groups(corpus, seed, max_records):
-            shard_texts.append((name, files))
-            files_in_shard += len(files)
-            if files_in_shard >= records_per_shard:
-                flush()
-                files_in_shard = 0
-    else:
-        for count, record in enumerate(read_records(corpus)):
-            if max_records is not None and count >= max_records:
-                break
-            shard_texts.append(record["text"])
-            if len(shard_texts) == records_per_shard:
-                flush()
-    if shard_texts:
-        flush()
+    # Each shard is seeded by (seed, shard index) alone, so the arrays do not depend on the worker count.
+    with multiprocessing.get_context("fork").Pool(max(1, workers)) as pool:
+        for shard_index, (rows, status) in enumerate(pool.imap(pack, enumerate(shards))):
+            total_rows += rows
+            print(f"shard {shard_index:5d} {status}: {rows} rows, total {total_rows * seq_len / 1e6:.2f}M tokens,"
+                  f" {time.time() - started:.0f}s", flush=True)
+    shard_index = len(shards)
     meta = {"settings": settings, "complete": True, "shards": shard_index, "rows": total_rows, "tokens": total_rows * seq_len}
     meta_path.write_text(json.dumps(meta, indent=1))
     return meta
@@ -322,6 +333,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     pack.add_argument("--max-records", type=int, default=None)
     pack.add_argument("--layout", choices=LAYOUTS, default="file",
                       help="file: each file alone; repo: repo-level samples with context from the same package")
+    pack.add_argument("--workers", type=int, default=1, help="processes packing shards (the arrays do not depend on it)")
     pack.add_argument(
         "--fim-tokens", default=",".join(DEFAULT_FIM_TOKENS),
         help="prefix,suffix,middle,end-of-text token strings of the tokenizer (for other models' tokenizers)",
@@ -333,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     else:
         meta = tokenize_corpus(
             args.corpus, args.tokenizer, args.out, args.seed, args.seq_len, args.chunk_chars, args.fim_rate,
-            args.records_per_shard, args.max_records, args.fim_tokens.split(","), args.layout,
+            args.records_per_shard, args.max_records, args.fim_tokens.split(","), args.layout, args.workers,
         )
         print(json.dumps(meta), flush=True)
 

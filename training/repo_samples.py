@@ -10,8 +10,9 @@ model to copy names and lines from its context, which every use of workspace con
 FIM orders (both are declared in msn.json's `prompt` block):
   PSM  <|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>M<|endoftext|>
   SPM  <|fim_prefix|><|fim_suffix|>S<|fim_middle|>P M<|endoftext|>   (a keystroke changes only the end)
-Split points: half uniform over characters (the usual recipe), half cursor-like (inside a line, the
-middle running to the end of that line or a few lines on), since that is what the editor asks.
+Split points: half uniform over characters (the usual recipe), half cursor-like (at or inside a line's
+end, the middle running to the end of that line or a few lines on, never blank), since that is what
+the editor asks; a fifth of FIM samples drop the suffix, as at the end of a file.
 The target part (where MSN noise may go) is the middle + <|endoftext|> of a FIM sample and the
 window after its first token for a plain one; the loss covers every token.
 """
@@ -28,8 +29,10 @@ from training.fim import Sample, chunk_text
 
 Encode = Callable[[str], Sequence[int]]
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
+NEWLINE = re.compile(r"\n")
 CONTEXT_CHUNK_CHARS = 900
 CANDIDATE_FILES = 32  # other files of the package scored per current file (bounds the work in big packages)
+END_OF_FILE_SHARE = 0.2  # FIM samples with no suffix: the cursor at the end of the file, where new code is written
 
 
 @dataclass(frozen=True)
@@ -97,17 +100,38 @@ def context_query(prefix: str, suffix: str, chars: int = 1500) -> str:
 
 
 def cursor_split(text: str, rng: np.random.Generator) -> tuple[int, int]:
-    """A cursor inside a line; the middle runs to the end of that line or up to 4 more lines."""
-    cursor = int(rng.integers(0, len(text) + 1))
-    end = cursor
-    for _ in range(1 + int(rng.integers(0, 5))):
-        newline = text.find("\n", end)
-        end = len(text) if newline < 0 else newline + 1
+    """Where an editor asks: at the end of a line (half the time) or inside it after its indentation. The
+    middle runs to the end of that line or up to 4 lines on, stopping before the last line's newline (the
+    editor's suffix starts with the rest of the line, most often a newline), and it runs on to the next
+    line while it is blank, so a cursor at a line's end learns to write the next line, never nothing."""
+    line_starts = [0] + [m.end() for m in NEWLINE.finditer(text) if m.end() < len(text)]
+    line = int(rng.integers(0, len(line_starts)))
+    start = line_starts[line]
+    line_end = _line_end(text, start)
+    indent = start + len(text[start:line_end]) - len(text[start:line_end].lstrip())
+    cursor = line_end if rng.random() < 0.5 else int(rng.integers(indent, line_end + 1))
+    end = line_end
+    for _ in range(int(rng.integers(0, 5))):
+        end = _line_end(text, end + 1) if end < len(text) else end
+    while not text[cursor:end].strip() and end < len(text):
+        end = _line_end(text, end + 1)
+    if not text[cursor:end].strip():  # the last line's end: the middle is that line instead
+        cursor = indent
     return cursor, end
 
 
+def _line_end(text: str, start: int) -> int:
+    """Index of the newline that ends the line holding `start` (or the text's end)."""
+    newline = text.find("\n", start)
+    return len(text) if newline < 0 else newline
+
+
 def uniform_split(text: str, rng: np.random.Generator) -> tuple[int, int]:
-    first, second = sorted(int(x) for x in rng.integers(0, len(text) + 1, size=2))
+    """Two uniform cut points; redrawn (a few times) while the middle is blank, so a sample teaches text."""
+    for _ in range(8):
+        first, second = sorted(int(x) for x in rng.integers(0, len(text) + 1, size=2))
+        if text[first:second].strip():
+            break
     return first, second
 
 
@@ -127,7 +151,9 @@ def window_sample(header: list[int], window: str, encode: Encode, special: RepoI
         return Sample(ids=header + body, target_start=len(header) + min(1, len(body)), target_end=len(header) + len(body),
                       is_fim=False)
     first, second = (cursor_split if rng.random() < 0.5 else uniform_split)(window, rng)
-    prefix, middle, suffix = encode(window[:first]), encode(window[first:second]), encode(window[second:])
+    at_end_of_file = rng.random() < END_OF_FILE_SHARE
+    prefix, middle = encode(window[:first]), encode(window[first:second])
+    suffix = [] if at_end_of_file else encode(window[second:])
     if draw < fim_rate / 2:  # PSM
         prompt = [special.prefix, *prefix, special.suffix, *suffix, special.middle]
     else:  # SPM: the prefix sits right before the middle

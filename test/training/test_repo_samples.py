@@ -49,7 +49,8 @@ def test_window_sample_orders_and_target_part(seed):
     else:  # PSM
         prefix, rest = text[len("<P>"):].split("<S>")
         suffix = rest.split("<M>")[0]
-    assert prefix + middle + suffix == window
+    assert prefix + middle + suffix == window or (suffix == "" and window.startswith(prefix + middle))
+    assert middle.strip()
 
 
 def test_both_fim_orders_and_plain_occur():
@@ -61,12 +62,27 @@ def test_both_fim_orders_and_plain_occur():
     assert kinds == {"plain", "psm", "spm"}
 
 
-def test_cursor_split_ends_the_middle_at_a_line_end():
-    text = "one\ntwo\nthree\nfour\n"
-    for seed in range(50):
+def test_cursor_split_ends_the_middle_before_a_newline_and_never_blank():
+    text = "one\n\n    two\nthree\n\nfour\n"
+    line_ends = 0
+    for seed in range(200):
         start, end = cursor_split(text, np.random.default_rng(seed))
         assert 0 <= start <= end <= len(text)
-        assert end == len(text) or text[end - 1] == "\n"
+        assert end == len(text) or text[end] == "\n"
+        assert text[start:end].strip() or not text[start:].strip()
+        line_ends += text[start:start + 1] == "\n"
+    assert 60 < line_ends < 170  # about half the cursors sit at a line's end, as in an editor
+
+
+def test_end_of_file_samples_have_no_suffix():
+    rng = np.random.default_rng(0)
+    suffixes = []
+    for _ in range(300):
+        sample = window_sample([], "".join(f"line {i}\n" for i in range(40)), encode, SPECIAL, rng, fim_rate=1.0)
+        text = decode(sample.ids)
+        suffixes.append(text.split("<S>")[1].split("<M>")[0])
+    empty = sum(not s for s in suffixes)
+    assert 30 < empty < 100  # END_OF_FILE_SHARE of 300, and a few that end at the window's end
 
 
 def test_context_prefers_chunks_sharing_identifiers_and_keeps_the_budget():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,6 +20,16 @@ def packed_dir(tmp_path_factory, code_texts, small_tokenizer_path) -> Path:
     corpus.write_text("".join(json.dumps({"text": text}) + "\n" for text in code_texts))
     tokenize_corpus(corpus, small_tokenizer_path, root / "rows", seq_len=64, chunk_chars=200, records_per_shard=40)
     return root / "rows"
+
+
+def test_packing_does_not_depend_on_the_worker_count(tmp_path, code_texts, small_tokenizer_path, packed_dir):
+    corpus = tmp_path / "train.jsonl"
+    corpus.write_text("".join(json.dumps({"text": text}) + "\n" for text in code_texts))
+    meta = tokenize_corpus(corpus, small_tokenizer_path, tmp_path / "rows", seq_len=64, chunk_chars=200, records_per_shard=40,
+                           workers=2)
+    assert meta["shards"] > 1
+    for name in sorted(p.name for p in packed_dir.glob("*_*.npy")):
+        assert np.array_equal(np.load(packed_dir / name), np.load(tmp_path / "rows" / name)), name
 
 
 def run_training(run_dir: Path, packed_dir: Path, tokenizer: Path, *extra: str) -> dict:
