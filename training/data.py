@@ -139,8 +139,11 @@ def pack_packages(
     return packer.arrays(tokenizer.get_vocab_size())
 
 
-def package_groups(corpus: Path, seed: int, max_records: int | None) -> list[tuple[str, list[SourceFile]]]:
-    """The corpus's files grouped by package (files in corpus order), packages in a seeded order."""
+def package_groups(corpus: Path, seed: int, max_records: int | None,
+                   max_package_chars: int | None = None) -> list[tuple[str, list[SourceFile]]]:
+    """The corpus's files grouped by package (files in corpus order), packages in a seeded order. A package
+    over `max_package_chars` keeps a seeded subset of its files (in corpus order), so one huge package
+    (a language's standard library) does not fill a quarter of the rows."""
     groups: dict[str, list[SourceFile]] = {}
     for record in read_records(corpus):
         groups.setdefault(record["package"], []).append(SourceFile(record["path"], record["text"]))
@@ -150,22 +153,35 @@ def package_groups(corpus: Path, seed: int, max_records: int | None) -> list[tup
     for index in order:
         if max_records is not None and records >= max_records:
             break
-        chosen.append((names[index], groups[names[index]]))
-        records += len(groups[names[index]])
+        files = groups[names[index]]
+        if max_package_chars is not None and sum(len(f.text) for f in files) > max_package_chars:
+            files = _files_within(files, max_package_chars, np.random.default_rng([seed, 2, int(index)]))
+        chosen.append((names[index], files))
+        records += len(files)
     return chosen
+
+
+def _files_within(files: list[SourceFile], max_chars: int, rng: np.random.Generator) -> list[SourceFile]:
+    kept, used = set(), 0
+    for position in rng.permutation(len(files)):
+        if used + len(files[position].text) <= max_chars:
+            kept.add(int(position))
+            used += len(files[position].text)
+    return [file for position, file in enumerate(files) if position in kept]
 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _shard_contents(corpus: Path, layout: str, records_per_shard: int, max_records: int | None, seed: int) -> Iterator[list]:
+def _shard_contents(corpus: Path, layout: str, records_per_shard: int, max_records: int | None, seed: int,
+                    max_package_chars: int | None) -> Iterator[list]:
     """The corpus cut into shards: whole packages of about `records_per_shard` files (repo layout) or
     `records_per_shard` texts (file layout)."""
     shard: list = []
     if layout == "repo":
         files_in_shard = 0
-        for name, files in package_groups(corpus, seed, max_records):
+        for name, files in package_groups(corpus, seed, max_records, max_package_chars):
             shard.append((name, files))
             files_in_shard += len(files)
             if files_in_shard >= records_per_shard:
@@ -220,6 +236,7 @@ def tokenize_corpus(
     fim_tokens: Sequence[str] = DEFAULT_FIM_TOKENS,
     layout: str = "file",
     workers: int = 1,
+    max_package_mb: float | None = None,
 ) -> dict:
     """Write packed shards of `corpus` to `out_dir` (existing shards are kept) and a meta.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -230,6 +247,8 @@ def tokenize_corpus(
     )
     if layout != "file":  # older shard folders have no layout entry and are file-level
         settings["layout"] = layout
+    if max_package_mb is not None:
+        settings["max_package_mb"] = max_package_mb
     meta_path = out_dir / "meta.json"
     if meta_path.exists():
         previous = json.loads(meta_path.read_text())
@@ -238,7 +257,8 @@ def tokenize_corpus(
     meta_path.write_text(json.dumps({"settings": settings, "complete": False}, indent=1))
 
     started = time.time()
-    shards = list(_shard_contents(corpus, layout, records_per_shard, max_records, seed))
+    max_package_chars = None if max_package_mb is None else int(max_package_mb * 1e6)
+    shards = list(_shard_contents(corpus, layout, records_per_shard, max_records, seed, max_package_chars))
     pack = functools.partial(_pack_shard, str(tokenizer_path), out_dir, layout, seed, seq_len, chunk_chars, fim_rate,
                              tuple(fim_tokens))
     total_rows = 0
@@ -333,6 +353,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     pack.add_argument("--max-records", type=int, default=None)
     pack.add_argument("--layout", choices=LAYOUTS, default="file",
                       help="file: each file alone; repo: repo-level samples with context from the same package")
+    pack.add_argument("--max-package-mb", type=float, default=None,
+                      help="repo layout: a bigger package keeps a seeded subset of its files of this size")
     pack.add_argument("--workers", type=int, default=1, help="processes packing shards (the arrays do not depend on it)")
     pack.add_argument(
         "--fim-tokens", default=",".join(DEFAULT_FIM_TOKENS),
@@ -346,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         meta = tokenize_corpus(
             args.corpus, args.tokenizer, args.out, args.seed, args.seq_len, args.chunk_chars, args.fim_rate,
             args.records_per_shard, args.max_records, args.fim_tokens.split(","), args.layout, args.workers,
+            args.max_package_mb,
         )
         print(json.dumps(meta), flush=True)
 

@@ -142,3 +142,18 @@ def test_the_repository_pins_every_listed_package():
     npm_names = [sources.npm_name_of(spec) for spec in sources.read_list(sources.SOURCE_LISTS_DIR / "npm.txt")]
     assert all(("npm", name) in pins for name in npm_names)
     assert all(("debian", name) in pins for name in sources.debian_packages())
+
+
+def test_a_huge_package_keeps_a_seeded_subset_of_its_files_within_the_cap(tmp_path: Path):
+    import json
+    from training.data import package_groups
+    records = [{"package": "big", "path": f"b{i}.py", "text": "x" * 100} for i in range(50)]
+    records += [{"package": "small", "path": f"s{i}.py", "text": "y" * 100} for i in range(3)]
+    corpus = tmp_path / "train.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records))
+    groups = dict(package_groups(corpus, seed=0, max_records=None, max_package_chars=1000))
+    assert [f.path for f in groups["small"]] == ["s0.py", "s1.py", "s2.py"]
+    big = [f.path for f in groups["big"]]
+    assert len(big) == 10 and big == sorted(big, key=lambda p: int(p[1:-3]))  # within the cap, in corpus order
+    assert big != [f"b{i}.py" for i in range(10)]  # a sample of the package, not its first files
+    assert dict(package_groups(corpus, seed=0, max_records=None, max_package_chars=1000))["big"] == groups["big"]
