@@ -43,11 +43,12 @@ export interface DecodeStats {
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
   /**
-   * Plain greedy's tokens/s, MEASURED in this generation: 1000 / median ms of its root-only steps
-   * (a few interleaved with the tree steps; every step for `ar`). 0 when none was timed.
+   * Plain greedy's tokens/s, MEASURED: 1000 / median ms of plain greedy steps: for `ar` its own; for a
+   * tree strategy the ar steps the decoder replayed, while idle, over the last tokens of the cache the
+   * previous generation left (same process, load and past length). 0 when none was timed.
    */
   arTokensPerSecond: number;
-  /** How many root-only steps were timed for arTokensPerSecond. */
+  /** How many plain greedy steps were timed for arTokensPerSecond. */
   baselineSteps: number;
   /** Their times, ms (so a summary over several completions can pool them). */
   baselineStepMs: number[];

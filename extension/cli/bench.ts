@@ -1,6 +1,6 @@
 // npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N
 //   --seed S --max-tokens M --json FILE [--strategies a,b] [--tree-budget K] [--no-retrieval]
-//   [--threads T] [--mode block|line] [--warmup W]
+//   [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar]
 // Runs every strategy on the same FIM prompts and reports speed, acceptance, identity
 // with `ar` and quality. The prompt is the one the extension builds for inline completions
 // (its 6000/2000-character window around the cursor, then the decoder's FIM layout cut to
@@ -17,7 +17,7 @@ import { runBench } from './benchRunner';
 import { formatLatencyCurve, openEngine } from './engineSetup';
 import { formatTable } from './table';
 
-const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context]';
+const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar]';
 
 function parseStrategies(raw: string | undefined): StrategyName[] {
   if (raw === undefined) return [...STRATEGIES];
@@ -27,7 +27,7 @@ function parseStrategies(raw: string | undefined): StrategyName[] {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context'], [
+  const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context', '--check-status-bar'], [
     '--model', '--workspace', '--fim-benchmark', '--samples', '--seed', '--max-tokens', '--json', '--strategies', '--tree-budget', '--threads', '--mode', '--warmup',
   ]);
   const modelDir = args.values.get('--model') ?? 'model';
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     strategies, maxTokens, mode, treeBudget, corpusFiles, warmupRuns: warmup,
     repoName: workspace !== undefined ? path.basename(path.resolve(workspace)) : undefined,
     compareContext: args.flags.has('--compare-context'),
+    statusBarCheck: args.flags.has('--check-status-bar'),
     onSample: (i, sample) => {
       if (process.stderr.isTTY) process.stderr.write(`\rsample ${i + 1}/${samples.length} ${sample.id.padEnd(40).slice(0, 40)}`);
     },
@@ -89,6 +90,12 @@ async function main(): Promise<void> {
     ['model (ar)', `${(100 * result.summary.ar.first_line_exact_match).toFixed(1)}%`, result.summary.ar.edit_similarity.toFixed(3), String(result.summary.ar.samples)],
     ...Object.entries(result.quality).map(([name, q]) => [name, `${(100 * q.first_line_exact_match).toFixed(1)}%`, q.edit_similarity.toFixed(3), String(q.samples)]),
   ]));
+
+  if (Object.keys(result.statusBar).length > 0) {
+    console.log(formatTable(['as in the editor', 'completions', 'status bar', 'vs ar, same completions'],
+      Object.entries(result.statusBar).map(([name, c]) => [name, String(c.completions), `${c.statusBarSpeedup.toFixed(2)}x`, `${c.measuredSpeedup.toFixed(2)}x`])));
+    console.log('status bar = tokens x the median of the ar steps replayed after each run / their decoding time (what the editor shows); vs ar = ar\'s decoding time of the same completions / theirs.');
+  }
 
   const jsonFile = args.values.get('--json');
   if (jsonFile) {

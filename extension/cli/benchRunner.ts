@@ -8,6 +8,7 @@ import { median } from '../decoder/engine/latencyCalibration';
 import type { BenchSample, SourceFile } from './benchSamples';
 import { editSimilarity, firstLineExactMatch } from './quality';
 import { retrievalCopy } from './retrievalCopy';
+import { MIN_SPEED_TOKENS, summarize as summarizeAsStatusBar } from '../host/logic/statsHistory';
 
 export interface BenchOptions {
   strategies: StrategyName[];
@@ -20,6 +21,9 @@ export interface BenchOptions {
   repoName?: string;
   /** Also run `ar` with the repo-level header but no chunks of other files, for quality with vs without context. */
   compareContext?: boolean;
+  /** Also run each strategy but ar as the editor does (ar steps replayed after each) and compare the
+   *  speed-up the status bar would show with the one measured against ar on the same completions. */
+  statusBarCheck?: boolean;
   warmupRuns: number;
   onSample?: (index: number, sample: BenchSample, outputs: Map<StrategyName, SampleOutput>) => void;
 }
@@ -57,9 +61,17 @@ export interface QualitySummary {
   samples: number;
 }
 
+/** The status bar's figure (in-run plain steps) next to the speed-up over ar on the same completions. */
+export interface StatusBarCheck {
+  completions: number;
+  statusBarSpeedup: number;
+  measuredSpeedup: number;
+}
+
 export interface BenchResult {
   summary: Record<string, StrategySummary>;
   detail: Record<string, StrategyDetail>;
+  statusBar: Record<string, StatusBarCheck>;
   /** Quality of the rows that are not strategies: the non-neural retrieval-copy baseline, ar without context. */
   quality: Record<string, QualitySummary>;
 }
@@ -109,10 +121,12 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   const corpus = new CursorCorpus(engine, options.corpusFiles);
   await corpus.init();
 
-  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true): Promise<SampleOutput> => {
+  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true, measureBaseline = false): Promise<SampleOutput> => {
     const prompt = editorPrompt(engine, sample, maxTokens, options.repoName, chunks);
-    // No interleaved baseline steps: the bench times ar itself, in the same run.
-    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget, measureBaseline: false }, NEVER_CANCELLED);
+    // No replayed baseline steps unless asked: the bench times ar itself, in the same run.
+    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget, measureBaseline }, NEVER_CANCELLED);
+    // As the decoding process does when it is idle after a completion (its timings go with the next one).
+    if (measureBaseline) await engine.replayPlainSteps(() => false);
     return { tokens: result.tokens, text: result.text, stats };
   };
 
@@ -123,6 +137,7 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   }
 
   const outputs = new Map<StrategyName, SampleOutput[]>(strategies.map((s) => [s, []]));
+  const asInEditor = new Map<StrategyName, SampleOutput[]>(strategies.filter((s) => s !== 'ar').map((s) => [s, []]));
   const baselines: Record<string, string[]> = { 'retrieval-copy': [] };
   if (options.compareContext) baselines['ar, no context'] = [];
   for (let i = 0; i < samples.length; i++) {
@@ -137,10 +152,14 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
       perSample.set(strategy, output);
       outputs.get(strategy)!.push(output);
     }
+    if (options.statusBarCheck) {
+      for (const [strategy, runs] of asInEditor) runs.push(await runOne(samples[i], strategy, options.maxTokens, true, true));
+    }
     options.onSample?.(i, samples[i], perSample);
   }
   await corpus.moveTo(undefined);
   const result = summarize(samples, strategies, outputs);
+  if (options.statusBarCheck) result.statusBar = checkStatusBar(outputs.get('ar')!, asInEditor);
   for (const [name, texts] of Object.entries(baselines)) result.quality[name] = quality(samples, texts);
   return result;
 }
@@ -187,5 +206,21 @@ function summarize(samples: readonly BenchSample[], strategies: StrategyName[], 
       meanTreeBudget: runs.reduce((n, r) => n + r.stats.treeBudget, 0) / Math.max(1, runs.length),
     };
   }
-  return { summary, detail, quality: {} };
+  return { summary, detail, statusBar: {}, quality: {} };
+}
+
+/** Over the completions the status bar counts (MIN_SPEED_TOKENS or more): its figure and ar's time over theirs. */
+export function checkStatusBar(ar: readonly SampleOutput[], asInEditor: ReadonlyMap<StrategyName, readonly SampleOutput[]>): Record<string, StatusBarCheck> {
+  const checks: Record<string, StatusBarCheck> = {};
+  for (const [strategy, runs] of asInEditor) {
+    const counted = runs.map((run, i) => ({ run, ar: ar[i] })).filter(({ run }) => run.stats.tokens >= MIN_SPEED_TOKENS && run.stats.baselineSteps > 0);
+    const arMs = counted.reduce((n, c) => n + c.ar.stats.elapsedMs, 0);
+    const ms = counted.reduce((n, c) => n + c.run.stats.elapsedMs, 0);
+    checks[strategy] = {
+      completions: counted.length,
+      statusBarSpeedup: summarizeAsStatusBar(counted.map(({ run }) => ({ stats: run.stats }))).meanSpeedup,
+      measuredSpeedup: ms > 0 ? arMs / ms : 0,
+    };
+  }
+  return checks;
 }

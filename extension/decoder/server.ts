@@ -137,7 +137,9 @@ export class DecoderServer {
       case 'complete': {
         const params = request.params as RequestParams['complete'];
         const result = await this.engine.complete(params, { isCancelled });
-        return this.reply(id, 'complete', { ...result, stats: { ...result.stats, queueMs } });
+        this.reply(id, 'complete', { ...result, stats: { ...result.stats, queueMs } });
+        if (!this.generation) this.replayWhenIdle(result.stats);
+        return;
       }
       case 'generate': {
         const params = request.params as RequestParams['generate'];
@@ -148,6 +150,7 @@ export class DecoderServer {
             if (text.length > 0) this.io.send({ id, event: 'chunk', data: { text } });
           }, gate);
           this.reply(id, 'generate', { ...result, stats: { ...result.stats, queueMs } });
+          this.replayWhenIdle(result.stats);
         } finally {
           this.generation = null;
           await gate.runPending(); // completions that arrived after the last step
@@ -157,6 +160,20 @@ export class DecoderServer {
       default:
         throw new Error(`not a model request: ${request.method}`);
     }
+  }
+
+  /**
+   * After a tree generation, once nothing else waits: time plain greedy steps on the cache it left
+   * (the speed-up's measured baseline). It yields to any request that arrives, after at most one pass.
+   */
+  private replayWhenIdle(stats: { strategy: string; fromMemo: boolean; forwardPasses: number }): void {
+    if (stats.strategy === 'ar' || stats.fromMemo || stats.forwardPasses === 0) return;
+    const busy = () => this.shuttingDown || this.active.size > 0;
+    setImmediate(() => {
+      if (busy()) return;
+      const replay = () => this.engine.replayPlainSteps(busy).catch((e) => this.io.log(`plain-step replay failed: ${e instanceof Error ? e.message : e}`));
+      this.modelQueue = this.modelQueue.then(replay, replay);
+    });
   }
 
   private reply<M extends Method>(id: number, _method: M, result: ResponseResults[M]): void {

@@ -152,6 +152,17 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.ok(recent.length >= 2);
   });
 
+  it('after a tree completion the idle decoder times plain greedy steps on its cache; the next completion carries them', async () => {
+    const ask = (prefix: string) => decoder.call('generate', { prefix, maxTokens: 24, strategy: 'tr-jacobi' });
+    await ask('def scale(v, k):\n    return ');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // idle: the replay runs
+    const { stats } = (await ask('def shift(v, d):\n    return ')).response.result;
+    assert.ok(stats.baselineSteps > 0, JSON.stringify(stats));
+    assert.ok(stats.arTokensPerSecond > 0 && stats.speedupVsAr > 0);
+    const right = await ask('def shift(v, d):\n    return ');
+    assert.equal(right.response.result.stats.fromMemo, true, 'served from the memo: nothing replayed after it');
+  });
+
   it('cancel stops a generation mid-way with stopReason "cancelled"', async () => {
     // Wait for the first streamed chunk so the cancel lands mid-generation.
     const generation = await startLongGeneration(decoder);

@@ -4,10 +4,10 @@ import type { GenerationResult } from './generator';
 import { median } from './latencyCalibration';
 
 /**
- * The speed-up is MEASURED, not estimated: plain greedy costs one root-only step per token, and the
- * generation timed some root-only steps of its own (every step for `ar`), interleaved with the tree
- * steps on the same cache, past length and machine load. Plain greedy's tokens/s is 1000 over their
- * median; with none timed there is no figure (0).
+ * The speed-up is MEASURED, not estimated: plain greedy costs one step per token, and the steps were
+ * timed (ar's own, or for a tree strategy ar replayed on the cache before it: DecoderEngine
+ * replayPlainSteps) on the same process, past length and machine load. Plain greedy's tokens/s is
+ * 1000 over their median; with none timed there is no figure (0).
  */
 export function toDecodeStats(result: GenerationResult, treeBudget: number): DecodeStats {
   const tokens = result.tokens.length;

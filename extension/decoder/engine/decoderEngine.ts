@@ -26,7 +26,10 @@ const CONTEXT_QUERY_CHARS = 1500;
 const CONTEXT_CHARS_PER_TOKEN = 3;
 const DEFAULT_REPO_NAME = 'workspace';
 /** Root-only steps that time plain greedy inside a tree-drafting generation: the 2nd step, then every 16th. */
-export const BASELINE_STEPS = { first: 1, every: 16 };
+/** Plain greedy steps replayed on the cache after a tree generation (the first of them only warms up). */
+export const PLAIN_STEPS_REPLAYED = 5;
+/** Replayed step timings kept for the next tree generation's stats. */
+const PLAIN_STEPS_KEPT = 32;
 
 /**
  * The text that chooses context chunks: the lines around the cursor WITHOUT the line being typed,
@@ -72,7 +75,7 @@ export interface RequestControl {
 
 export interface RunRequest extends DecodeOptions {
   prompt: readonly number[];
-  /** Time interleaved plain greedy steps for a measured speed-up (default true; the bench measures ar itself). */
+  /** Attach the replayed plain greedy steps to a tree generation's stats (default true; the bench measures ar itself). */
   measureBaseline?: boolean;
   /** Answer from a remembered continuation when one determines it (editor requests; tools and tests decode). */
   memo?: boolean;
@@ -96,6 +99,8 @@ export class DecoderEngine {
   private readonly memo = new CompletionMemo();
   private loaded: Loaded | null = null;
   private readonly recent: DecodeStats[] = [];
+  /** Plain greedy step timings replayed since the last tree generation (replayPlainSteps). */
+  private readonly replayedPlainSteps: number[] = [];
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -231,9 +236,9 @@ export class DecoderEngine {
       strategy,
       isCancelled: () => control.isCancelled(),
       onText: request.onText,
-      baselineSteps: request.measureBaseline === false ? undefined : BASELINE_STEPS,
       preemption: request.preemption,
     });
+    if (name !== 'ar' && request.measureBaseline !== false) result.baselineStepMs = this.replayedPlainSteps.splice(0);
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
     const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
@@ -241,6 +246,28 @@ export class DecoderEngine {
     this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
     this.record(stats);
     return { result, stats };
+  }
+
+  /**
+   * The measured baseline of the speed-up: plain greedy (ar) steps replayed on the cache the last
+   * generation left, over its last tokens, when the process is idle, at that generation's past length and
+   * under the machine's load of the moment. Steps timed inside a tree generation read slower than
+   * `ar`'s own (they follow tree passes), so the speed-up they gave was too high. The next tree
+   * generation's stats carry these timings. `isCancelled`: work is waiting (stop between passes).
+   */
+  async replayPlainSteps(isCancelled: () => boolean): Promise<void> {
+    const loaded = this.loaded;
+    if (!loaded) return;
+    const cached = loaded.generator.cachedPrefix;
+    const first = cached.length - PLAIN_STEPS_REPLAYED;
+    if (first < 1) return;
+    // ar's own loop over the last cached tokens: the prompt's rows are all reused, so no prefill runs.
+    const replay = await loaded.generator.generate(cached.slice(0, first + 1), {
+      maxTokens: PLAIN_STEPS_REPLAYED, stopRules: { stopStrings: [] }, strategy: loaded.strategies.create('ar', {}), isCancelled,
+    });
+    const times = replay.baselineStepMs.slice(1); // the first step follows whatever ran before: a warm-up
+    this.replayedPlainSteps.push(...times);
+    this.replayedPlainSteps.splice(0, Math.max(0, this.replayedPlainSteps.length - PLAIN_STEPS_KEPT));
   }
 
   private record(stats: DecodeStats): void {

@@ -28,11 +28,6 @@ export interface GenerateOptions {
   isCancelled?: () => boolean;
   /** Streamed text; the chunks concatenate to the final text. */
   onText?: (chunk: string) => void;
-  /**
-   * Make steps `first`, `first + every`, ... plain greedy steps (the root alone, which is lossless)
-   * and time them: the measured baseline of the speed-up, under the same load and past length.
-   */
-  baselineSteps?: { first: number; every: number };
   /** Shorter requests that run between this generation's steps (it restores its KV rows after them). */
   preemption?: PreemptionGate;
 }
@@ -54,7 +49,10 @@ export interface GenerationResult {
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
   acceptedFromNoise: number;
-  /** Wall ms of each plain greedy (root-only) step: the whole step, drafting to emitting. */
+  /**
+   * Wall ms of plain greedy steps, each from its start to the next one's: for `ar` its own steps; for a
+   * tree strategy the ar steps DecoderEngine replayed on the cache since the previous generation.
+   */
   baselineStepMs: number[];
   /** Served from a remembered continuation, with no forward pass. */
   fromMemo?: boolean;
@@ -131,8 +129,6 @@ export class Generator {
       reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0,
       acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, baselineStepMs: [],
     };
-    const baseline = options.baselineSteps;
-    const isBaselineStep = (step: number) => baseline !== undefined && step >= baseline.first && (step - baseline.first) % baseline.every === 0;
 
     const prefillStart = this.now();
     const prefilled = await this.prefill(prompt.slice(0, -1), cancelled);
@@ -168,9 +164,8 @@ export class Generator {
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
       const stepStart = this.now();
-      const baselineStep = isBaselineStep(step);
-      const plainStep = baselineStep || strategy.name === 'ar';
-      let tree = baselineStep ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
+      const plainStep = strategy.name === 'ar';
+      let tree = strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
       const acceptance = await this.verify(tree, result);
@@ -186,7 +181,6 @@ export class Generator {
         if (result.tokens.length >= options.maxTokens) { stop = { reason: 'max-tokens' }; break; }
       }
       root = context[context.length - 1];
-      if (plainStep) result.baselineStepMs.push(this.now() - stepStart);
       if (stop === null && options.onText) {
         const stable = stableLength(detokenizer.text, options.stopRules);
         if (stable > streamed) {
@@ -200,15 +194,24 @@ export class Generator {
         await yieldToEventLoop();
         strategy.exclude?.(this.now() - yielded);
       }
+      // What ar's loop spends per token, the yield included (a tree step pays it too).
+      if (plainStep) result.baselineStepMs.push(this.now() - stepStart);
     }
 
     result.decodeMs = this.now() - decodeStart - pausedMs;
     result.stopReason = stop.reason;
     result.text = stop.cut !== undefined ? detokenizer.text.slice(0, stop.cut) : detokenizer.finalText;
     if (options.onText && result.text.length > streamed) options.onText(result.text.slice(streamed));
-    // The cache now holds prompt + accepted tokens minus the last root.
+    // The cache now holds prompt + accepted tokens minus the last root, and after a stop inside a step
+    // the rows of tokens accepted past the stop, which are dropped: every row is one of cachedTokens.
     this.cachedTokens = context.slice(0, this.cache.length);
+    this.cache.truncate(this.cachedTokens.length);
     return result;
+  }
+
+  /** The tokens whose KV rows the cache holds, in order. */
+  get cachedPrefix(): readonly number[] {
+    return this.cachedTokens;
   }
 
   /** One forward pass over `tree`; commits the accepted path's KV rows. */

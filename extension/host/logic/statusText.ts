@@ -86,15 +86,15 @@ export function formatTooltip(input: TooltipInput): string {
     lines.push(
       '',
       `Speed over the last ${speed.completions} completions of ${MIN_SPEED_TOKENS}+ tokens: ${speed.meanTokensPerSecond.toFixed(0)} tokens/s, ` +
-        `${speed.meanSpeedup.toFixed(2)}x plain greedy — measured: each completion times a few plain greedy steps ` +
-        '(the last token alone) between its tree steps, on the same cache and machine load.',
+        `${speed.meanSpeedup.toFixed(2)}x plain greedy — measured: after each completion, while idle, the decoder runs ` +
+        'plain greedy over its last few tokens again on the same cache and times those steps, under the same machine load.',
     );
   }
   const s = input.recent[input.recent.length - 1];
   if (s) {
     const baseline = s.baselineSteps > 0
-      ? `plain greedy measured here: ${s.arTokensPerSecond.toFixed(0)} tokens/s over ${s.baselineSteps} steps, ${s.speedupVsAr.toFixed(2)}x`
-      : 'too short to measure plain greedy';
+      ? `plain greedy measured before it: ${s.arTokensPerSecond.toFixed(0)} tokens/s over ${s.baselineSteps} steps, ${s.speedupVsAr.toFixed(2)}x`
+      : 'no plain greedy steps timed before it';
     lines.push(
       '',
       `Last completion (${s.strategy}): ${s.tokens} tokens in ${Math.round(s.elapsedMs)} ms; prompt ${s.promptTokens} tokens, ` +
