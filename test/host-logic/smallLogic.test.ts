@@ -115,6 +115,12 @@ describe('status bar text', () => {
     const slow = stats({ tokens: 40, elapsedMs: 1000, tokensPerSecond: 40, arTokensPerSecond: 40 });
     assert.equal(formatSpeed(recentSpeed([stats(), slow])!), `$(zap) ${Math.round(80000 / 1325)} tok/s · 2.5/step · 1.3x`);
   });
+  it('covers only the completions since the strategy last changed', () => {
+    const ar = stats({ strategy: 'ar', tokensPerSecond: 58, arTokensPerSecond: 58, speedupVsAr: 1 });
+    assert.equal(formatStatusText({ ...base, recent: [slowTree(), ar, stats()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x', 'the tree completion before ar is left out');
+    assert.equal(recentSpeed([stats(), ar])!.completions, 1);
+    function slowTree() { return stats({ tokens: 40, elapsedMs: 4000, tokensPerSecond: 10 }); }
+  });
   it('shows the state by priority: error, loading, indexing, speed, ready', () => {
     assert.equal(formatStatusText({ ...base, engine: { kind: 'error', reason: 'x' } }), '$(error) MSN: error');
     assert.equal(formatStatusText({ ...base, engine: { kind: 'loading' } }), '$(loading~spin) MSN: loading model');

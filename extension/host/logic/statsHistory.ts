@@ -88,13 +88,17 @@ export const MIN_SPEED_TOKENS = 8;
 export const SPEED_WINDOW = 20;
 
 /**
- * The completions a speed figure is over: recent ones of the newest completion's strategy, of at
- * least MIN_SPEED_TOKENS tokens, whose baseline was measured.
+ * The completions a speed figure is over: recent ones decoded since the strategy last changed (so a
+ * figure after switching is about the strategy in use alone), of at least MIN_SPEED_TOKENS tokens,
+ * whose baseline was measured.
  */
 export function speedSample(stats: readonly DecodeStats[]): DecodeStats[] {
   const strategy = stats.at(-1)?.strategy;
+  let since = stats.length;
+  while (since > 0 && stats[since - 1].strategy === strategy) since--;
   return stats
-    .filter((s) => s.strategy === strategy && s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0 && s.stopReason !== 'cancelled')
+    .slice(since)
+    .filter((s) => s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0 && s.stopReason !== 'cancelled')
     .slice(-SPEED_WINDOW);
 }
 
