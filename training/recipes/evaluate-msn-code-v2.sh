@@ -1,12 +1,4 @@
 #!/usr/bin/env bash
-# The quality numbers of MODEL_CARD.md, each with the command that reproduces it. Writes JSON to
-# training/recipes/msn-code-v2.results/. Usage: bash training/recipes/evaluate-msn-code-v2.sh MODEL_DIR NAME [CONTEXT]
-#   MODEL_DIR: an exported msn-onnx/1 folder; NAME: the results' file stem; CONTEXT: prompt+answer tokens (1024).
-set -euo pipefail
-cd "$(dirname "$0")/../.."
-model=$1; name=$2; context=${3:-1024}
-out=training/recipes/msn-code-v2.results
-mkdir -p "$out"
-.venv/bin/python -m training.evaluate --model "$model" --val training/data/corpus-v2/val.jsonl \
-  --tasks loss,next-line,next-line-repo,copy,he-single,he-multi --limit 100 --next-line 100 \
-  --max-val-tokens 50000 --context "$context" --threads 1 --out "$out/$name.evaluate.json"
+# msn-code-v2's quality numbers (its MODEL_CARD.md): training/recipes/evaluate.sh into msn-code-v2.results/.
+#   bash training/recipes/evaluate-msn-code-v2.sh MODEL_DIR NAME [CONTEXT]
+exec bash "$(dirname "$0")/evaluate.sh" "$1" "$2" training/recipes/msn-code-v2.results "${3:-1024}"
