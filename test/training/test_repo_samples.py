@@ -157,3 +157,20 @@ def test_a_huge_package_keeps_a_seeded_subset_of_its_files_within_the_cap(tmp_pa
     assert len(big) == 10 and big == sorted(big, key=lambda p: int(p[1:-3]))  # within the cap, in corpus order
     assert big != [f"b{i}.py" for i in range(10)]  # a sample of the package, not its first files
     assert dict(package_groups(corpus, seed=0, max_records=None, max_package_chars=1000))["big"] == groups["big"]
+
+
+def test_some_samples_carry_a_near_copy_of_the_window_as_the_last_context_chunk():
+    from training.repo_samples import NEAR_COPY_SHARE, near_copy
+    window = "".join(f"value_{i} = compute({i})\n" for i in range(20))
+    copy = near_copy(window, np.random.default_rng(0))
+    lines = copy.split("\n")
+    assert 12 <= len(lines) < 20 and all(line + "\n" in window for line in lines)
+    files = [SourceFile("a.py", window), SourceFile("b.py", "other = 1\n")]
+    samples = package_samples("pkg", files, encode, SPECIAL, np.random.default_rng(1), window_chars=2000,
+                              context_chars=0, fim_rate=0.0)
+    assert len(samples) == 2
+    with_copy = 0
+    for seed in range(200):
+        sample = package_samples("pkg", files, encode, SPECIAL, np.random.default_rng(seed), 2000, 0, 0.0)[0]
+        with_copy += "<F>b.py\nvalue_" in decode(sample.ids)
+    assert abs(with_copy / 200 - NEAR_COPY_SHARE) < 0.07

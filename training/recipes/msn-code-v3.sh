@@ -27,7 +27,7 @@ data() {
   mkdir -p "$WORK"
   cp "$INIT/tokenizer.json" "$WORK/tokenizer.json"  # the tokenizer the weights were trained with
   $PY -m training.data tokenize --layout repo --corpus "$CORPUS/train.jsonl" --tokenizer "$WORK/tokenizer.json" \
-    --out "$WORK/train" --seed 2 --seq-len $SEQ --fim-rate 0.6 --max-records 15000 --max-package-mb 3 --workers 2 | tail -n 1
+    --out "$WORK/train" --seed 3 --seq-len $SEQ --fim-rate 0.6 --max-records 15000 --max-package-mb 3 --workers 2 | tail -n 1
   $PY -m training.data tokenize --layout repo --corpus "$CORPUS/val.jsonl" --tokenizer "$WORK/tokenizer.json" \
     --out "$WORK/val" --seed 1 --seq-len $SEQ --fim-rate 0.6 --max-records 3000 --max-package-mb 3 --workers 2 | tail -n 1
 }
