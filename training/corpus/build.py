@@ -15,8 +15,8 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import budget, fetch_debian, fetch_npm, scan, sources, split, write
-from .paths import DEFAULT_OUT, REPO_ROOT
+from . import budget, fetch_debian, fetch_npm, near_dup, scan, sources, split, write
+from .paths import DEFAULT_OUT, EXTRACTED, REPO_ROOT
 
 MB = 1_000_000
 
@@ -60,6 +60,22 @@ def deduplicated_candidates(scans: list[dict], dropped: Counter) -> list[dict]:
     return candidates
 
 
+def file_signature(file: dict):
+    return near_dup.signature((EXTRACTED / file["file"]).read_bytes().decode("utf-8"))
+
+
+def without_near_duplicates(candidates: list[dict], threshold: float, workers: int, dropped: Counter) -> list[dict]:
+    """Candidates minus near duplicates of an earlier candidate (training/corpus/near_dup.py)."""
+    if threshold <= 0:
+        return candidates
+    with ProcessPoolExecutor(workers) as pool:
+        signatures = list(pool.map(file_signature, candidates, chunksize=64))
+    drop = near_dup.near_duplicates(signatures, threshold)
+    dropped["near-duplicate"] += len(drop)
+    print(f"[build] {len(drop)} near duplicates (estimated Jaccard >= {threshold} over word 5-grams)", flush=True)
+    return [file for index, file in enumerate(candidates) if index not in drop]
+
+
 def run_build(args: argparse.Namespace) -> None:
     started = time.time()
     out_dir = Path(args.out)
@@ -68,6 +84,7 @@ def run_build(args: argparse.Namespace) -> None:
     dropped: Counter = Counter()
     scans = scan_all(args.workers)
     candidates = deduplicated_candidates(scans, dropped)
+    candidates = without_near_duplicates(candidates, args.near_dup_threshold, args.workers, dropped)
     available = sum(f["bytes"] for f in candidates)
     print(f"[build] {len(candidates)} candidate files, {available / MB:.1f} MB after filters", flush=True)
 
@@ -84,7 +101,8 @@ def run_build(args: argparse.Namespace) -> None:
     if args.sources_tsv:
         Path(args.sources_tsv).write_text(sources_tsv)
     report = write.summary(chosen, validation, dropped, len(scans))
-    report += f"built in {time.time() - started:.0f}s with --max-mb {args.max_mb} --shares {args.shares}\n"
+    report += (f"built in {time.time() - started:.0f}s with --max-mb {args.max_mb} --shares {args.shares}"
+               f" --near-dup-threshold {args.near_dup_threshold}\n")
     (out_dir / "summary.txt").write_text(report)
     print(report, flush=True)
     if args.ready:
@@ -103,6 +121,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sources-tsv", default="",
                         help="where to also write the SOURCES table (it is always in --out); the shipped model's"
                              " model/SOURCES.tsv is written by its recipe, never by a rebuild")
+    parser.add_argument("--near-dup-threshold", type=float, default=near_dup.DEFAULT_THRESHOLD,
+                        help="drop files this similar to an earlier one (0: off; corpus v2 was built with 0)")
     parser.add_argument("--ready", action="store_true", help="write the READY marker when done")
     parser.add_argument("--force", action="store_true", help="overwrite a folder that has a READY marker")
     args = parser.parse_args(argv)

@@ -22,7 +22,7 @@ step=${1:-pretrain}
 data() {
   # 1. Corpus v2: pinned sources (training/corpus/sources/pinned.tsv), all of it.
   [ -f "$CORPUS/READY" ] || { $PY -m training.corpus.build fetch
-    $PY -m training.corpus.build build --max-mb 700 --out "$CORPUS" --ready; }
+    $PY -m training.corpus.build build --max-mb 700 --near-dup-threshold 0 --out "$CORPUS" --ready; }
   # 2. Tokenizer: 8192-token byte-level BPE with the FIM and repo-level tokens.
   [ -f "$WORK/tokenizer.json" ] || $PY -m training.data tokenizer --corpus "$CORPUS/train.jsonl" \
     --sample-mb 30 --vocab 8192 --out "$WORK/tokenizer.json"

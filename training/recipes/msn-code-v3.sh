@@ -23,7 +23,7 @@ step=${1:-pretrain}
 
 data() {
   [ -f "$CORPUS/READY" ] || { $PY -m training.corpus.build fetch
-    $PY -m training.corpus.build build --max-mb 700 --out "$CORPUS" --ready; }
+    $PY -m training.corpus.build build --max-mb 700 --near-dup-threshold 0 --out "$CORPUS" --ready; }
   mkdir -p "$WORK"
   cp "$INIT/tokenizer.json" "$WORK/tokenizer.json"  # the tokenizer the weights were trained with
   $PY -m training.data tokenize --layout repo --corpus "$CORPUS/train.jsonl" --tokenizer "$WORK/tokenizer.json" \
