@@ -17,6 +17,8 @@ const common = {
 const entryPoints = {
   'host/extension': 'extension/host/extension.ts',
   'decoder/main': 'extension/decoder/main.ts',
+  // The forward-pass worker thread the decoding process (and the CLI tools) start: WorkerModel.
+  'decoder/forwardWorker': 'extension/decoder/model/forwardWorker.ts',
   'cli/demo': 'extension/cli/demo.ts',
   'cli/bench': 'extension/cli/bench.ts',
   'cli/profile': 'extension/cli/stepProfile.ts',

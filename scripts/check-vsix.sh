@@ -5,7 +5,8 @@
 #  - declare that target in extension.vsixmanifest (the TargetPlatform vsce --target writes),
 #  - hold exactly the onnxruntime-node binary files of that platform, as installed in node_modules,
 #    and none of any other platform,
-#  - hold the extension's entry points, the default model and onnxruntime-node's JS,
+#  - hold the extension's entry points (the decoding process's forward-pass worker too), the default
+#    model and onnxruntime-node's JS,
 #  - hold no GPU providers, source maps, TypeScript sources or onnxruntime-node's install-time deps.
 set -euo pipefail
 export LC_ALL=C # sort and comm agree on order
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/.."
 ALL_TARGETS="linux-x64 linux-arm64 darwin-arm64 darwin-x64 win32-x64"
 BIN_ROOT=node_modules/onnxruntime-node/bin/napi-v6
 REQUIRED="extension.vsixmanifest extension/package.json extension/dist/host/extension.js
-extension/dist/decoder/main.js extension/model/model.onnx extension/model/tokenizer.json extension/model/msn.json
+extension/dist/decoder/main.js extension/dist/decoder/forwardWorker.js extension/model/model.onnx extension/model/tokenizer.json extension/model/msn.json
 extension/node_modules/onnxruntime-node/package.json extension/node_modules/onnxruntime-node/dist/index.js
 extension/node_modules/onnxruntime-common/package.json"
 FORBIDDEN='providers_(cuda|tensorrt)|\.map$|\.ts$|/(adm-zip|global-agent)/'

@@ -17,7 +17,7 @@ import { runBench } from './benchRunner';
 import { formatLatencyCurve, openEngine } from './engineSetup';
 import { formatTable } from './table';
 
-const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar]';
+const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--in-thread]';
 
 function parseStrategies(raw: string | undefined): StrategyName[] {
   if (raw === undefined) return [...STRATEGIES];
@@ -27,7 +27,7 @@ function parseStrategies(raw: string | undefined): StrategyName[] {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context', '--check-status-bar'], [
+  const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context', '--check-status-bar', '--in-thread'], [
     '--model', '--workspace', '--fim-benchmark', '--samples', '--seed', '--max-tokens', '--json', '--strategies', '--tree-budget', '--threads', '--mode', '--warmup',
   ]);
   const modelDir = args.values.get('--model') ?? 'model';
@@ -57,9 +57,10 @@ async function main(): Promise<void> {
     process.stderr.write(`${path.basename(fimBenchmark!)}: ${samples.length} tasks (seed ${seed}), no workspace corpus\n`);
   }
 
-  const engine = await openEngine(modelDir, threads);
+  const inThread = args.flags.has('--in-thread');
+  const engine = await openEngine(modelDir, threads, { inThread });
   const info = engine.modelInfo!;
-  process.stderr.write(`model ${info.name} (${info.parameters ?? '?'} parameters), ${threads} thread(s)\n`);
+  process.stderr.write(`model ${info.name} (${info.parameters ?? '?'} parameters), ${threads} thread(s), forward passes ${inThread ? 'in the main thread' : 'in a worker thread'}\n`);
   const result = await runBench(engine, samples, {
     strategies, maxTokens, mode, treeBudget, corpusFiles, warmupRuns: warmup,
     repoName: workspace !== undefined ? path.basename(path.resolve(workspace)) : undefined,

@@ -1,8 +1,10 @@
-// npm run profile -- --model DIR [--past 0,512,2000] [--steps 40] [--threads T]
-// Where one decoding step's time goes, by past length: the raw forward pass (session.run alone,
-// q=1 and q=16, on the engine's own KV cache) against a whole plain greedy step of the engine
+// npm run profile -- --model DIR [--past 0,512,2000] [--steps 40] [--threads T] [--in-thread]
+// Where one decoding step's time goes, by past length: the raw forward pass (the model's forward
+// alone, q=1 and q=16, on the engine's own KV cache) against a whole plain greedy step of the engine
 // (drafting, inputs, the pass, argmax, KV copy, stop rules). What the step costs beyond the raw pass
 // is the JS side; q=16 over q=1 is what verifying a 16-node tree costs relative to one token.
+// Passes run in the worker thread, as in the editor (its message round trip is part of the raw
+// pass), or with --in-thread in this one.
 import { buildChainInputs } from '../decoder/engine/chainInputs';
 import { median } from '../decoder/engine/latencyCalibration';
 import { intArg, parseArgs, UsageError } from './args';
@@ -10,16 +12,17 @@ import { openEngine } from './engineSetup';
 import { seededRandom } from './random';
 import { formatTable } from './table';
 
-const USAGE = 'usage: npm run profile -- --model DIR [--past 0,512,2000] [--steps 40] [--threads T]';
+const USAGE = 'usage: npm run profile -- --model DIR [--past 0,512,2000] [--steps 40] [--threads T] [--in-thread]';
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), [], ['--model', '--past', '--steps', '--threads']);
+  const args = parseArgs(process.argv.slice(2), ['--in-thread'], ['--model', '--past', '--steps', '--threads']);
   const modelDir = args.values.get('--model') ?? 'model';
   const pasts = (args.values.get('--past') ?? '0,512,2000').split(',').map(Number);
   if (pasts.some((p) => !Number.isInteger(p) || p < 0)) throw new UsageError('--past takes non-negative integers');
   const steps = intArg(args, '--steps', 40, 4);
   const threads = intArg(args, '--threads', 1, 1);
-  const engine = await openEngine(modelDir, threads, true);
+  const inThread = args.flags.has('--in-thread');
+  const engine = await openEngine(modelDir, threads, { quiet: true, inThread });
   const { model, config } = engine.model;
   const random = seededRandom(5);
   const rows: string[][] = [];
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
     rows.push([String(cache.length), raw1.toFixed(2), stepMs.toFixed(2), (stepMs - raw1).toFixed(2), raw16.toFixed(2), (raw16 / raw1).toFixed(2),
       after16.toFixed(2)]);
   }
-  console.log(`model ${config.name}: ${config.numLayers} layers, ${config.numKvHeads} kv heads x ${config.headDim}, vocab ${config.vocabSize}; ${threads} thread(s); medians of ${steps}`);
+  console.log(`model ${config.name}: ${config.numLayers} layers, ${config.numKvHeads} kv heads x ${config.headDim}, vocab ${config.vocabSize}; ${threads} thread(s), passes ${inThread ? 'in this thread' : 'in the worker'}; medians of ${steps}`);
   console.log(formatTable(['past', 'raw q=1 ms', 'ar step ms', 'JS side ms', 'raw q=16 ms', 'q16 / q1', 'q=1 after q=16 ms'], rows));
   await engine.close();
 }

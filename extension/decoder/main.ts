@@ -1,9 +1,11 @@
 // Entry point of the decoding process: NDJSON requests on stdin, responses and events
 // on stdout, logs on stderr. Usage: node dist/decoder/main.js [--cache-dir DIR]
+import * as path from 'node:path';
 import { MAX_MESSAGE_CHARS } from '../limits';
 import { encodeMessage, LineSplitter, type DecoderMessage } from '../protocol';
 import { DecoderEngine } from './engine/decoderEngine';
 import { createStrategySet } from './engine/strategySet';
+import { WorkerModel } from './model/workerModel';
 import { DecoderServer } from './server';
 
 function argValue(name: string): string | undefined {
@@ -32,8 +34,20 @@ function exit(code: number): void {
   process.stdout.write('', () => process.exit(code));
 }
 
+// Forward passes run in a worker thread, so this thread reads requests (a cancel) during a pass.
+// If the worker dies, the KV cache it held goes with it: the process exits and the host, which
+// fails the open requests on exit, restarts it. The request whose pass failed is answered first.
+const openSession = WorkerModel.opener({
+  script: path.join(__dirname, 'forwardWorker.js'),
+  onCrash: (error) => {
+    log(`${error.message}; exiting`);
+    setImmediate(() => exit(1));
+  },
+});
+
 const engine = new DecoderEngine({
   strategies: createStrategySet,
+  openSession,
   cacheDir: argValue('--cache-dir') ?? process.env.MSN_COMPLETE_CACHE_DIR,
   onProgress: (data) => send({ event: 'progress', data }),
   log,

@@ -1,7 +1,8 @@
 // Protocol handling of the decoding process: one NDJSON request per line in, exactly one
 // response per request out (plus chunk / progress events). Model work (load, complete,
 // generate) runs one request at a time; cancel, stats and corpus requests are answered
-// while a generation runs, because the generation loop yields between steps.
+// while a generation runs, because forward passes run in a worker thread and the generation
+// loop yields between steps; a cancel ends a generation at once, even during a pass.
 import {
   parseRequest, type DecoderMessage, type ErrorCode, type Method, type Request, type RequestParams, type ResponseResults,
 } from '../protocol';
@@ -18,7 +19,8 @@ export interface ServerIo {
 }
 
 interface ActiveRequest {
-  cancelled: boolean;
+  /** Aborted by `cancel` (or shutdown): the generation ends at once, even in the middle of a forward pass. */
+  cancel: AbortController;
   /** performance.now() when the request line arrived. */
   receivedAt: number;
 }
@@ -58,7 +60,7 @@ export class DecoderServer {
       case 'cancel': {
         const { requestId } = request.params as RequestParams['cancel'];
         const target = this.active.get(requestId);
-        if (target) target.cancelled = true;
+        target?.cancel.abort();
         return this.reply(id, 'cancel', { cancelled: target !== undefined });
       }
       case 'stats':
@@ -81,7 +83,7 @@ export class DecoderServer {
       }
       case 'shutdown':
         this.shuttingDown = true;
-        for (const active of this.active.values()) active.cancelled = true;
+        for (const active of this.active.values()) active.cancel.abort();
         this.reply(id, 'shutdown', {});
         this.io.exit(0);
         return;
@@ -96,7 +98,7 @@ export class DecoderServer {
 
   /** Model requests run one after another; a cancel can reach one still waiting its turn. */
   private runModelRequest(request: Request, receivedAt: number): Promise<void> {
-    const control: ActiveRequest = { cancelled: false, receivedAt };
+    const control: ActiveRequest = { cancel: new AbortController(), receivedAt };
     this.active.set(request.id, control);
     const run = async () => {
       try {
@@ -114,7 +116,7 @@ export class DecoderServer {
 
   /** Runs a completion at the next step boundary of the running Generate. */
   private async runBetweenSteps(gate: PreemptionGate, request: Request, receivedAt: number): Promise<void> {
-    const control: ActiveRequest = { cancelled: false, receivedAt };
+    const control: ActiveRequest = { cancel: new AbortController(), receivedAt };
     this.active.set(request.id, control);
     try {
       await gate.run(() => this.executeModelRequest(request, control));
@@ -127,7 +129,8 @@ export class DecoderServer {
 
   private async executeModelRequest(request: Request, control: ActiveRequest): Promise<void> {
     const { id } = request;
-    const isCancelled = () => control.cancelled;
+    const { signal } = control.cancel;
+    const isCancelled = () => signal.aborted;
     const queueMs = performance.now() - control.receivedAt;
     switch (request.method) {
       case 'load': {
@@ -136,7 +139,7 @@ export class DecoderServer {
       }
       case 'complete': {
         const params = request.params as RequestParams['complete'];
-        const result = await this.engine.complete(params, { isCancelled });
+        const result = await this.engine.complete(params, { isCancelled, signal });
         this.reply(id, 'complete', { ...result, stats: { ...result.stats, queueMs } });
         if (!this.generation) this.replayWhenIdle(result.stats);
         return;
@@ -146,7 +149,7 @@ export class DecoderServer {
         const gate = new PreemptionGate();
         this.generation = gate;
         try {
-          const result = await this.engine.generate(params, { isCancelled }, (text) => {
+          const result = await this.engine.generate(params, { isCancelled, signal }, (text) => {
             if (text.length > 0) this.io.send({ id, event: 'chunk', data: { text } });
           }, gate);
           this.reply(id, 'generate', { ...result, stats: { ...result.stats, queueMs } });

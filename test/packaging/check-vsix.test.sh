@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fast self-test of scripts/check-vsix.sh on hand-made archives (empty files with a VSIX's names):
 # a right linux-arm64 VSIX passes; another platform's binary, a missing own binary, a wrong
-# TargetPlatform or a source map fail. The real archives are checked by `npm run package` itself.
+# TargetPlatform, a missing forward-pass worker or a source map fail. The real archives are
+# checked by `npm run package` itself.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root="$PWD"
@@ -18,7 +19,7 @@ fake_vsix() {
   mkdir -p "$tree/extension/dist/host" "$tree/extension/dist/decoder" "$tree/extension/model" \
     "$tree/extension/node_modules/onnxruntime-node/dist" "$tree/extension/node_modules/onnxruntime-common"
   echo "<Identity Id=\"msn-complete\" TargetPlatform=\"$declared\"/>" >"$tree/extension.vsixmanifest"
-  for file in package.json dist/host/extension.js dist/decoder/main.js model/model.onnx model/tokenizer.json \
+  for file in package.json dist/host/extension.js dist/decoder/main.js dist/decoder/forwardWorker.js model/model.onnx model/tokenizer.json \
     model/msn.json node_modules/onnxruntime-node/package.json node_modules/onnxruntime-node/dist/index.js \
     node_modules/onnxruntime-common/package.json; do
     : >"$tree/extension/$file"
@@ -53,6 +54,11 @@ expect fail "$work/wrong-linux-arm64.vsix" 'declares TargetPlatform "linux-x64",
 fake_vsix missing-linux-arm64 linux-arm64 "$bin/linux/arm64"
 zip -qd "$work/missing-linux-arm64.vsix" "extension/$bin/linux/arm64/libonnxruntime.so.1"
 expect fail "$work/missing-linux-arm64.vsix" "missing its platform binary extension/$bin/linux/arm64/libonnxruntime.so.1"
+
+# The decoding process cannot run its forward passes without the worker's entry point.
+fake_vsix noworker-linux-arm64 linux-arm64 "$bin/linux/arm64"
+zip -qd "$work/noworker-linux-arm64.vsix" extension/dist/decoder/forwardWorker.js
+expect fail "$work/noworker-linux-arm64.vsix" "missing extension/dist/decoder/forwardWorker.js"
 
 fake_vsix map-linux-arm64 linux-arm64 "$bin/linux/arm64"
 (cd "$work/map-linux-arm64.tree" && : >extension/dist/host/extension.js.map && zip -q "$work/map-linux-arm64.vsix" extension/dist/host/extension.js.map)

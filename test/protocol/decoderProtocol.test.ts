@@ -178,6 +178,41 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.deepEqual(unknown.response.result, { cancelled: false });
   });
 
+  it('a cancel sent during a long prefill is answered at once, and the request ends cancelled long before the prefill would have', async () => {
+    // Forward passes run in a worker thread, so the cancel is read during a pass rather than after it.
+    const body = Array.from({ length: 80 }, (_, i) => `def function_${i}(value, other):\n    return value * ${i} + other - ${i * 7}\n`).join('');
+    // A new first line per request: no KV rows in common with the one before, and no memo answer.
+    const params = (variant: number) => ({ prefix: `# variant ${variant}\n${body}`, suffix: '\n', mode: 'line', maxTokens: 8, strategy: 'ar' });
+    const uncancelled = [];
+    for (const variant of [-1, -2]) uncancelled.push((await decoder.call('complete', params(variant))).response.result.stats);
+    const prefillMs = Math.min(...uncancelled.map((s) => s.prefillMs as number));
+    const { promptTokens } = uncancelled[0];
+    assert.ok(promptTokens >= 1000 && uncancelled.every((s) => s.reusedPromptTokens < 16), JSON.stringify(uncancelled));
+    const latencies: number[] = [];
+    const totals: number[] = [];
+    for (let variant = 1; variant <= 5; variant++) {
+      const sentAt = performance.now();
+      const request = decoder.request('complete', params(variant));
+      await new Promise((resolve) => setTimeout(resolve, prefillMs / 5));
+      const cancelAt = performance.now();
+      const cancel = decoder.call('cancel', { requestId: request.id });
+      const { response } = await request.reply;
+      const answeredAt = performance.now();
+      assert.deepEqual((await cancel).response.result, { cancelled: true });
+      assert.equal(response.result.stats.stopReason, 'cancelled', JSON.stringify(response.result.stats));
+      latencies.push(answeredAt - cancelAt);
+      totals.push(answeredAt - sentAt);
+    }
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+    const chunks = Math.ceil(promptTokens / 128);
+    console.log(`      cancel during a prefill of ${promptTokens} tokens (${prefillMs.toFixed(0)} ms uncancelled, ~${(prefillMs / chunks).toFixed(1)} ms per chunk of 128): `
+      + `answered in ${median(latencies).toFixed(1)} ms median, ${Math.max(...latencies).toFixed(1)} ms max; request ended after ${median(totals).toFixed(0)} ms median`);
+    assert.ok(median(totals) < prefillMs * 0.75, `the cancelled requests took ${median(totals).toFixed(0)} ms (median), the prefill ${prefillMs.toFixed(0)} ms`);
+    // The next request decodes normally.
+    const next = await decoder.call('complete', params(1));
+    assert.equal(next.response.result.stats.stopReason !== 'cancelled', true);
+  });
+
   it('a workspace at the default cap (2,000 files) indexes while completions keep being answered; time and memory reported', async () => {
     const files = 2000;
     const text = (i: number) => Array.from({ length: 60 }, (_, line) => `def function_${i}_${line}(value):\n    return value * ${line} + ${i}\n`).join('');

@@ -6,6 +6,7 @@ import type { CompletionMode, DecodeOptions, DecodeStats, DocumentLocation, Mode
 import type { DraftStrategy } from '../draft/types';
 import { ModelInvalidError } from '../model/errors';
 import { loadModelDir, type LoadedModel } from '../model/modelDir';
+import type { SessionOpener } from '../model/onnxModel';
 import { toDecodeStats } from './decodeStats';
 import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, type RepoContext } from './fimPrompt';
 import { CompletionMemo } from './completionMemo';
@@ -63,6 +64,8 @@ export type StrategySetFactory = (model: LoadedModel, curve: MeasuredLatencies) 
 
 export interface EngineOptions {
   strategies: StrategySetFactory;
+  /** How model.onnx is opened: in a worker thread in the decoding process (WorkerModel), OnnxModel.open in this thread. */
+  openSession: SessionOpener;
   /** Where the latency curve is cached (default: a folder under os.tmpdir()). */
   cacheDir?: string;
   onProgress?: (data: ProgressEvent['data']) => void;
@@ -71,6 +74,8 @@ export interface EngineOptions {
 
 export interface RequestControl {
   isCancelled(): boolean;
+  /** Aborted by a cancel: ends the request at once, even during a forward pass. */
+  signal?: AbortSignal;
 }
 
 export interface RunRequest extends DecodeOptions {
@@ -122,6 +127,11 @@ export class DecoderEngine {
     return this.require().generator.cache;
   }
 
+  /** The tokens whose KV rows the loaded model's cache holds, in order (for tools and tests). */
+  get cachedTokens(): readonly number[] {
+    return this.require().generator.cachedPrefix;
+  }
+
   get latencyCurve(): MeasuredLatencies {
     return this.require().curve;
   }
@@ -130,7 +140,7 @@ export class DecoderEngine {
   async load(modelDir: string, threads = 1): Promise<ModelInfo> {
     const progress = this.options.onProgress ?? (() => undefined);
     progress({ phase: 'loading', message: `loading ${modelDir}` });
-    const model = await loadModelDir(modelDir, { threads });
+    const model = await loadModelDir(modelDir, this.options.openSession, { threads });
     const generator = new Generator(model.model, model.tokenizer, model.config);
     progress({ phase: 'calibrating', message: 'measuring forward-pass latency' });
     let calibration: Awaited<ReturnType<typeof loadOrMeasureLatencyCurve>>;
@@ -235,6 +245,7 @@ export class DecoderEngine {
       stopRules,
       strategy,
       isCancelled: () => control.isCancelled(),
+      signal: control.signal,
       onText: request.onText,
       preemption: request.preemption,
     });

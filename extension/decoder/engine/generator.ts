@@ -5,7 +5,7 @@
 import type { StopReason, StrategyName } from '../../protocol';
 import { acceptGreedy } from '../draft/acceptance';
 import { TreeInputsBuffer } from '../draft/tree';
-import type { Acceptance, DraftStrategy, DraftTreeView } from '../draft/types';
+import type { Acceptance, DraftStrategy, DraftTreeView, TreeInputs } from '../draft/types';
 import type { MsnConfig } from '../model/msnConfig';
 import type { ForwardInputs, ForwardOutputs } from '../model/onnxModel';
 import type { CodeTokenizer } from '../model/tokenizer';
@@ -26,6 +26,8 @@ export interface GenerateOptions {
   strategy: DraftStrategy;
   /** Checked before every step (and prefill chunk); true ends the request as 'cancelled'. */
   isCancelled?: () => boolean;
+  /** Aborted: the request ends as 'cancelled' at once, also in the middle of a forward pass (see `pass`). */
+  signal?: AbortSignal;
   /** Streamed text; the chunks concatenate to the final text. */
   onText?: (chunk: string) => void;
   /** Shorter requests that run between this generation's steps (it restores its KV rows after them). */
@@ -60,6 +62,21 @@ export interface GenerationResult {
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** `promise`'s value, or null as soon as `signal` aborts (a later rejection of `promise` is then ignored). */
+function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  return new Promise<T | null>((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => undefined);
+      resolve(null);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => { signal.removeEventListener('abort', onAbort); resolve(value); },
+      (error: unknown) => { signal.removeEventListener('abort', onAbort); reject(error); },
+    );
+  });
+}
+
 function rootOnlyTree(root: number): DraftTreeView {
   return { nodes: [{ token: root, parent: -1, depth: 0, source: 'root' }] };
 }
@@ -70,7 +87,10 @@ function maxDepth(tree: DraftTreeView): number {
   return depth;
 }
 
-/** What the loop needs of a model: one forward pass in the msn-onnx/1 contract (the ONNX session, or a test's stand-in). */
+/**
+ * What the loop needs of a model: one forward pass in the msn-onnx/1 contract (the ONNX session, or
+ * a test's stand-in). Passes run one at a time, in call order, also when a caller stopped waiting.
+ */
 export interface ForwardModel {
   forward(inputs: ForwardInputs): Promise<ForwardOutputs>;
 }
@@ -122,8 +142,8 @@ export class Generator {
   async generate(prompt: readonly number[], options: GenerateOptions): Promise<GenerationResult> {
     if (prompt.length === 0) throw new Error('empty prompt');
     if (prompt.length > this.cache.capacity) throw new Error(`prompt of ${prompt.length} tokens exceeds the context window (${this.cache.capacity})`);
-    const { strategy } = options;
-    const cancelled = options.isCancelled ?? (() => false);
+    const { strategy, signal } = options;
+    const cancelled = () => signal?.aborted === true || options.isCancelled?.() === true;
     const result: GenerationResult = {
       strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
       reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0,
@@ -131,7 +151,7 @@ export class Generator {
     };
 
     const prefillStart = this.now();
-    const prefilled = await this.prefill(prompt.slice(0, -1), cancelled);
+    const prefilled = await this.prefill(prompt.slice(0, -1), cancelled, signal);
     result.prefillMs = this.now() - prefillStart;
     result.reusedPromptTokens = prefilled.reused;
     if (!prefilled.complete) {
@@ -157,7 +177,7 @@ export class Generator {
         // Decoding-time only: the pause and the re-prefill are not charged to this generation's speed.
         const paused = this.now();
         await options.preemption.runPending();
-        const restored = await this.prefill(context.slice(0, -1), cancelled);
+        const restored = await this.prefill(context.slice(0, -1), cancelled, signal);
         const pause = this.now() - paused;
         pausedMs += pause;
         strategy.exclude?.(pause);
@@ -168,7 +188,8 @@ export class Generator {
       let tree = strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
-      const acceptance = await this.verify(tree, result);
+      const acceptance = await this.verify(tree, result, signal);
+      if (!acceptance) { stop = { reason: 'cancelled' }; break; }
       strategy.observe(acceptance.outcome);
 
       for (const token of acceptance.accepted.emitted) {
@@ -214,12 +235,28 @@ export class Generator {
     return this.cachedTokens;
   }
 
-  /** One forward pass over `tree`; commits the accepted path's KV rows. */
-  private async verify(tree: DraftTreeView, result: GenerationResult) {
+  /**
+   * One forward pass over the cache's first `past` rows, or null when `signal` aborts first: the
+   * pass is then abandoned and its outputs, when they come, are dropped. It still runs to its end
+   * and reads the cache's rows meanwhile, and nothing may write them until it is done. That holds
+   * because the cache is written only with a pass's outputs (appendRows, after `pass` returns), a
+   * model runs its passes one at a time in call order (ForwardModel), and the next request's first
+   * pass is called after this one: its outputs, and any write, come after the abandoned pass ended.
+   * (WorkerModel even has the cache's buffers in its thread during a pass: a write would throw.)
+   */
+  private async pass(inputs: TreeInputs, past: number, signal: AbortSignal | undefined): Promise<ForwardOutputs | null> {
+    if (signal?.aborted) return null;
+    const outputs = this.model.forward({ ...inputs, past, pastKeys: this.cache.keys, pastValues: this.cache.values });
+    return signal ? unlessAborted(outputs, signal) : outputs;
+  }
+
+  /** One forward pass over `tree`; commits the accepted path's KV rows. Null: cancelled during the pass, nothing committed. */
+  private async verify(tree: DraftTreeView, result: GenerationResult, signal: AbortSignal | undefined) {
     const past = this.cache.length;
     const inputs = this.treeInputs.build(tree, past, this.config.maskValue);
     const start = this.now();
-    const out = await this.model.forward({ ...inputs, past, pastKeys: this.cache.keys, pastValues: this.cache.values });
+    const out = await this.pass(inputs, past, signal);
+    if (!out) return null;
     const forwardMs = this.now() - start;
     const q = tree.nodes.length;
     const vocab = this.config.vocabSize;
@@ -240,9 +277,10 @@ export class Generator {
 
   /**
    * Puts `tokens` into the KV cache, reusing the rows of the longest common prefix with
-   * what the cache already holds. Returns complete=false when cancelled midway.
+   * what the cache already holds. Returns complete=false when cancelled midway; the cache and
+   * cachedTokens then hold the chunks whose passes returned, and no row of an abandoned pass.
    */
-  private async prefill(tokens: readonly number[], cancelled: () => boolean): Promise<{ complete: boolean; reused: number }> {
+  private async prefill(tokens: readonly number[], cancelled: () => boolean, signal: AbortSignal | undefined): Promise<{ complete: boolean; reused: number }> {
     let common = 0;
     const limit = Math.min(tokens.length, this.cachedTokens.length, this.cache.length);
     while (common < limit && tokens[common] === this.cachedTokens[common]) common++;
@@ -255,7 +293,8 @@ export class Generator {
       const chunk = tokens.slice(start, start + PREFILL_CHUNK);
       const past = this.cache.length;
       const inputs = buildChainInputs(chunk, past, this.config.maskValue);
-      const out = await this.model.forward({ ...inputs, past, pastKeys: this.cache.keys, pastValues: this.cache.values });
+      const out = await this.pass(inputs, past, signal);
+      if (!out) return { complete: false, reused: common };
       this.cache.appendRows(out.newKeys, out.newValues, chunk.map((_, i) => i));
       this.cachedTokens.push(...chunk);
       await yieldToEventLoop();

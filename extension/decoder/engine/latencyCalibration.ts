@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { OnnxModel } from '../model/onnxModel';
+import type { ModelSession } from '../model/onnxModel';
 import { buildChainInputs } from './chainInputs';
 import type { KvCache } from './kvCache';
 
@@ -84,7 +84,7 @@ export function calibrationPast(maxPositions: number): number {
  * timing; callers must invalidate any prompt they kept in it).
  */
 export async function measureLatencyCurve(
-  model: OnnxModel, cache: KvCache, maskValue: number, vocabSize: number,
+  model: ModelSession, cache: KvCache, maskValue: number, vocabSize: number,
   onProgress?: (done: number, total: number) => void,
 ): Promise<{ curve: MeasuredLatencies; past: number }> {
   const past = calibrationPast(cache.capacity);
@@ -120,7 +120,7 @@ export async function measureLatencyCurve(
 }
 
 export interface CalibrationRequest {
-  model: OnnxModel;
+  model: ModelSession;
   cache: KvCache;
   maskValue: number;
   vocabSize: number;

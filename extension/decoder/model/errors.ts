@@ -2,7 +2,8 @@
 // protocol's 'model-invalid' code, with a message that names the broken file.
 
 export class ModelInvalidError extends Error {
-  constructor(readonly file: string, detail: string) {
+  /** `detail` is kept apart so the error can be rebuilt on the other side of a worker's message port. */
+  constructor(readonly file: string, readonly detail: string) {
     super(`${file}: ${detail}`);
     this.name = 'ModelInvalidError';
   }

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelInvalidError } from './errors';
 import { parseMsnConfig, type MsnConfig } from './msnConfig';
-import { OnnxModel, type SessionSettings } from './onnxModel';
+import type { ModelSession, SessionOpener, SessionSettings } from './onnxModel';
 import { CodeTokenizer } from './tokenizer';
 
 export const MODEL_FILES = ['msn.json', 'tokenizer.json', 'model.onnx'] as const;
@@ -14,7 +14,7 @@ export interface LoadedModel {
   dir: string;
   config: MsnConfig;
   tokenizer: CodeTokenizer;
-  model: OnnxModel;
+  model: ModelSession;
   /** sha256 of model.onnx, hex; keys per-model caches (latency curve). */
   modelHash: string;
 }
@@ -32,7 +32,8 @@ function readRequired(dir: string, file: string): Buffer {
   return fs.readFileSync(full);
 }
 
-export async function loadModelDir(dir: string, settings: SessionSettings = {}): Promise<LoadedModel> {
+/** `open` makes the session (OnnxModel.open in this thread, or a worker's); model.onnx is checked by it. */
+export async function loadModelDir(dir: string, open: SessionOpener, settings: SessionSettings = {}): Promise<LoadedModel> {
   const absolute = path.resolve(dir);
   if (!fs.existsSync(absolute) || !fs.statSync(absolute).isDirectory()) {
     throw new ModelInvalidError(dir, 'is not a directory');
@@ -43,6 +44,6 @@ export async function loadModelDir(dir: string, settings: SessionSettings = {}):
   const tokenizer = CodeTokenizer.fromJson(contents.get('tokenizer.json')!.toString('utf8'), config);
   const onnxBytes = contents.get('model.onnx')!;
   const modelHash = createHash('sha256').update(onnxBytes).digest('hex');
-  const model = await OnnxModel.open(path.join(absolute, 'model.onnx'), config, settings);
+  const model = await open(path.join(absolute, 'model.onnx'), config, settings);
   return { dir: absolute, config, tokenizer, model, modelHash };
 }

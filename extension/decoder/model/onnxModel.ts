@@ -1,5 +1,6 @@
 // The ONNX Runtime session of a msn-onnx/1 model: one forward pass over q query tokens
-// against the first `past` rows of the KV cache (passed as zero-copy views).
+// against the first `past` rows of the KV cache (passed as zero-copy views). It runs in the
+// thread that calls it; the decoding process runs it in a worker thread (workerModel.ts).
 import * as ort from 'onnxruntime-node';
 import { ModelInvalidError } from './errors';
 import { checkGraphContract, newKeyName, newValueName, pastKeyName, pastValueName, type ValueInfo } from './graphContract';
@@ -17,9 +18,13 @@ export interface ForwardInputs {
   positionIds: BigInt64Array;   // [q]
   attentionMask: Float32Array;  // [q, past + q]
   past: number;
-  /** Per layer: the cache buffers; their first `past` rows are passed. */
-  pastKeys: readonly Float32Array[];
-  pastValues: readonly Float32Array[];
+  /**
+   * Per layer: the cache's own arrays; their first `past` rows are passed. A worker-backed
+   * model moves their buffers to its thread for the pass (the arrays read as empty meanwhile)
+   * and puts the arrays it gets back into these same lists when the pass ends.
+   */
+  pastKeys: Float32Array[];
+  pastValues: Float32Array[];
 }
 
 export interface ForwardOutputs {
@@ -28,11 +33,21 @@ export interface ForwardOutputs {
   newValues: Float32Array[];
 }
 
+/** A loaded model: OnnxModel in the calling thread, or WorkerModel in a worker thread. */
+export interface ModelSession {
+  /** Passes run one at a time, in call order. */
+  forward(inputs: ForwardInputs): Promise<ForwardOutputs>;
+  release(): Promise<void>;
+}
+
+/** Opens model.onnx as a session (OnnxModel.open, or a worker-backed opener). */
+export type SessionOpener = (modelPath: string, config: MsnConfig, settings: SessionSettings) => Promise<ModelSession>;
+
 function describe(meta: readonly ort.InferenceSession.ValueMetadata[]): ValueInfo[] {
   return meta.map((m) => ({ name: m.name, shape: m.isTensor ? m.shape : [] }));
 }
 
-export class OnnxModel {
+export class OnnxModel implements ModelSession {
   private readonly rowSize: number;
 
   private constructor(private readonly session: ort.InferenceSession, readonly config: MsnConfig, readonly threads: number) {

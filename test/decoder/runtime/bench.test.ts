@@ -7,6 +7,7 @@ import { runBench } from '../../../extension/cli/benchRunner';
 import { editDistance, editSimilarity, firstLineExactMatch } from '../../../extension/cli/quality';
 import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
+import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 import { FIXTURE_MODEL_DIR } from './fixtureModel';
 
 const WORKSPACE = path.resolve(__dirname, '../../fixtures/sample-workspace');
@@ -48,7 +49,7 @@ describe('bench', function () {
 
   it('runs every strategy on the same prompts and reports exactly the issue\'s fields', async () => {
     const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-bench-'));
-    const engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+    const engine = new DecoderEngine({ strategies: createStrategySet, openSession: OnnxModel.open, cacheDir });
     try {
       await engine.load(FIXTURE_MODEL_DIR, 1);
       const files = readWorkspace(WORKSPACE);

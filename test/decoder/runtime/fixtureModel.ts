@@ -5,14 +5,15 @@ import * as os from 'node:os';
 import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
 import { loadModelDir, type LoadedModel } from '../../../extension/decoder/model/modelDir';
+import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 
 export const FIXTURE_MODEL_DIR = path.resolve(__dirname, '../../fixtures/tiny-model');
 
 let shared: Promise<LoadedModel> | null = null;
 
-/** One session for all tests of a run (1 thread: the machine is shared). */
+/** One session for all tests of a run (in this thread; 1 thread: the machine is shared). */
 export function fixtureModel(): Promise<LoadedModel> {
-  shared ??= loadModelDir(FIXTURE_MODEL_DIR, { threads: 1 });
+  shared ??= loadModelDir(FIXTURE_MODEL_DIR, OnnxModel.open, { threads: 1 });
   return shared;
 }
 
@@ -27,7 +28,7 @@ export function fixtureEngineForSuite(): () => DecoderEngine {
   let cacheDir = '';
   before(async () => {
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-engine-'));
-    engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+    engine = new DecoderEngine({ strategies: createStrategySet, openSession: OnnxModel.open, cacheDir });
     await engine.load(FIXTURE_MODEL_DIR, 1);
   });
   after(async () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { DecoderEngine, PLAIN_STEPS_REPLAYED } from '../../../extension/decoder/engine/decoderEngine';
 import { PreemptionGate } from '../../../extension/decoder/engine/preemption';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
+import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 import type { StrategyName } from '../../../extension/protocol';
 import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
 
@@ -17,7 +18,7 @@ describe('generation loop (fixture model)', function () {
 
   before(async () => {
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-generator-'));
-    engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+    engine = new DecoderEngine({ strategies: createStrategySet, openSession: OnnxModel.open, cacheDir });
     await engine.load(FIXTURE_MODEL_DIR, 1);
   });
   after(async () => {

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { readWorkspace } from '../../../extension/cli/benchSamples';
 import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
+import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 import type { StrategyName } from '../../../extension/protocol';
 import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
 
@@ -65,7 +66,7 @@ describe('lossless decoding: every strategy equals ar (fixture model)', function
 
   before(async () => {
     cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-lossless-'));
-    engine = new DecoderEngine({ strategies: createStrategySet, cacheDir });
+    engine = new DecoderEngine({ strategies: createStrategySet, openSession: OnnxModel.open, cacheDir });
     await engine.load(FIXTURE_MODEL_DIR, 1);
     await engine.corpus.upsert(readWorkspace(WORKSPACE).map((f) => ({ uri: f.path, text: f.text })));
     prompts = makePrompts(engine, PROMPTS);

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { ModelInvalidError } from '../../../extension/decoder/model/errors';
 import { loadModelDir } from '../../../extension/decoder/model/modelDir';
 import { parseMsnConfig } from '../../../extension/decoder/model/msnConfig';
+import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 import { FIXTURE_MODEL_DIR } from './fixtureModel';
 
 /** A copy of the fixture model dir that a test may break. */
@@ -22,7 +23,7 @@ function editConfig(dir: string, edit: (config: Record<string, unknown>) => void
 }
 
 async function rejectsNaming(dir: string, file: string, pattern?: RegExp): Promise<void> {
-  await assert.rejects(loadModelDir(dir), (e: unknown) => {
+  await assert.rejects(loadModelDir(dir, OnnxModel.open), (e: unknown) => {
     assert.ok(e instanceof ModelInvalidError, `expected ModelInvalidError, got ${e}`);
     assert.equal(e.file, file);
     assert.ok(e.message.startsWith(`${file}:`));
@@ -43,7 +44,7 @@ describe('model directory loading', () => {
   });
 
   it('loads the fixture and reports its shape', async () => {
-    const loaded = await loadModelDir(FIXTURE_MODEL_DIR);
+    const loaded = await loadModelDir(FIXTURE_MODEL_DIR, OnnxModel.open);
     assert.equal(loaded.config.format, 'msn-onnx/1');
     assert.equal(loaded.config.eosTokenId, loaded.tokenizer.special.eot);
     assert.match(loaded.modelHash, /^[0-9a-f]{64}$/);
