@@ -64,6 +64,16 @@ export interface DecodeStats {
   fromMemo: boolean;
   /** From the request line's arrival in the decoder to the start of its work (waiting for the model). */
   queueMs: number;
+  /** The repo-level header of the prompt, when it had one (the model declares repo tokens and a path was given). */
+  context?: PromptContext;
+}
+
+/** What a repo-level prompt named: its repository, the current file, and the files its chunks came from. */
+export interface PromptContext {
+  repoName: string;
+  path: string;
+  /** The chunks' files as the prompt labels them, in prompt order, each once. */
+  files: string[];
 }
 
 export interface ModelInfo {
@@ -82,17 +92,22 @@ export interface ModelInfo {
 export interface CorpusDocument {
   uri: string;
   text: string;
-  /** Workspace-relative path, shown to the model in repo-level prompts (default: the uri's last segments). */
+  /** Path relative to its workspace folder, shown to the model in repo-level prompts (default: the uri's last segments). */
   path?: string;
+  /**
+   * Its workspace folder's name (multi-root workspaces): in a prompt for a file of another folder its
+   * chunks are labelled `repoName/path`. Absent: the same repository as every request.
+   */
+  repoName?: string;
 }
 
 /** Where a completion is asked for: chunks of the workspace's other files go into the prompt. */
 export interface DocumentLocation {
   /** The current document (its own chunks are never context). */
   uri?: string;
-  /** Its workspace-relative path. */
+  /** Its path relative to its workspace folder. */
   path?: string;
-  /** The workspace folder's name (`<|repo_name|>`). */
+  /** Its workspace folder's name (`<|repo_name|>`). */
   repoName?: string;
 }
 

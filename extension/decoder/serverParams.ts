@@ -49,7 +49,11 @@ function documents(obj: Obj) {
       fail(`documents[${i}] must be {uri: non-empty string, text: string}`);
     }
     if (d.path !== undefined && typeof d.path !== 'string') fail(`documents[${i}].path must be a string`);
-    return { uri: d.uri as string, text: d.text as string, ...(d.path !== undefined ? { path: d.path as string } : {}) };
+    if (d.repoName !== undefined && typeof d.repoName !== 'string') fail(`documents[${i}].repoName must be a string`);
+    return {
+      uri: d.uri as string, text: d.text as string,
+      ...(d.path !== undefined ? { path: d.path as string } : {}), ...(d.repoName !== undefined ? { repoName: d.repoName as string } : {}),
+    };
   });
 }
 

@@ -4,11 +4,12 @@
 // bounded batches, one at a time, so completions never wait behind a huge message.
 
 import * as vscode from 'vscode';
-import { documentLocation } from './documentContext';
+import { corpusLocation } from './documentContext';
 import { CorpusQueue } from './logic/corpusQueue';
 import { KeyedDebouncer } from './logic/debounce';
 import { DecoderError } from './logic/decoderClient';
 import { enabledGlobs, looksBinary, skipReasonForPath, skipReasonForSize, type CorpusFilterOptions } from './logic/fileFilter';
+import { shareCap } from './logic/folderShare';
 import { GitignoreMatcher } from './logic/gitignore';
 import type { DecoderService } from './decoderService';
 import { readSettings } from './settings';
@@ -24,7 +25,7 @@ const CORPUS_TIMEOUT_MS = 120_000;
 const DOCUMENT_SCHEMES = new Set(['file', 'untitled', 'vscode-remote', 'vscode-vfs', 'vscode-userdata']);
 
 export class WorkspaceWatcher implements vscode.Disposable {
-  private readonly queue = new CorpusQueue((uri) => documentLocation(vscode.Uri.parse(uri)).path);
+  private readonly queue = new CorpusQueue((uri) => corpusLocation(vscode.Uri.parse(uri)));
   /** Workspace files currently meant to be in the corpus (uri strings). */
   private workspaceFiles = new Set<string>();
   private readonly disposables: vscode.Disposable[] = [];
@@ -80,20 +81,22 @@ export class WorkspaceWatcher implements vscode.Disposable {
       maxFileSizeBytes: settings.corpusMaxFileSizeBytes,
       gitignores: [],
     };
-    const candidates: vscode.Uri[] = [];
+    const perFolder: vscode.Uri[][] = [];
     const filters = new Map<string, CorpusFilterOptions>();
     for (const folder of folders) {
       const folderFilter = { ...filter, gitignores: await this.readGitignores(folder, filter.exclude) };
       filters.set(folder.uri.toString(), folderFilter);
-      for (const uri of await this.findFiles(folder, filter, settings.corpusMaxFiles)) {
-        if (skipReasonForPath(vscode.workspace.asRelativePath(uri, false), folderFilter) === null) candidates.push(uri);
-      }
+      const found = await this.findFiles(folder, filter, settings.corpusMaxFiles);
+      perFolder.push(found.filter((uri) => skipReasonForPath(vscode.workspace.asRelativePath(uri, false), folderFilter) === null));
     }
     if (run !== this.indexRun) return;
     this.filters = filters;
-    const selected = candidates.slice(0, settings.corpusMaxFiles);
+    const shares = shareCap(perFolder, settings.corpusMaxFiles);
+    const selected = shares.flat();
+    const matched = perFolder.reduce((n, uris) => n + uris.length, 0);
     this.dropWorkspaceFilesExcept(new Set(selected.map((uri) => uri.toString())));
-    this.log.info(`indexing ${selected.length} workspace files (${candidates.length} matched)`);
+    const split = folders.length > 1 ? `; ${folders.map((f, i) => `${f.name}: ${shares[i].length}`).join(', ')}` : '';
+    this.log.info(`indexing ${selected.length} workspace files (${matched} matched${split})`);
 
     let done = 0;
     this.status.setIndexing({ done, total: selected.length });
@@ -206,7 +209,9 @@ export class WorkspaceWatcher implements vscode.Disposable {
   private onDocumentClosed(document: vscode.TextDocument): void {
     const key = document.uri.toString();
     this.editDebouncer.cancel(key);
-    if (!isCorpusDocument(document)) return;
+    // Not isCorpusDocument: the document is closed already when this event comes, and a check of
+    // `isClosed` kept every closed document in the corpus (and an edited workspace file at its edits).
+    if (!DOCUMENT_SCHEMES.has(document.uri.scheme)) return;
     // A workspace file goes back to its saved text; anything else leaves the corpus.
     if (this.workspaceFiles.has(key)) void this.readIntoQueue(document.uri).then(() => this.pump());
     else {

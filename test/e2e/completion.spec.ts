@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { launchBrowser, type Browser } from '../harness/browser';
 import { modelOverrideSettings, processesOf, REPO_ROOT, startCodeServer, type CodeServer } from '../harness/codeServer';
 import { copyWorkspace, E2E_WORKSPACE } from '../harness/workspace';
+import { cpuSeconds, rssMb, typeStorm, type StormOutcome } from './typingStorm';
 import {
   focusEditorEnd, ghostText, GHOST_TEXT, openFromExplorer, runFromPalette, Screenshots,
   visibleEditorText, waitForGhostText, waitForStatus, waitForWorkbench,
@@ -48,6 +49,42 @@ const promptFor = (stub: string) => `export function ${stub} {\n  return `;
 const LATENCY_PROMPTS = FUNCTION_STUBS.map(promptFor);
 /** The same completions with `ar` and with `tr-jacobi` (A/B in the editor). */
 const AB_PROMPTS = FUNCTION_STUBS.slice(0, 8).map((stub) => promptFor(stub.replace('(', 'Ab(')));
+
+/** The typing storm: the pace keys are sent at, the rate the page must have taken them at, and for how long. */
+const STORM_PACE_KEYS_PER_SECOND = 160;
+const STORM_MIN_KEYS_PER_SECOND = 100;
+const STORM_SECONDS = 10;
+/**
+ * A Python file: no language server runs on it. On this 2-core machine the TypeScript server
+ * re-checking a file ~160 times a second takes the CPU the browser needs to keep up with the keys,
+ * and what is tested here is the extension.
+ */
+const STORM_SEED = 'scripts/stats.py';
+const STORM_FILE = 'scripts/storm.py';
+const STORM_STUB = 'def storm_end(a, b):\n    return ';
+/**
+ * Requests open when a completion is answered: its speculative follow-up, a corpus update and a few
+ * cancelled requests whose answer is on its way. A backlog (cancels that do not stop work) grows
+ * with the keys: there are ~1,600 of them.
+ */
+const STORM_MAX_OPEN_REQUESTS = 8;
+/** The decoder's queue, the other place a backlog would show: a cancelled request still decoding holds the next one up. */
+const STORM_MAX_QUEUE_MS = 1000;
+/**
+ * RSS growth allowed per process over the storm. V8 frees garbage lazily, so tens of MB come and go
+ * without a leak; a leak per keystroke or per request grows past it: ~1,600 keys, and the shipped
+ * model's KV rows alone are 8 KB per token, so a kept cache per request (~1,000 tokens) is 8 MB.
+ */
+const STORM_MAX_RSS_GROWTH_MB = 100;
+
+/** What the storm types (at least `keys` characters): whole functions, then a stub whose body is left to the model. */
+function stormText(keys: number): string {
+  let text = '';
+  for (let i = 0; text.length + STORM_STUB.length + 2 < keys; i++) {
+    text += `\n\ndef storm_${i}(a, b):\n    return (a[0] * ${i} + b[0], a[1] * ${i} - b[1])\n`;
+  }
+  return `${text}\n\n${STORM_STUB}`;
+}
 
 function percentile(values: number[], share: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -99,6 +136,33 @@ function decoderProcesses(server: CodeServer): { pid: number; cmdline: string }[
   return processesOf(server).filter((p) => p.cmdline.includes(DECODER_SCRIPT));
 }
 
+interface ProcessUse {
+  pid: number;
+  rssMb?: number;
+  cpuSeconds?: number;
+}
+
+/** Resident memory and CPU time so far of the extension host and of the decoding process it runs. */
+function usageOf(server: CodeServer): { extensionHost: ProcessUse; decoder: ProcessUse } {
+  const host = processesOf(server).find((p) => p.cmdline.includes('--type=extensionHost'));
+  const [decoder] = decoderProcesses(server);
+  assert.ok(host && decoder, 'the extension host and the decoding process run');
+  const use = (pid: number): ProcessUse => ({ pid, rssMb: rssMb(pid), cpuSeconds: cpuSeconds(pid) });
+  return { extensionHost: use(host.pid), decoder: use(decoder.pid) };
+}
+
+/** Polls until `file` holds `text`; returns what it held last. */
+async function waitForFileText(file: string, text: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  let current = '';
+  while (Date.now() < deadline) {
+    current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+    if (current === text) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return current;
+}
+
 /**
  * Types `prompt` on a new last line and returns the ms from its last keystroke to ghost text.
  * Ghost text from earlier keystrokes is dismissed (Escape) before that last key, so the time
@@ -135,8 +199,72 @@ async function undoUntil(page: Page, original: string, maxUndos = 200): Promise<
   throw new Error('could not undo back to the original text');
 }
 
+/**
+ * The completion at the cursor asked once more, explicitly, with the other strategy: the host's cache
+ * and the decoder's memo are both per strategy, so this is decoded now for the document as it is
+ * (and ar gives what tr-jacobi gives). The strategy is tr-jacobi again after.
+ */
+async function decodeAfresh(page: Page, server: CodeServer): Promise<{ ghost: string; entry?: LatencyEntry }> {
+  await selectStrategy(page, 'ar');
+  const seen = latencyEntries(server).length;
+  await runFromPalette(page, 'Trigger Inline Suggestion');
+  const ghost = await waitForGhostText(page, GHOST_TIMEOUT_MS);
+  const entry = await entryAfter(server, seen);
+  await selectStrategy(page, 'tr-jacobi');
+  return { ghost, entry };
+}
+
+interface StormRun {
+  storm: StormOutcome;
+  before: ReturnType<typeof usageOf>;
+  after: ReturnType<typeof usageOf>;
+  /** The `[latency]` entries from the storm's start until it settled. */
+  entries: LatencyEntry[];
+  ghost: string;
+  lastKeyToGhostTextMs: number;
+  fresh: { ghost: string; entry?: LatencyEntry };
+  allKeysArrived: boolean;
+}
+
+/** What typing-storm.json says about a storm. */
+function stormReport(run: StormRun) {
+  const numbers = (key: string) => run.entries.map((e) => e[key]).filter((n): n is number => typeof n === 'number');
+  const round = (value: number) => Math.round(value * 100) / 100;
+  const use = (which: 'extensionHost' | 'decoder') => ({
+    before: run.before[which].rssMb, after: run.after[which].rssMb,
+    growth: round((run.after[which].rssMb ?? NaN) - (run.before[which].rssMb ?? NaN)),
+  });
+  // The CPU each process spent over the storm says whether its requests reached the decoder at all.
+  const busy = (which: 'extensionHost' | 'decoder') => round((run.after[which].cpuSeconds ?? NaN) - (run.before[which].cpuSeconds ?? NaN));
+  const openRequests = numbers('openRequests');
+  return {
+    model: modelName(),
+    keys: run.storm.keys,
+    seconds: round(run.storm.seconds),
+    keysPerSecond: Math.round(run.storm.keysPerSecond),
+    paceKeysPerSecond: STORM_PACE_KEYS_PER_SECOND,
+    maxKeysInFlight: run.storm.maxKeysInFlight,
+    allKeysArrived: run.allKeysArrived,
+    completionsAnswered: run.entries.length,
+    openRequests,
+    openRequestsMax: Math.max(0, ...openRequests),
+    openRequestsLast: openRequests.at(-1) ?? null,
+    decoderQueueMsMax: Math.max(0, ...numbers('queueMs')),
+    lastKeyToGhostTextMs: run.lastKeyToGhostTextMs,
+    rssMb: { extensionHost: use('extensionHost'), decoder: use('decoder') },
+    maxRssGrowthMb: STORM_MAX_RSS_GROWTH_MB,
+    cpuSecondsOverStorm: { extensionHost: busy('extensionHost'), decoder: busy('decoder') },
+    ghostAfterStorm: run.ghost,
+    completionShown: run.entries.filter((e) => e.speculative !== true).at(-1) ?? null,
+    ghostDecodedAfresh: run.fresh.ghost,
+    decodedAfresh: run.fresh.entry ?? null,
+    measuredAt: new Date().toISOString(),
+  };
+}
+
 describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () {
   let scratch: string;
+  let workspace: string;
   let server: CodeServer;
   let browser: Browser;
   let page: Page;
@@ -147,7 +275,7 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
   before(async function () {
     assert.ok(fs.existsSync(VSIX), `${VSIX} exists (test/e2e/run.sh builds it with npm run package)`);
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-e2e-'));
-    const workspace = copyWorkspace(E2E_WORKSPACE, path.join(scratch, 'workspace'));
+    workspace = copyWorkspace(E2E_WORKSPACE, path.join(scratch, 'workspace'));
     server = await startCodeServer({ installVsix: [VSIX], userSettings: E2E_USER_SETTINGS, machineSettings: modelOverrideSettings() });
     const installed = fs.readdirSync(server.extensionsDir).filter((d) => d.startsWith('msn-complete.msn-complete'));
     assert.equal(installed.length, 1, `the VSIX was installed into ${server.extensionsDir}: ${installed}`);
@@ -359,5 +487,59 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
     const { ghost } = await typeAndTimeGhostText(page, 'export function chebyshev(a: Vector, b: Vector): number {\n  return ');
     assert.ok(ghost.trim().length > 0, 'ghost text after Restart');
     await shots.take(page, 'after-restart-button');
+  });
+
+  it('a typing storm (>= 100 keys/s for 10 s): no backlog of requests, memory flat, and the suggestion after it is the one for the final text', async function () {
+    await waitForStatus(page, READY_OR_SPEED, 120_000);
+    // A file of its own, so the storm leaves the other tests' files alone.
+    const seed = fs.readFileSync(path.join(workspace, STORM_SEED), 'utf8');
+    const stormFile = path.join(workspace, STORM_FILE);
+    fs.writeFileSync(stormFile, seed);
+    await openFromExplorer(page, STORM_FILE);
+    // One completion in it first, so "before" is the memory of an editor that has completed there.
+    const warmUp = 'def spread(values):\n    return ';
+    await typeAndTimeGhostText(page, warmUp);
+    await page.keyboard.press('Escape');
+    await page.waitForTimeout(1000); // its speculative request and the corpus update
+    const before = usageOf(server);
+    const entriesBefore = latencyEntries(server).length;
+
+    const text = stormText(STORM_PACE_KEYS_PER_SECOND * STORM_SECONDS + STORM_PACE_KEYS_PER_SECOND / 10);
+    const cdp = await page.context().newCDPSession(page);
+    const storm = await typeStorm(cdp, text, STORM_PACE_KEYS_PER_SECOND);
+    await cdp.detach();
+    const stormEnd = performance.now();
+    const ghost = await waitForGhostText(page, GHOST_TIMEOUT_MS);
+    const lastKeyToGhostTextMs = Math.round(performance.now() - stormEnd);
+    await page.waitForTimeout(2000); // whatever the last keys started ends
+    const after = usageOf(server);
+    await shots.take(page, 'typing-storm');
+    const entries = latencyEntries(server).slice(entriesBefore);
+
+    // Every key arrived, in order: the saved file is the seed, the warm-up and the storm.
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Control+S');
+    const expected = `${seed}\n${warmUp}${text}`;
+    const saved = await waitForFileText(stormFile, expected, 10_000);
+    const fresh = await decodeAfresh(page, server);
+
+    const report = stormReport({ storm, before, after, entries, ghost, lastKeyToGhostTextMs, fresh, allKeysArrived: saved === expected });
+    fs.writeFileSync(path.join(SCREENSHOTS, 'typing-storm.json'), JSON.stringify(report, null, 2));
+    const { extensionHost, decoder } = report.rssMb;
+    console.log(`    typing storm: ${report.keys} keys in ${report.seconds} s = ${report.keysPerSecond} keys/s; ${entries.length} completions answered, open requests max ${report.openRequestsMax}, decoder queue max ${report.decoderQueueMsMax} ms, ghost text ${lastKeyToGhostTextMs} ms after the last key; RSS MB extension host ${extensionHost.before} -> ${extensionHost.after}, decoder ${decoder.before} -> ${decoder.after}`);
+    console.log(`    test-results/e2e/typing-storm.json: ${JSON.stringify(report, null, 2).split('\n').join('\n    ')}`);
+
+    assert.equal(saved, expected, 'every key of the storm arrived, in order');
+    assert.equal(before.decoder.pid, after.decoder.pid, 'the decoding process did not restart');
+    assert.ok(report.openRequestsLast !== null, 'completions were answered during or after the storm');
+    assert.ok(report.openRequestsMax <= STORM_MAX_OPEN_REQUESTS, `open requests when answered: ${JSON.stringify(report.openRequests)}`);
+    assert.ok(report.decoderQueueMsMax <= STORM_MAX_QUEUE_MS, `decoder queue: ${report.decoderQueueMsMax} ms`);
+    for (const [which, use] of Object.entries(report.rssMb)) assert.ok(use.growth < STORM_MAX_RSS_GROWTH_MB, `${which} RSS grew ${use.growth} MB`);
+    assert.equal(fresh.entry?.strategy, 'ar', `decoded afresh: ${JSON.stringify(fresh.entry)}`);
+    assert.equal(fresh.entry?.cached, false);
+    assert.equal(ghost, fresh.ghost, 'the suggestion shown after the storm is the completion of the final text');
+    // Last, so a machine too busy to take the keys fast enough still gets the checks above.
+    assert.ok(storm.keysPerSecond >= STORM_MIN_KEYS_PER_SECOND, `the page took only ${report.keysPerSecond} keys/s (a storm needs ${STORM_MIN_KEYS_PER_SECOND})`);
+    assert.ok(storm.seconds >= STORM_SECONDS, `the storm lasted ${report.seconds} s`);
   });
 });

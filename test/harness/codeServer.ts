@@ -69,6 +69,8 @@ export interface CodeServer {
   readonly userSettingsFile: string;
   /** URL of the workbench with `folder` open and optional extra query parameters. */
   workbenchUrl(folder: string, query?: Record<string, string>): string;
+  /** URL of the workbench with a `.code-workspace` file open (a multi-root workspace). */
+  workspaceFileUrl(file: string, query?: Record<string, string>): string;
   /** Stops the whole process group: TERM, then KILL after a grace period. Idempotent. */
   stop(): Promise<void>;
 }
@@ -247,6 +249,10 @@ export async function startCodeServer(options: CodeServerOptions = {}): Promise<
     workbenchUrl(folder, query = {}) {
       const extra = new URLSearchParams(query).toString();
       return `${url}/?folder=${encodeURI(folder)}${extra ? `&${extra}` : ''}`;
+    },
+    workspaceFileUrl(file, query = {}) {
+      const extra = new URLSearchParams(query).toString();
+      return `${url}/?workspace=${encodeURI(file)}${extra ? `&${extra}` : ''}`;
     },
     stop() {
       stopped ??= stopProcessGroup(pid, child).then(() => {

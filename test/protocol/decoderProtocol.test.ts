@@ -137,6 +137,30 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.deepEqual(remove.response.result, { documents: 0, tokens: 0 });
   });
 
+  it('multi-root: the repo-level prompt names the folder asked for, and another folder\'s chunks carry its name', async () => {
+    const text = (name: string) => `export function ${name}(cart: Cart, item: Item): Cart {\n  return addItem(cart, item);\n}\n`;
+    const documents = [
+      { uri: 'file:///w/app/src/cart.ts', path: 'src/cart.ts', repoName: 'app', text: text('addToCart') },
+      { uri: 'file:///w/lib/src/cart.ts', path: 'src/cart.ts', repoName: 'lib', text: text('current') },
+      { uri: 'file:///w/lib/src/items.ts', path: 'src/items.ts', repoName: 'lib', text: text('withItem') },
+    ];
+    assert.equal((await decoder.call('corpus.upsert', { documents })).response.result.documents, 3);
+    try {
+      const prefix = 'import { addItem, Cart, Item } from "./items";\nexport function more(cart: Cart, item: Item) {\n  return ';
+      const location = { uri: 'file:///w/lib/src/cart.ts', path: 'src/cart.ts', repoName: 'lib' };
+      const { response } = await decoder.call('complete', { prefix, suffix: '\n}\n', mode: 'line', maxTokens: 8, strategy: 'ar', ...location });
+      assert.equal(response.error, undefined, JSON.stringify(response.error));
+      const { context } = response.result.stats;
+      assert.equal(context.repoName, 'lib');
+      assert.equal(context.path, 'src/cart.ts');
+      assert.deepEqual([...context.files].sort(), ['app/src/cart.ts', 'src/items.ts'], 'the current file is left out; app\'s file of the same path is not');
+      const bad = await decoder.call('corpus.upsert', { documents: [{ uri: 'file:///x', text: '', repoName: 7 }] });
+      assert.equal(bad.response.error?.code, 'invalid-params');
+    } finally {
+      await decoder.call('corpus.remove', { uris: documents.map((d) => d.uri) });
+    }
+  });
+
   it('generate streams chunks that concatenate to the final text', async () => {
     const { response, chunks } = await decoder.call('generate', { prefix: 'def add(a, b):\n    ', maxTokens: 48, strategy: 'ar' });
     assert.equal(response.error, undefined, JSON.stringify(response.error));

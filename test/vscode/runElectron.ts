@@ -7,18 +7,28 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { runTests } from '@vscode/test-electron';
 import { REPO_ROOT } from '../harness/codeServer';
-import { copyWorkspace, E2E_WORKSPACE } from '../harness/workspace';
+import { prepareSessions } from './sessions';
 
 async function main(): Promise<number> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-electron-test-'));
   try {
-    const workspace = copyWorkspace(E2E_WORKSPACE, path.join(scratch, 'workspace'));
-    return await runTests({
-      vscodeExecutablePath: process.env.VSCODE_EXECUTABLE,
-      extensionDevelopmentPath: REPO_ROOT,
-      extensionTestsPath: path.join(REPO_ROOT, 'out/test/vscode/suite/index.js'),
-      launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--user-data-dir', path.join(scratch, 'user-data')],
-    });
+    let failed = 0;
+    for (const session of prepareSessions(scratch)) {
+      const userData = path.join(scratch, `user-data-${session.name}`);
+      // Desktop VS Code reads machine-scoped settings from the user settings.
+      fs.mkdirSync(path.join(userData, 'User'), { recursive: true });
+      fs.writeFileSync(path.join(userData, 'User/settings.json'), JSON.stringify(session.machineSettings));
+      const open = 'folder' in session.open ? session.open.folder : session.open.workspaceFile;
+      const code = await runTests({
+        vscodeExecutablePath: process.env.VSCODE_EXECUTABLE,
+        extensionDevelopmentPath: REPO_ROOT,
+        extensionTestsPath: path.join(REPO_ROOT, 'out/test/vscode/suite/index.js'),
+        extensionTestsEnv: { ...session.env, MSN_VSCODE_SESSION: session.name },
+        launchArgs: [open, '--disable-extensions', '--disable-workspace-trust', '--user-data-dir', userData],
+      });
+      if (code !== 0) failed++;
+    }
+    return failed > 0 ? 1 : 0;
   } finally {
     fs.rmSync(scratch, { recursive: true, force: true });
   }

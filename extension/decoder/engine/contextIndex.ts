@@ -35,8 +35,26 @@ export function chunkLines(text: string, maxChars = CONTEXT_CHUNK_CHARS): string
 interface Chunk {
   uri: string;
   path: string;
+  /** The workspace folder it belongs to; undefined: the same repository as every request. */
+  repoName?: string;
   text: string;
   identifierCount: number;
+}
+
+/** Where a prompt is built: the current file's path and its workspace folder's name. */
+export interface ContextLocation {
+  path: string;
+  repoName?: string;
+}
+
+/**
+ * A chunk's file as a prompt for `repoName` names it: a file of another workspace folder goes under
+ * that folder's name (VS Code's own multi-root convention), so it is neither taken for a file of
+ * the current repository nor confused with one at the same relative path.
+ */
+function labelOf(chunk: Chunk, repoName: string | undefined): string {
+  const foreign = chunk.repoName !== undefined && repoName !== undefined && chunk.repoName !== repoName;
+  return foreign ? `${chunk.repoName}/${chunk.path}` : chunk.path;
 }
 
 export class ContextIndex {
@@ -49,13 +67,13 @@ export class ContextIndex {
     return this.chunks.size;
   }
 
-  set(uri: string, path: string, text: string): void {
+  set(uri: string, path: string, text: string, repoName?: string): void {
     this.remove(uri);
     const ids: number[] = [];
     for (const piece of chunkLines(text)) {
       const id = this.nextId++;
       const identifiers = identifiersOf(piece);
-      this.chunks.set(id, { uri, path, text: piece, identifierCount: identifiers.size });
+      this.chunks.set(id, { uri, path, repoName, text: piece, identifierCount: identifiers.size });
       for (const name of identifiers) {
         let list = this.postings.get(name);
         if (!list) this.postings.set(name, (list = new Set()));
@@ -81,11 +99,12 @@ export class ContextIndex {
   }
 
   /**
-   * The best chunks for `query` within `maxChars`, never from the file at `excludePath` (the current
-   * one: its text is in the FIM part already), ordered best LAST.
+   * The best chunks for `query` within `maxChars`, never from the file at `current` (its text is in
+   * the FIM part already; matched by path and folder, not uri, so the bench's prefix and suffix
+   * documents stay out too), ordered best LAST, labelled as seen from `current`'s folder.
    * Score: shared identifiers / sqrt(identifiers of the chunk), so a long chunk does not win by size.
    */
-  pick(query: string, maxChars: number, excludePath?: string): ContextChunk[] {
+  pick(query: string, maxChars: number, current?: ContextLocation): ContextChunk[] {
     const shared = new Map<number, number>();
     for (const name of identifiersOf(query)) {
       const list = this.postings.get(name);
@@ -95,7 +114,7 @@ export class ContextIndex {
     const ranked: { id: number; score: number }[] = [];
     for (const [id, count] of shared) {
       const chunk = this.chunks.get(id)!;
-      if (chunk.path === excludePath) continue;
+      if (current && labelOf(chunk, current.repoName) === current.path) continue;
       ranked.push({ id, score: count / Math.sqrt(chunk.identifierCount) });
     }
     ranked.sort((a, b) => b.score - a.score || a.id - b.id);
@@ -104,7 +123,7 @@ export class ContextIndex {
     for (const { id } of ranked) {
       const chunk = this.chunks.get(id)!;
       if (used + chunk.text.length > maxChars) continue;
-      chosen.push({ path: chunk.path, text: chunk.text });
+      chosen.push({ path: labelOf(chunk, current?.repoName), text: chunk.text });
       used += chunk.text.length;
       if (maxChars - used < 80) break;
     }

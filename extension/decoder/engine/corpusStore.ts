@@ -76,7 +76,7 @@ export class CorpusStore {
     return this.enqueue(async () => {
       const skipped: SkippedDocument[] = [];
       for (let i = 0; i < documents.length; i++) {
-        const { uri, text, path } = documents[i];
+        const { uri, text, path, repoName } = documents[i];
         const verdict = judgeDocument(text, this.maxDocumentChars);
         if (!verdict.index) {
           skipped.push({ uri, reason: verdict.reason });
@@ -84,7 +84,7 @@ export class CorpusStore {
         } else {
           this.texts.set(uri, text);
           this.indexText(uri, text);
-          this.context.set(uri, path ?? pathOfUri(uri), text);
+          this.context.set(uri, path ?? pathOfUri(uri), text, repoName);
         }
         onProgress?.({ done: i + 1, total: documents.length });
         await yieldToEventLoop();

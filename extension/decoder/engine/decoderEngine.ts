@@ -2,7 +2,7 @@
 // workspace corpus, recent stats. Turns protocol-level requests (complete / generate)
 // into prompts and generations. No I/O of its own besides the model dir and the
 // calibration cache; the server owns stdin/stdout.
-import type { CompletionMode, DecodeOptions, DecodeStats, DocumentLocation, ModelInfo, ProgressEvent, StrategyName } from '../../protocol';
+import type { CompletionMode, DecodeOptions, DecodeStats, DocumentLocation, ModelInfo, ProgressEvent, PromptContext, StrategyName } from '../../protocol';
 import type { DraftStrategy } from '../draft/types';
 import { ModelInvalidError } from '../model/errors';
 import { loadModelDir, type LoadedModel } from '../model/modelDir';
@@ -47,6 +47,18 @@ export const DEFAULT_STRATEGY: StrategyName = 'tr-jacobi';
 
 export type PromptLocation = DocumentLocation & { chunks?: boolean };
 
+/**
+ * The stats with what the prompt's repo-level header named (its folder, the current path, the files
+ * of the chunks picked for it; the token budget may still drop the worst of those), so the editor
+ * can tell which folder and files a completion drew on.
+ */
+function withContext(stats: DecodeStats, context: RepoContext | undefined): DecodeStats {
+  if (!context) return stats;
+  const files = [...new Set(context.chunks.map((c) => c.path))];
+  const named: PromptContext = { repoName: context.repoName, path: context.path, files };
+  return { ...stats, context: named };
+}
+
 export class ModelNotLoadedError extends Error {
   constructor() {
     super('no model loaded: send "load" first');
@@ -88,6 +100,8 @@ export interface RunRequest extends DecodeOptions {
   preemption?: PreemptionGate;
   mode?: CompletionMode;
   onText?: (chunk: string) => void;
+  /** The repo-level context the prompt was built with: named in the stats. */
+  context?: RepoContext;
 }
 
 interface Loaded {
@@ -192,25 +206,34 @@ export class DecoderEngine {
     const { config } = this.require().model;
     if (!config.prompt.repo || location.path === undefined) return undefined;
     const maxChars = Math.floor(this.promptBudget(maxTokens) * CONTEXT_SHARE) * CONTEXT_CHARS_PER_TOKEN;
-    const chunks = location.chunks === false ? [] : this.corpus.context.pick(contextQuery(prefix, suffix), maxChars, location.path);
-    return { repoName: location.repoName || DEFAULT_REPO_NAME, path: location.path, chunks };
+    const repoName = location.repoName || DEFAULT_REPO_NAME;
+    const current = { path: location.path, repoName: location.repoName };
+    const chunks = location.chunks === false ? [] : this.corpus.context.pick(contextQuery(prefix, suffix), maxChars, current);
+    return { repoName, path: location.path, chunks };
   }
 
   fimPrompt(prefix: string, suffix: string, maxTokens: number, location?: PromptLocation): number[] {
-    const { tokenizer, config } = this.require().model;
-    const context = this.repoContext(prefix, suffix, maxTokens, location);
-    return buildFimPrompt(tokenizer, config.prompt, prefix, suffix, this.promptBudget(maxTokens), context, config.bosTokenId);
+    return this.fimPromptWith(prefix, suffix, maxTokens, this.repoContext(prefix, suffix, maxTokens, location));
   }
 
   plainPrompt(text: string, maxTokens: number, location?: PromptLocation): number[] {
+    return this.plainPromptWith(text, maxTokens, this.repoContext(text, '', maxTokens, location));
+  }
+
+  private fimPromptWith(prefix: string, suffix: string, maxTokens: number, context: RepoContext | undefined): number[] {
     const { tokenizer, config } = this.require().model;
-    const context = this.repoContext(text, '', maxTokens, location);
+    return buildFimPrompt(tokenizer, config.prompt, prefix, suffix, this.promptBudget(maxTokens), context, config.bosTokenId);
+  }
+
+  private plainPromptWith(text: string, maxTokens: number, context: RepoContext | undefined): number[] {
+    const { tokenizer, config } = this.require().model;
     return buildPlainPrompt(tokenizer, config.prompt, text, this.promptBudget(maxTokens), config.bosTokenId, context);
   }
 
   async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions & DocumentLocation, control: RequestControl) {
-    const prompt = this.fimPrompt(params.prefix, params.suffix, params.maxTokens, params);
-    const { result, stats } = await this.run({ ...params, prompt, memo: true }, control);
+    const context = this.repoContext(params.prefix, params.suffix, params.maxTokens, params);
+    const prompt = this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context);
+    const { result, stats } = await this.run({ ...params, prompt, memo: true, context }, control);
     return { text: result.text, stats };
   }
 
@@ -218,10 +241,11 @@ export class DecoderEngine {
     params: { prefix: string; suffix?: string } & DecodeOptions & DocumentLocation, control: RequestControl, onText: (chunk: string) => void,
     preemption?: PreemptionGate,
   ) {
+    const context = this.repoContext(params.prefix, params.suffix ?? '', params.maxTokens, params);
     const prompt = params.suffix !== undefined
-      ? this.fimPrompt(params.prefix, params.suffix, params.maxTokens, params)
-      : this.plainPrompt(params.prefix, params.maxTokens, params);
-    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, preemption }, control);
+      ? this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context)
+      : this.plainPromptWith(params.prefix, params.maxTokens, context);
+    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, preemption, context }, control);
     return { text: result.text, stats };
   }
 
@@ -235,7 +259,7 @@ export class DecoderEngine {
     const recalled = request.memo !== true ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);
     if (recalled) {
       request.onText?.(recalled.text);
-      const stats = toDecodeStats(recalled, 0);
+      const stats = withContext(toDecodeStats(recalled, 0), request.context);
       this.record(stats);
       return { result: recalled, stats };
     }
@@ -253,7 +277,7 @@ export class DecoderEngine {
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
     const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
-    const stats = toDecodeStats(result, treeBudget);
+    const stats = withContext(toDecodeStats(result, treeBudget), request.context);
     this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
     this.record(stats);
     return { result, stats };

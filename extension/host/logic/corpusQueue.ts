@@ -8,9 +8,12 @@ export type CorpusBatch =
   | { method: 'corpus.upsert'; params: RequestParams['corpus.upsert'] }
   | { method: 'corpus.remove'; params: RequestParams['corpus.remove'] };
 
+/** Where a corpus document sits: the path and folder name the model sees in repo-level prompts. */
+export type CorpusLocation = Pick<CorpusDocument, 'path' | 'repoName'>;
+
 export class CorpusQueue {
-  /** `pathOf` gives a document's workspace-relative path, which the model sees in repo-level prompts. */
-  constructor(private readonly pathOf: (uri: string) => string | undefined = () => undefined) {}
+  /** `locationOf` gives a document's path relative to its workspace folder and that folder's name. */
+  constructor(private readonly locationOf: (uri: string) => CorpusLocation | undefined = () => undefined) {}
 
   /** Documents the decoder holds (as far as the batches taken so far say). */
   private readonly known = new Set<string>();
@@ -82,8 +85,7 @@ export class CorpusQueue {
       for (const [uri, text] of this.pending) {
         if (text === null || this.known.has(uri) !== updates) continue;
         if (documents.length > 0 && chars + text.length > maxChars) break;
-        const path = this.pathOf(uri);
-        documents.push(path === undefined ? { uri, text } : { uri, text, path });
+        documents.push({ uri, text, ...this.locationOf(uri) });
         chars += text.length;
       }
       if (documents.length === 0) continue;

@@ -2,6 +2,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { MsnCompleteApi } from '../../../extension/host/extension';
+import { acceptInlineCompletion, editorWithCursorAfter as editorWithCursorAfterIn, waitFor } from './editing';
 
 const EXTENSION_ID = 'msn-complete.msn-complete';
 /** extension/host/logic/statsHistory.ts MIN_SPEED_TOKENS (the suite runs compiled file by file, without the extension's sources). */
@@ -20,16 +21,6 @@ const COMPLETION_PROMPT = '\nexport function midpoint(a: Vector, b: Vector): Vec
 /** A different prompt: a repeated one would be served from the extension's completion cache. */
 const SECOND_PROMPT = '\nexport function trace(m: Matrix): number {\n  return ';
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
 function workspaceFile(relative: string): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];
   assert.ok(folder, 'a workspace folder is open');
@@ -37,32 +28,8 @@ function workspaceFile(relative: string): vscode.Uri {
 }
 
 /** Opens a workspace file as saved, appends `appended` and puts the cursor after it. */
-async function editorWithCursorAfter(relative: string, appended: string): Promise<vscode.TextEditor> {
-  const document = await vscode.workspace.openTextDocument(workspaceFile(relative));
-  const editor = await vscode.window.showTextDocument(document, { preview: false });
-  await vscode.commands.executeCommand('workbench.action.files.revert');
-  const end = document.lineAt(document.lineCount - 1).range.end;
-  assert.ok(await editor.edit((b) => b.insert(end, appended)), 'prompt inserted');
-  const cursor = document.positionAt(document.getText().length);
-  editor.selection = new vscode.Selection(cursor, cursor);
-  return editor;
-}
-
-/** Asks for ghost text explicitly and accepts it; returns the text it inserted. */
-async function acceptInlineCompletion(api: MsnCompleteApi, editor: vscode.TextEditor): Promise<string> {
-  const before = editor.document.getText();
-  const completionsBefore = api.recentStats().length;
-  await vscode.commands.executeCommand('editor.action.inlineSuggest.trigger');
-  await waitFor('the decoder to answer a completion request', () => api.recentStats().length > completionsBefore, 60_000);
-  // The suggestion is shown asynchronously after the provider returns; commit is a no-op until then.
-  const answer = JSON.stringify(api.recentStats().at(-1));
-  await waitFor(`ghost text to be accepted (the decoder's answer: ${answer})`, async () => {
-    await vscode.commands.executeCommand('editor.action.inlineSuggest.commit');
-    return editor.document.getText() !== before || undefined;
-  }, 15_000, 250);
-  const after = editor.document.getText();
-  assert.ok(after.startsWith(before), 'the completion was inserted at the cursor (end of the file)');
-  return after.slice(before.length);
+function editorWithCursorAfter(relative: string, appended: string): Promise<vscode.TextEditor> {
+  return editorWithCursorAfterIn(workspaceFile(relative), appended);
 }
 
 describe('MSN Complete in a real VS Code', function () {

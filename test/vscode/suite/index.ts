@@ -14,7 +14,10 @@ interface TestOutcome {
 
 export async function run(): Promise<void> {
   const mocha = new Mocha({ ui: 'bdd', color: false, timeout: 180_000, reporter: 'spec' });
-  for (const file of fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js')).sort()) {
+  // The multi-root session (test/vscode/sessions.ts) runs multiRoot*.test.js; the single-folder one the rest.
+  const multiRoot = process.env.MSN_VSCODE_SESSION === 'multi-root';
+  const files = fs.readdirSync(__dirname).filter((f) => f.endsWith('.test.js') && f.startsWith('multiRoot') === multiRoot);
+  for (const file of files.sort()) {
     mocha.addFile(path.join(__dirname, file));
   }
   const outcomes: TestOutcome[] = [];
