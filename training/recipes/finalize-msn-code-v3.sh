@@ -34,15 +34,5 @@ for run in pretrain msn; do
   cp "$RUNS/v3-$run/log.jsonl" "training/recipes/msn-code-v3.$run.log.jsonl"
 done
 # The pretrained weights in bf16 (half the size), loadable with --init (from_pretrained upcasts).
-$PY - "$pre/hf" training/recipes/msn-code-v3-pretrain <<'PYEOF'
-import shutil, sys, torch
-from pathlib import Path
-from transformers import AutoModelForCausalLM
-source, target = Path(sys.argv[1]), Path(sys.argv[2])
-model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
-model.to(torch.bfloat16).save_pretrained(target)
-for name in ("tokenizer.json", "training.json"):
-    shutil.copyfile(source / name, target / name)
-print(f"wrote {target}")
-PYEOF
+$PY -m training.bf16_weights "$pre/hf" training/recipes/msn-code-v3-pretrain
 cat "$OUT/msn.json"
