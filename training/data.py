@@ -18,6 +18,7 @@ CLI:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import hashlib
 import json
@@ -30,7 +31,7 @@ import numpy as np
 
 from training.fim import DEFAULT_FIM_TOKENS, Sample, SpecialIds, chunk_text, make_sample
 from training.noise import FLAG_SEGMENT_START, FLAG_TARGET
-from training.repo_samples import RepoIds, SourceFile, package_samples
+from training.repo_samples import RepoIds, SampleMix, SourceFile, package_samples
 from training.tokenizer import FILE_SEP, REPO_NAME
 
 SEQ_LEN = 512
@@ -122,6 +123,7 @@ def pack_packages(
     fim_rate: float,
     fim_tokens: Sequence[str],
     context_chars: int = REPO_CONTEXT_CHARS,
+    mix: SampleMix = SampleMix(),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Repo-level samples (training/repo_samples.py) of each package, packed deterministically for `seed`."""
     rng = np.random.default_rng(list(seed))
@@ -132,7 +134,7 @@ def pack_packages(
 
     samples: list[Sample] = []
     for name, files in packages:
-        samples += package_samples(name, files, encode, special, rng, chunk_chars, context_chars, fim_rate)
+        samples += package_samples(name, files, encode, special, rng, chunk_chars, context_chars, fim_rate, mix)
     packer = RowPacker(seq_len)
     for index in rng.permutation(len(samples)):  # mix packages inside rows
         packer.add(samples[index])
@@ -203,7 +205,7 @@ _worker_tokenizers: dict[str, object] = {}
 
 
 def _pack_shard(tokenizer_path: str, out_dir: Path, layout: str, seed: int, seq_len: int, chunk_chars: int,
-                fim_rate: float, fim_tokens: tuple[str, ...], item: tuple[int, list]) -> tuple[int, str]:
+                fim_rate: float, fim_tokens: tuple[str, ...], mix: SampleMix, item: tuple[int, list]) -> tuple[int, str]:
     """Packs one shard into ids_/flags_NNNNN.npy (kept if both exist); returns (rows, status)."""
     shard_index, contents = item
     ids_path = out_dir / f"ids_{shard_index:05d}.npy"
@@ -214,8 +216,11 @@ def _pack_shard(tokenizer_path: str, out_dir: Path, layout: str, seed: int, seq_
         from tokenizers import Tokenizer
         _worker_tokenizers[tokenizer_path] = Tokenizer.from_file(tokenizer_path)
     tokenizer = _worker_tokenizers[tokenizer_path]
-    packer = pack_packages if layout == "repo" else pack_texts
-    ids, flags = packer(contents, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens)
+    if layout == "repo":
+        ids, flags = pack_packages(contents, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens,
+                                   mix=mix)
+    else:
+        ids, flags = pack_texts(contents, tokenizer, (seed, shard_index), seq_len, chunk_chars, fim_rate, fim_tokens)
     np.save(flags_path.with_suffix(".tmp.npy"), flags)
     np.save(ids_path.with_suffix(".tmp.npy"), ids)
     flags_path.with_suffix(".tmp.npy").rename(flags_path)
@@ -237,6 +242,7 @@ def tokenize_corpus(
     layout: str = "file",
     workers: int = 1,
     max_package_mb: float | None = None,
+    mix: SampleMix = SampleMix(),
 ) -> dict:
     """Write packed shards of `corpus` to `out_dir` (existing shards are kept) and a meta.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -249,6 +255,8 @@ def tokenize_corpus(
         settings["layout"] = layout
     if max_package_mb is not None:
         settings["max_package_mb"] = max_package_mb
+    if mix != SampleMix():  # folders made with the default mix have no entry
+        settings["mix"] = dataclasses.asdict(mix)
     meta_path = out_dir / "meta.json"
     if meta_path.exists():
         previous = json.loads(meta_path.read_text())
@@ -260,7 +268,7 @@ def tokenize_corpus(
     max_package_chars = None if max_package_mb is None else int(max_package_mb * 1e6)
     shards = list(_shard_contents(corpus, layout, records_per_shard, max_records, seed, max_package_chars))
     pack = functools.partial(_pack_shard, str(tokenizer_path), out_dir, layout, seed, seq_len, chunk_chars, fim_rate,
-                             tuple(fim_tokens))
+                             tuple(fim_tokens), mix)
     total_rows = 0
     # Each shard is seeded by (seed, shard index) alone, so the arrays do not depend on the worker count.
     with multiprocessing.get_context("fork").Pool(max(1, workers)) as pool:
@@ -355,6 +363,10 @@ def main(argv: Sequence[str] | None = None) -> None:
                       help="file: each file alone; repo: repo-level samples with context from the same package")
     pack.add_argument("--max-package-mb", type=float, default=None,
                       help="repo layout: a bigger package keeps a seeded subset of its files of this size")
+    pack.add_argument("--line-end-share", type=float, default=SampleMix.line_end_share,
+                      help="repo layout: cursor-like FIM splits at a line's end (the rest inside the line)")
+    pack.add_argument("--near-copy-share", type=float, default=SampleMix.near_copy_share,
+                      help="repo layout: samples whose last context chunk is a near copy of the window")
     pack.add_argument("--workers", type=int, default=1, help="processes packing shards (the arrays do not depend on it)")
     pack.add_argument(
         "--fim-tokens", default=",".join(DEFAULT_FIM_TOKENS),
@@ -368,7 +380,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         meta = tokenize_corpus(
             args.corpus, args.tokenizer, args.out, args.seed, args.seq_len, args.chunk_chars, args.fim_rate,
             args.records_per_shard, args.max_records, args.fim_tokens.split(","), args.layout, args.workers,
-            args.max_package_mb,
+            args.max_package_mb, SampleMix(args.line_end_share, args.near_copy_share),
         )
         print(json.dumps(meta), flush=True)
 

@@ -38,6 +38,14 @@ END_OF_FILE_SHARE = 0.2  # FIM samples with no suffix: the cursor at the end of 
 # file: the editor's retriever puts similar code right before the cursor, and copying from the context is
 # what a small model learns last (from other files' chunks alone, it had not after 15M tokens).
 NEAR_COPY_SHARE = 0.15
+LINE_END_SHARE = 0.5  # cursor-like splits at a line's end; the rest land inside the line, after its indentation
+
+
+@dataclass(frozen=True)
+class SampleMix:
+    """How often each kind of repo-level sample is drawn (the defaults are msn-code-v3's)."""
+    line_end_share: float = LINE_END_SHARE
+    near_copy_share: float = NEAR_COPY_SHARE
 NEAR_COPY_DROP = 0.1
 
 
@@ -105,8 +113,8 @@ def context_query(prefix: str, suffix: str, chars: int = 1500) -> str:
     return prefix[max(0, line_start - chars):line_start] + after
 
 
-def cursor_split(text: str, rng: np.random.Generator) -> tuple[int, int]:
-    """Where an editor asks: at the end of a line (half the time) or inside it after its indentation. The
+def cursor_split(text: str, rng: np.random.Generator, line_end_share: float = LINE_END_SHARE) -> tuple[int, int]:
+    """Where an editor asks: at the end of a line (`line_end_share` of the time) or inside it after its indentation. The
     middle runs to the end of that line or up to 4 lines on, stopping before the last line's newline (the
     editor's suffix starts with the rest of the line, most often a newline), and it runs on to the next
     line while it is blank, so a cursor at a line's end learns to write the next line, never nothing."""
@@ -115,7 +123,7 @@ def cursor_split(text: str, rng: np.random.Generator) -> tuple[int, int]:
     start = line_starts[line]
     line_end = _line_end(text, start)
     indent = start + len(text[start:line_end]) - len(text[start:line_end].lstrip())
-    cursor = line_end if rng.random() < 0.5 else int(rng.integers(indent, line_end + 1))
+    cursor = line_end if rng.random() < line_end_share else int(rng.integers(indent, line_end + 1))
     end = line_end
     for _ in range(int(rng.integers(0, 5))):
         end = _line_end(text, end + 1) if end < len(text) else end
@@ -156,14 +164,17 @@ def header_ids(repo: str, context: list[tuple[str, str]], path: str, encode: Enc
 
 
 def window_sample(header: list[int], window: str, encode: Encode, special: RepoIds, rng: np.random.Generator,
-                  fim_rate: float) -> Sample:
+                  fim_rate: float, mix: SampleMix = SampleMix()) -> Sample:
     """The current window after `header`: PSM, SPM (each fim_rate / 2) or plain."""
     draw = rng.random()
     if draw >= fim_rate:
         body = [*encode(window), special.end_of_text]
         return Sample(ids=header + body, target_start=len(header) + min(1, len(body)), target_end=len(header) + len(body),
                       is_fim=False)
-    first, second = (cursor_split if rng.random() < 0.5 else uniform_split)(window, rng)
+    if rng.random() < 0.5:
+        first, second = cursor_split(window, rng, mix.line_end_share)
+    else:
+        first, second = uniform_split(window, rng)
     at_end_of_file = rng.random() < END_OF_FILE_SHARE
     prefix, middle = encode(window[:first]), encode(window[first:second])
     suffix = [] if at_end_of_file else encode(window[second:])
@@ -176,7 +187,7 @@ def window_sample(header: list[int], window: str, encode: Encode, special: RepoI
 
 
 def package_samples(repo: str, files: list[SourceFile], encode: Encode, special: RepoIds, rng: np.random.Generator,
-                    window_chars: int, context_chars: int, fim_rate: float) -> list[Sample]:
+                    window_chars: int, context_chars: int, fim_rate: float, mix: SampleMix = SampleMix()) -> list[Sample]:
     """One sample per window of every file of a package, each with context chunks from its other files."""
     chunks_by_file = []
     for file in files:
@@ -190,8 +201,8 @@ def package_samples(repo: str, files: list[SourceFile], encode: Encode, special:
         for window in chunk_text(file.text, window_chars):
             budget = int(rng.integers(0, context_chars + 1))  # varying context, none included
             context = pick_context(identifiers(window), others, budget) if budget and others else []
-            if other_files and rng.random() < NEAR_COPY_SHARE:  # nearest the window, where the best chunk goes
+            if other_files and rng.random() < mix.near_copy_share:  # nearest the window, where the best chunk goes
                 context.append((files[int(rng.choice(other_files))].path, near_copy(window, rng)))
             header = header_ids(repo, context, file.path, encode, special)
-            samples.append(window_sample(header, window, encode, special, rng, fim_rate))
+            samples.append(window_sample(header, window, encode, special, rng, fim_rate, mix))
     return samples

@@ -73,6 +73,14 @@ describe('suggestion shaping', () => {
   it('keeps only the first line in line mode and trims trailing whitespace', () => {
     assert.deepEqual(shapeSuggestion('foo()  \nbar()', line('')), { insertText: 'foo()', replaceLength: 0 });
   });
+  it('at a line end in line mode, a suggestion that starts with a newline shows the next line', () => {
+    assert.deepEqual(shapeSuggestion('\n  return a;\n}', line('', '\n}\n')), { insertText: '\n  return a;', replaceLength: 0 });
+    assert.deepEqual(shapeSuggestion('\r\n\r\n  x = 1\r\ny = 2', line('  ')), { insertText: '\r\n\r\n  x = 1', replaceLength: 0 });
+    assert.equal(shapeSuggestion('\n \n', line('')), null);
+  });
+  it('inside a line, a suggestion that starts with a newline is dropped (it would split the line)', () => {
+    assert.equal(shapeSuggestion('\nfoo()', line(')', ')\n')), null);
+  });
   it('removes closing lines of a block that already follow the cursor', () => {
     assert.deepEqual(shapeSuggestion('  return a + b;\n}', block('\n}\n')), { insertText: '  return a + b;', replaceLength: 0 });
     assert.equal(dropLinesRepeatedBySuffix('a\n  }\n}', '\n  }\n}\nmore'), 'a');

@@ -74,6 +74,16 @@ def test_cursor_split_ends_the_middle_before_a_newline_and_never_blank():
     assert 60 < line_ends < 170  # about half the cursors sit at a line's end, as in an editor
 
 
+def test_line_end_share_sets_how_many_cursors_sit_at_a_line_end():
+    text = "".join(f"value_{i} = compute({i})\n" for i in range(10))
+    def share(line_end_share: float) -> float:
+        ends = [cursor_split(text, np.random.default_rng(seed), line_end_share) for seed in range(400)]
+        return sum(text[start:start + 1] == "\n" for start, _ in ends) / len(ends)
+    # Some inside-the-line draws land on its end, and the last line's end moves the cursor to its start.
+    low, third, high = share(0.0), share(0.33), share(1.0)
+    assert low < 0.15 and high > 0.8 and low + 0.2 < third < high - 0.4
+
+
 def test_end_of_file_samples_have_no_suffix():
     rng = np.random.default_rng(0)
     suffixes = []
@@ -174,3 +184,8 @@ def test_some_samples_carry_a_near_copy_of_the_window_as_the_last_context_chunk(
         sample = package_samples("pkg", files, encode, SPECIAL, np.random.default_rng(seed), 2000, 0, 0.0)[0]
         with_copy += "<F>b.py\nvalue_" in decode(sample.ids)
     assert abs(with_copy / 200 - NEAR_COPY_SHARE) < 0.07
+    from training.repo_samples import SampleMix
+    doubled = sum("<F>b.py\nvalue_" in decode(package_samples("pkg", files, encode, SPECIAL, np.random.default_rng(seed),
+                                                              2000, 0, 0.0, SampleMix(near_copy_share=0.3))[0].ids)
+                  for seed in range(200))
+    assert abs(doubled / 200 - 0.3) < 0.07

@@ -19,7 +19,8 @@ export interface ShapedSuggestion {
 }
 
 export function shapeSuggestion(raw: string, context: CursorContext): ShapedSuggestion | null {
-  let text = context.mode === 'line' ? firstLine(raw) : raw;
+  const atLineEnd = context.lineSuffix.trim() === '';
+  let text = context.mode === 'line' ? (atLineEnd ? firstLineWithContent(raw) : firstLine(raw)) : raw;
   text = text.replace(/\s+$/, '');
   if (text.trim() === '') return null;
   if (onlyRepeatsFollowingText(text, context.suffix)) return null;
@@ -40,6 +41,17 @@ export function shapeSuggestion(raw: string, context: CursorContext): ShapedSugg
 
 function firstLine(text: string): string {
   const newline = text.indexOf('\n');
+  return newline < 0 ? text : text.slice(0, newline).replace(/\r$/, '');
+}
+
+/**
+ * At a line's end a model often starts with a newline and writes the next line (as after `{`); in line
+ * mode that next line is the suggestion (shown on the line below), not the blank before it.
+ */
+function firstLineWithContent(text: string): string {
+  const content = text.search(/\S/);
+  if (content < 0) return '';
+  const newline = text.indexOf('\n', content);
   return newline < 0 ? text : text.slice(0, newline).replace(/\r$/, '');
 }
 
