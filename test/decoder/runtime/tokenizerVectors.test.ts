@@ -27,7 +27,39 @@ const PROMPTS = {
     repo: { repo_name: '<repo_name>', file_sep: '<file_sep>' },
     ids: { fimPrefix: 1, fimSuffix: 3, fimMiddle: 2, eot: 0, repoName: 5, fileSep: 6 },
   },
+  // llama.cpp's qwen2 vocabulary with Qwen2.5-Coder's added tokens written in at their ids (its
+  // tokenizer_config.json), as training/real_size_probe.py does: the same BPE, the FIM and repo tokens named.
+  'qwen2.5-coder': {
+    fim: { prefix: '<|fim_prefix|>', suffix: '<|fim_suffix|>', middle: '<|fim_middle|>', eot: '<|endoftext|>' },
+    fim_orders: ['psm'],
+    repo: { repo_name: '<|repo_name|>', file_sep: '<|file_sep|>' },
+    ids: { fimPrefix: 151659, fimSuffix: 151661, fimMiddle: 151660, eot: 151643, repoName: 151663, fileSep: 151664 },
+  },
 } satisfies Record<string, { fim: object; fim_orders: string[]; repo: object | null; ids: SpecialTokenIds }>;
+
+/** Which converted vocabulary each prompt block's tokenizer is built from. */
+const BASE_VOCAB: Record<keyof typeof PROMPTS, (typeof VOCABS)[number]> = {
+  'deepseek-coder': 'deepseek-coder', starcoder: 'starcoder', 'qwen2.5-coder': 'qwen2',
+};
+
+interface TokenizerJson {
+  added_tokens: { id: number; content: string; special: boolean }[];
+  model: { vocab: Record<string, number> };
+}
+
+/** `json` with the added token at each of `ids`' ids renamed to the prompt block's string and marked special. */
+function withNamedTokens(json: TokenizerJson, names: Map<number, string>): TokenizerJson {
+  const copy = JSON.parse(JSON.stringify(json)) as TokenizerJson;
+  for (const added of copy.added_tokens) {
+    const name = names.get(added.id);
+    if (name === undefined || added.content === name) continue;
+    delete copy.model.vocab[added.content];
+    copy.model.vocab[name] = added.id;
+    added.content = name;
+    added.special = true;
+  }
+  return copy;
+}
 
 interface VectorCase {
   text: string;
@@ -72,8 +104,12 @@ describe("tokenizer: llama.cpp's test vectors", () => {
 
 /** The fixture's msn.json with this tokenizer's vocabulary size, end-of-text id and prompt block. */
 function codeTokenizer(name: keyof typeof PROMPTS): CodeTokenizer {
-  const { ids, ...prompt } = PROMPTS[name];
-  const text = readRequired(path.join(VECTORS_DIR, name, 'tokenizer.json'));
+  const { ids, ...prompt }: { ids: SpecialTokenIds } & Omit<(typeof PROMPTS)[typeof name], 'ids'> = PROMPTS[name];
+  const base = JSON.parse(readRequired(path.join(VECTORS_DIR, BASE_VOCAB[name], 'tokenizer.json'))) as TokenizerJson;
+  const { fim, repo } = prompt;
+  const names = new Map<number, string>([[ids.fimPrefix, fim.prefix], [ids.fimSuffix, fim.suffix], [ids.fimMiddle, fim.middle],
+    ...(repo && ids.repoName !== undefined && ids.fileSep !== undefined ? [[ids.repoName, repo.repo_name], [ids.fileSep, repo.file_sep]] as [number, string][] : [])]);
+  const text = JSON.stringify(withNamedTokens(base, names));
   const vocabSize = Object.keys((JSON.parse(text) as { model: { vocab: object } }).model.vocab).length;
   const msn = { ...JSON.parse(fs.readFileSync(FIXTURE_MSN, 'utf8')), vocab_size: vocabSize, eos_token_id: ids.eot, prompt };
   return CodeTokenizer.fromJson(text, parseMsnConfig(JSON.stringify(msn)));
