@@ -94,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
       if (affectsDecoderProcess(event)) void service.restart();
       else if (affectsCorpus(event)) void corpus.reindex();
       if (event.affectsConfiguration(`${SECTION}.enabled`)) status.setInlineEnabled(readSettings().enabled);
+      if (event.affectsConfiguration(`${SECTION}.strategy`)) log.info(`[settings] strategy ${readSettings().strategy}`);
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => status.render()),
     vscode.workspace.onDidCloseTextDocument((document) => cache.forgetDocument(document.uri.toString())),
