@@ -393,7 +393,25 @@ def export_model_dir(
     card = out_dir / "MODEL_CARD.md"
     if not card.exists():
         card.write_text(model_card_stub(msn))
+    if quantize != "none":
+        check_quantized_self_parity(out_dir, quantize)
     return msn
+
+
+def check_quantized_self_parity(out_dir: Path, quantize: str) -> None:
+    """A quantized graph must give each row the same logits whether its pass holds one token, a chunk or
+    a tree, or tree decoding would not be plain greedy decoding; some CPU kernels do not (see quantize.py)."""
+    from training.parity import PARITY_TOLERANCE, ContractSession, check_parity, onnx_causal_reference
+
+    session = ContractSession(out_dir)
+    results = check_parity(session, onnx_causal_reference(session))
+    worst = max(results, key=results.get)
+    print(f"quantized self-parity: max abs diff {results[worst]:.2e} ({worst})")
+    if not results[worst] < PARITY_TOLERANCE:
+        raise UnsupportedModelError(
+            f"--quantize {quantize}: onnxruntime's kernels give this model's rows other logits in a {worst.replace('_', ' ')} "
+            f"pass than in a causal one (max abs diff {results[worst]:.2e}), so tree decoding would not equal greedy; "
+            f"use another --quantize mode")
 
 
 def onnx_size(onnx_path: Path) -> int:

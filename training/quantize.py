@@ -9,12 +9,15 @@ through a Reshape instead of keeping the float matrix beside them. Inputs, outpu
 dtypes (float32 logits and new_key_values) are unchanged; activations between ops and the KV cache
 stay float32.
 
-ACCURACY_LEVEL 4 lets MatMulNBits quantize its input rows to int8 per block and use the CPU's integer
-dot products. Measured here (`python -m training.real_size_probe --kernels`, one 896 x 4864 MatMul, one
-thread): q=1 float32 0.96 ms; int8 40 ms with the level unset (float activations: no fast kernel), 0.23
-ms at level 4; int4 0.89 ms unset, 0.23 ms at level 4. Each row is quantized on its own, so a row's
-result does not depend on the other rows of the pass (a tree is verified as a chain would be; the
-self-parity test checks it).
+ACCURACY_LEVEL: at level 4 MatMulNBits quantizes its input rows to int8 per block and uses the CPU's
+integer dot products. Measured here (`python -m training.real_size_probe --kernels`, one 896 x 4864
+MatMul, one thread): q=1 float32 0.96 ms; int8 40 ms with the level unset (float activations: no fast
+kernel), 0.23 ms at level 4; int4 0.89 ms unset, 0.23 ms at level 4. But the engine's losslessness
+needs a row's logits not to depend on how many rows its pass holds (ar's q=1 steps vs a tree), and at
+Qwen2.5-Coder-0.5B's shape int4 at level 4 gave a q=1 row 0.05 away from the same row in a longer
+pass (int8 at level 4: identical; int4 unset: 8e-6, float rounding), which flipped greedy tokens: so
+int8 runs at level 4 and int4 with float activations. `training.parity`'s single-token check and
+test_quantize catch such a kernel.
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ from onnx import TensorProto, helper, numpy_helper
 QUANTIZE_MODES = ("none", "int8", "int4")
 BLOCK_SIZE = 32
 BITS = {"int8": 8, "int4": 4}
-ACCURACY_LEVEL = 4  # int8 activations inside MatMulNBits: the fast CPU kernels (see above)
+# int8 activations inside MatMulNBits where the result does not depend on the pass's row count (see above).
+ACCURACY_LEVEL = {"int8": 4, "int4": 0}
 SAVE_EXTERNAL_ABOVE = 1_800_000_000  # bytes of weights; protobuf refuses files over 2 GB
 
 
 def weights_label(mode: str) -> str:
     """msn.json's "weights" value: how the graph stores its weights."""
-    return "float32" if mode == "none" else f"{mode}-matmulnbits-b{BLOCK_SIZE}-acc{ACCURACY_LEVEL}"
+    return "float32" if mode == "none" else f"{mode}-matmulnbits-b{BLOCK_SIZE}-acc{ACCURACY_LEVEL[mode]}"
 
 
 def check_quantizable(config, mode: str) -> None:
@@ -56,7 +60,7 @@ def _node_quantizer(bits: int):
     return DefaultWeightOnlyQuantizer(DefaultWeightOnlyQuantConfig(block_size=BLOCK_SIZE, is_symmetric=True, bits=bits))
 
 
-def quantize_matmuls(model: onnx.ModelProto, bits: int, accuracy_level: int = ACCURACY_LEVEL) -> onnx.ModelProto:
+def quantize_matmuls(model: onnx.ModelProto, bits: int, accuracy_level: int) -> onnx.ModelProto:
     """MatMul -> MatMulNBits for every constant weight, at `accuracy_level` (0: float32 activations)."""
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
@@ -132,10 +136,10 @@ def remove_unused_initializers(model: onnx.ModelProto) -> None:
     model.graph.initializer.extend(keep)
 
 
-def quantize_model(model: onnx.ModelProto, mode: str, accuracy_level: int = ACCURACY_LEVEL) -> onnx.ModelProto:
-    """The weight-only quantized copy of a float32 contract graph (`mode` int8 or int4)."""
+def quantize_model(model: onnx.ModelProto, mode: str, accuracy_level: int | None = None) -> onnx.ModelProto:
+    """The weight-only quantized copy of a float32 contract graph (`mode` int8 or int4; the mode's level by default)."""
     bits = BITS[mode]
-    quantized = quantize_matmuls(model, bits, accuracy_level)
+    quantized = quantize_matmuls(model, bits, ACCURACY_LEVEL[mode] if accuracy_level is None else accuracy_level)
     quantize_gathers(quantized, bits)
     remove_unused_initializers(quantized)
     return quantized

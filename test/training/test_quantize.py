@@ -110,7 +110,7 @@ def test_quantized_export_keeps_the_contract_and_is_smaller(exports, mode):
     assert size < float_size * {"int8": 0.4, "int4": 0.25}[mode]
 
     msn = json.loads((quantized_dir / "msn.json").read_text())
-    assert msn["weights"] == f"{mode}-matmulnbits-b32-acc4"
+    assert msn["weights"] == f"{mode}-matmulnbits-b32-acc{ACCURACY_LEVEL[mode]}"
     assert json.loads((float_dir / "msn.json").read_text())["weights"] == "float32"
     assert {key: value for key, value in msn.items() if key not in ("weights", "name")} == \
         {key: value for key, value in json.loads((float_dir / "msn.json").read_text()).items() if key not in ("weights", "name")}
@@ -120,7 +120,7 @@ def test_quantized_export_keeps_the_contract_and_is_smaller(exports, mode):
     assert "MatMulNBits" in ops and "GatherBlockQuantized" in ops
     levels = {attribute.i for node in model.graph.node if node.op_type == "MatMulNBits"
               for attribute in node.attribute if attribute.name == "accuracy_level"}
-    assert levels == {ACCURACY_LEVEL} == {4}  # int8 activations: the fast CPU kernels
+    assert levels == ({4} if mode == "int8" else {0} & levels)  # int8 activations where rows stay independent
     # No float MatMul or Gather reads a stored weight any more (attention-score MatMuls have none).
     weights = {t.name for t in model.graph.initializer}
     assert not [n.name for n in model.graph.node if n.op_type in ("MatMul", "Gather") and set(n.input) & weights]
@@ -318,3 +318,14 @@ def test_shipped_model_quantized_keeps_its_greedy_choices(mode, tmp_path):
           f"max abs logit diff {np.abs(logits - expected).max():.3f}")
     # Measured on msn-code-5m (these 256 tokens): int8 0.992, int4 0.906.
     assert agreement >= {"int8": 0.97, "int4": 0.8}[mode]
+
+
+def test_export_refuses_a_quantized_graph_whose_rows_depend_on_the_pass(small_tokenizer_path, tmp_path, monkeypatch):
+    """At Qwen2.5-Coder-0.5B's shape int4 with int8 activations gave a tree row 0.05 away from the causal
+    one (docs/decoding.md); the exporter runs the self-parity check and refuses such a graph in one sentence."""
+    import training.parity as parity
+
+    real = parity.check_parity
+    monkeypatch.setattr(parity, "check_parity", lambda session, reference: {**real(session, reference), "tree": 0.0535})
+    with pytest.raises(UnsupportedModelError, match=r"--quantize int4: .* tree pass .* 5\.35e-02.*use another --quantize mode"):
+        export_model_dir(tiny_llama(seed=1), small_tokenizer_path, tmp_path / "q", "tiny", {}, quantize="int4")
