@@ -19,8 +19,10 @@ export interface ShapedSuggestion {
 }
 
 export function shapeSuggestion(raw: string, context: CursorContext): ShapedSuggestion | null {
-  const atLineEnd = context.lineSuffix.trim() === '';
-  let text = context.mode === 'line' ? (atLineEnd ? firstLineWithContent(raw) : firstLine(raw)) : raw;
+  // At a line's end a model often starts with a newline and writes the next line (as after `{`); in
+  // line mode that next line is the suggestion (shown below the cursor), not the blank before it.
+  const from = context.lineSuffix.trim() === '' ? Math.max(0, raw.search(/\S/)) : 0;
+  let text = context.mode === 'line' ? firstLine(raw, from) : raw;
   text = text.replace(/\s+$/, '');
   if (text.trim() === '') return null;
   if (onlyRepeatsFollowingText(text, context.suffix)) return null;
@@ -39,19 +41,9 @@ export function shapeSuggestion(raw: string, context: CursorContext): ShapedSugg
   return { insertText: text, replaceLength: 0 };
 }
 
-function firstLine(text: string): string {
-  const newline = text.indexOf('\n');
-  return newline < 0 ? text : text.slice(0, newline).replace(/\r$/, '');
-}
-
-/**
- * At a line's end a model often starts with a newline and writes the next line (as after `{`); in line
- * mode that next line is the suggestion (shown on the line below), not the blank before it.
- */
-function firstLineWithContent(text: string): string {
-  const content = text.search(/\S/);
-  if (content < 0) return '';
-  const newline = text.indexOf('\n', content);
+/** `text` up to the first newline at or after `from`. */
+function firstLine(text: string, from = 0): string {
+  const newline = text.indexOf('\n', from);
   return newline < 0 ? text : text.slice(0, newline).replace(/\r$/, '');
 }
 
