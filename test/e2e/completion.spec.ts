@@ -466,13 +466,16 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
     const longRatio = speed(long(arms.ar.timed)) > 0 ? speed(long(arms['tr-jacobi'].timed)) / speed(long(arms.ar.timed)) : 0;
     const statusBar = await waitForStatus(page, READY_OR_SPEED, 10_000);
     const shown = /([\d.]+)x/.exec(statusBar)?.[1];
-    console.log(`    A/B over ${AB_PROMPTS.length} completions + 1 Generate: ar ${speed(arms.ar.timed).toFixed(0)} tok/s, tr-jacobi ${speed(arms['tr-jacobi'].timed).toFixed(0)} tok/s, ${ratio.toFixed(2)}x (${longRatio.toFixed(2)}x over those of 8+ tokens); status bar ${JSON.stringify(statusBar)}`);
+    // The status bar's figure is over the tr-jacobi arm's completions of 8+ tokens (the strategy just
+    // changed), so the A/B ratio over those is the one it should agree with.
+    const apart = shown && longRatio > 0 ? Number(shown) / longRatio - 1 : null;
+    console.log(`    A/B over ${AB_PROMPTS.length} completions + 1 Generate: ar ${speed(arms.ar.timed).toFixed(0)} tok/s, tr-jacobi ${speed(arms['tr-jacobi'].timed).toFixed(0)} tok/s, ${ratio.toFixed(2)}x (${longRatio.toFixed(2)}x over those of 8+ tokens); status bar ${JSON.stringify(statusBar)}${apart === null ? '' : `, ${(100 * apart).toFixed(0)}% from the A/B over the same completions`}`);
     fs.writeFileSync(path.join(SCREENSHOTS, 'ab.json'), JSON.stringify({
       model: modelName(), completions: AB_PROMPTS.length, generates: 1,
       ar: arms.ar.timed, trJacobi: arms['tr-jacobi'].timed,
       arTokensPerSecond: Math.round(speed(arms.ar.timed)), trJacobiTokensPerSecond: Math.round(speed(arms['tr-jacobi'].timed)),
       speedup: Math.round(ratio * 100) / 100, speedupOver8PlusTokens: Math.round(longRatio * 100) / 100,
-      statusBar, statusBarSpeedup: shown ? Number(shown) : null,
+      statusBar, statusBarSpeedup: shown ? Number(shown) : null, statusBarVsAbOver8PlusTokens: apart === null ? null : Math.round(apart * 100) / 100,
       measuredAt: new Date().toISOString(),
     }, null, 2));
     await shots.take(page, 'ab-tr-jacobi');
