@@ -124,7 +124,7 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true, measureBaseline = false): Promise<SampleOutput> => {
     const prompt = editorPrompt(engine, sample, maxTokens, options.repoName, chunks);
     // No replayed baseline steps unless asked: the bench times ar itself, in the same run.
-    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, strategy, treeBudget: options.treeBudget, measureBaseline }, NEVER_CANCELLED);
+    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, stopOnLoop: true, strategy, treeBudget: options.treeBudget, measureBaseline }, NEVER_CANCELLED);
     // As the decoding process does when it is idle after a completion (its timings go with the next one).
     if (measureBaseline) await engine.replayPlainSteps(() => false);
     return { tokens: result.tokens, text: result.text, stats };

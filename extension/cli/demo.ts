@@ -42,7 +42,7 @@ async function main(): Promise<void> {
 
   // The prompt the editor builds: repo-level context from the other files where the model has the tokens.
   const prompt = editorPrompt(engine, sample, maxTokens, path.basename(WORKSPACE));
-  const run = (strategy: StrategyName) => engine.run({ prompt, maxTokens, mode: 'block', strategy }, { isCancelled: () => false });
+  const run = (strategy: StrategyName) => engine.run({ prompt, maxTokens, mode: 'block', stopOnLoop: true, strategy }, { isCancelled: () => false });
   for (let i = 0; i < 2; i++) { await run('ar'); await run('tr-jacobi'); } // warm-up, not timed
   const ar = await run('ar');
   await engine.replayPlainSteps(() => false); // as the decoding process does when idle: the status bar's baseline

@@ -99,6 +99,8 @@ export interface RunRequest extends DecodeOptions {
   /** Requests that may run between this generation's steps. */
   preemption?: PreemptionGate;
   mode?: CompletionMode;
+  /** Stop where the text starts looping (editor requests, and the tools that stand for them). */
+  stopOnLoop?: boolean;
   onText?: (chunk: string) => void;
   /** The repo-level context the prompt was built with: named in the stats. */
   context?: RepoContext;
@@ -233,7 +235,7 @@ export class DecoderEngine {
   async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions & DocumentLocation, control: RequestControl) {
     const context = this.repoContext(params.prefix, params.suffix, params.maxTokens, params);
     const prompt = this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context);
-    const { result, stats } = await this.run({ ...params, prompt, memo: true, context }, control);
+    const { result, stats } = await this.run({ ...params, prompt, memo: true, stopOnLoop: true, context }, control);
     return { text: result.text, stats };
   }
 
@@ -245,7 +247,7 @@ export class DecoderEngine {
     const prompt = params.suffix !== undefined
       ? this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context)
       : this.plainPromptWith(params.prefix, params.maxTokens, context);
-    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, preemption, context }, control);
+    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, stopOnLoop: true, preemption, context }, control);
     return { text: result.text, stats };
   }
 
@@ -253,7 +255,7 @@ export class DecoderEngine {
   async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats }> {
     const loaded = this.require();
     const name = request.strategy ?? DEFAULT_STRATEGY;
-    const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [] };
+    const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop };
     // Per strategy too: the answer would be the same, but its stats would be another strategy's.
     const rulesKey = JSON.stringify({ ...stopRules, strategy: name });
     const recalled = request.memo !== true ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);

@@ -5,6 +5,8 @@ import type { CompletionMode } from '../../protocol';
 export interface StopRules {
   mode?: CompletionMode;
   stopStrings: readonly string[];
+  /** Stop where the text starts looping (what the editor's requests ask for; a timing replay does not). */
+  stopOnLoop?: boolean;
 }
 
 const NON_WHITESPACE = /\S/;
@@ -20,12 +22,45 @@ function withoutCarriageReturn(text: string, index: number): number {
   return index > 0 && text[index - 1] === '\r' ? index - 1 : index;
 }
 
+// With stopOnLoop, a completion stops where it starts looping: once its text ends in
+// REPEAT_COPIES copies of one unit of at most REPEAT_MAX_PERIOD characters that holds a letter, the run
+// covering at least REPEAT_MIN_CHARS (`b: Hash, b: Hash, b: Hash, `; the same line three times). The copies
+// so far stay: text already streamed is never taken back.
+const REPEAT_COPIES = 3;
+const REPEAT_MIN_CHARS = 24;
+const REPEAT_MAX_PERIOD = 100;
+const LETTER = /[A-Za-z]/;
+
+/**
+ * Where a growing text first ends in a loop. For each period p it keeps how many characters in a row
+ * equal the one p before; a run of r such characters means the last r + p characters repeat with period p.
+ */
+class RepetitionTracker {
+  private readonly runs = new Int32Array(REPEAT_MAX_PERIOD + 1);
+  private fed = 0;
+
+  /** The first end index (one past a character) in text[fed..] where the text ends in a loop, or -1. */
+  feed(text: string): number {
+    for (let at = this.fed; at < text.length; at++) {
+      this.fed = at + 1;
+      for (let p = 1; p <= REPEAT_MAX_PERIOD && p <= at; p++) {
+        const run = text.charCodeAt(at) === text.charCodeAt(at - p) ? this.runs[p] + 1 : 0;
+        this.runs[p] = run;
+        const copies = Math.max(REPEAT_COPIES, Math.ceil(REPEAT_MIN_CHARS / p));
+        if (run >= (copies - 1) * p && LETTER.test(text.slice(at + 1 - p, at + 1))) return at + 1;
+      }
+    }
+    return -1;
+  }
+}
+
 /** Length of the completion if it must stop now, or -1 when no rule fires. */
 export function findStop(text: string, rules: StopRules): number {
   let cut = -1;
   const consider = (index: number) => {
     if (index >= 0 && (cut < 0 || index < cut)) cut = index;
   };
+  if (rules.stopOnLoop) consider(new RepetitionTracker().feed(text));
   for (const stop of rules.stopStrings) if (stop.length > 0) consider(text.indexOf(stop));
   if (rules.mode === 'line') {
     const newline = firstNewlineAfterContent(text);
@@ -50,6 +85,7 @@ export class StopScanner {
   private scanned = 0;
   private content = -1;
   private readonly longestStop: number;
+  private readonly repetition = new RepetitionTracker();
 
   constructor(private readonly rules: StopRules) {
     this.longestStop = Math.max(0, ...rules.stopStrings.map((s) => s.length));
@@ -66,6 +102,7 @@ export class StopScanner {
     // A stop string may straddle the old end: look back by the longest one.
     const stopFrom = Math.max(0, from - this.longestStop + 1);
     for (const stop of this.rules.stopStrings) if (stop.length > 0) consider(text.indexOf(stop, stopFrom));
+    if (this.rules.stopOnLoop) consider(this.repetition.feed(text));
     if (this.content < 0) {
       const found = text.slice(from).search(NON_WHITESPACE);
       if (found >= 0) this.content = from + found;

@@ -46,5 +46,27 @@ describe('completion memo', () => {
       }
       assert.ok(checked >= 3, `only ${checked} prompts produced two or more tokens`);
     });
+
+    it('with the loop rule: after generations that ended in a loop, the memo still answers exactly what decoding gives', async () => {
+      const engine = engineOf();
+      const random = seededRandom(5);
+      let recalled = 0;
+      let loopStops = 0;
+      for (let trial = 0; trial < 16; trial++) {
+        const prompt = Array.from({ length: 20 + Math.floor(random() * 40) }, () => 10 + Math.floor(random() * 900));
+        const first = await engine.run({ prompt, maxTokens: 48, strategy: 'tr-jacobi', memo: true, stopOnLoop: true }, running);
+        if (first.result.stopReason === 'stop-string') loopStops++;
+        if (first.result.tokens.length < 2) continue;
+        const typed = 1 + Math.floor(random() * (first.result.tokens.length - 1));
+        const extended = [...prompt, ...first.result.tokens.slice(0, typed)];
+        const again = await engine.run({ prompt: extended, maxTokens: 48 - typed, strategy: 'tr-jacobi', memo: true, stopOnLoop: true }, running);
+        const decoded = await engine.run({ prompt: extended, maxTokens: 48 - typed, strategy: 'ar', stopOnLoop: true }, running);
+        if (again.stats.fromMemo) recalled++;
+        assert.deepEqual(again.result.tokens, decoded.result.tokens);
+        assert.equal(again.result.text, decoded.result.text);
+      }
+      assert.ok(loopStops > 0, 'some generation ended in a loop (the case under test)');
+      assert.ok(recalled > 0, 'some answer came from the memo');
+    });
   });
 });

@@ -5,6 +5,9 @@ import { seededRandom } from './fixtureModel';
 const none: StopRules = { stopStrings: [] };
 const line: StopRules = { mode: 'line', stopStrings: [] };
 const block: StopRules = { mode: 'block', stopStrings: [] };
+const looping: StopRules = { stopStrings: [], stopOnLoop: true };
+const lineLooping: StopRules = { ...line, stopOnLoop: true };
+const blockLooping: StopRules = { ...block, stopOnLoop: true };
 
 describe('stop rules', () => {
   it('no rule: never stops', () => {
@@ -70,6 +73,49 @@ describe('stop rules', () => {
         let end = 0;
         while (end < text.length) {
           end = Math.min(text.length, end + 1 + Math.floor(random() * 4));
+          const partial = text.slice(0, end);
+          const expected = findStop(partial, rules);
+          assert.equal(scanner.find(partial), expected, `${JSON.stringify(partial)} with ${JSON.stringify(rules)}`);
+          if (expected >= 0) break;
+        }
+      }
+    }
+  });
+
+  it('an editor completion stops once it ends in a loop, keeping the copies written so far', () => {
+    const signature = 'add(a: Hash, b: Hash, b: Hash, b: Hash, b: Hash, b: Hash)';
+    // ': Hash, b' three times (a rotation of the unit counts: the loop began inside 'a: Hash, ').
+    assert.equal(findStop(signature, blockLooping), 'add(a: Hash, b: Hash, b: Hash, b'.length);
+    assert.equal(findStop(signature, lineLooping), 'add(a: Hash, b: Hash, b: Hash, b'.length);
+    const lines = '    x = f(y)\n    x = f(y)\n    x = f(y)\n    x = f(y)\n';
+    assert.equal(findStop(lines, blockLooping), 3 * '    x = f(y)\n'.length, 'the same line three times');
+    const longLine = '    self.register(alpha, beta, gamma, delta, epsilon, zeta, eta, theta, iota, kappa, mu)\n';
+    assert.equal(findStop(longLine.repeat(4), blockLooping), 3 * longLine.length, 'a line of 90 characters three times');
+  });
+
+  it('repetition: no cut for short runs, units without a letter, long periods, or without stopOnLoop', () => {
+    assert.equal(findStop('b: Hash, b: Hash)', blockLooping), -1, 'two copies');
+    assert.equal(findStop('ab ab ab', blockLooping), -1, 'three copies, under 24 characters');
+    assert.equal(findStop('[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]', blockLooping), -1, 'no letter in the unit');
+    assert.equal(findStop('# ------------------------------------', blockLooping), -1);
+    const longLine = '    self.register(alpha, beta, gamma, delta, epsilon, zeta, eta, theta, iota, kappa, mu, nu, xi, omicron, pi, rho)\n';
+    assert.equal(findStop(longLine.repeat(3), blockLooping), -1, `a period of ${longLine.length} characters (over 100)`);
+    assert.equal(findStop('xyz'.repeat(30), block), -1, 'only with stopOnLoop');
+    assert.equal(findStop('xyz'.repeat(30), looping), 24);
+    assert.equal(findStop('q'.repeat(23), blockLooping), -1);
+    assert.equal(findStop('q'.repeat(30), blockLooping), 24, 'a letter 24 times is a loop of period 1');
+  });
+
+  it('StopScanner matches findStop on texts that loop', () => {
+    const random = seededRandom(11);
+    const pieces = ['b: Hash, ', 'x', ' ', '\n', 'foo()', '0, ', 'ab'];
+    for (let trial = 0; trial < 300; trial++) {
+      const text = Array.from({ length: 1 + Math.floor(random() * 20) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+      for (const rules of [looping, lineLooping, blockLooping]) {
+        const scanner = new StopScanner(rules);
+        let end = 0;
+        while (end < text.length) {
+          end = Math.min(text.length, end + 1 + Math.floor(random() * 6));
           const partial = text.slice(0, end);
           const expected = findStop(partial, rules);
           assert.equal(scanner.find(partial), expected, `${JSON.stringify(partial)} with ${JSON.stringify(rules)}`);
