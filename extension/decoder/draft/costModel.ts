@@ -192,7 +192,8 @@ export class StepCost implements StepLatency {
 
 // ---- acceptance statistics ----
 
-export type RetrievalOrigin = 'context' | 'workspace';
+/** Which index a retrieved continuation came from: the request's own context, the workspace, or earlier outputs. */
+export type RetrievalOrigin = 'context' | 'workspace' | 'history';
 
 export interface AcceptanceStatsOptions {
   /** Weight kept by old observations at each new one in the same bucket. */
@@ -205,7 +206,7 @@ export const MAX_JACOBI_DEPTH = 16;
 export const MAX_JACOBI_RANK = 16;
 const MATCH_BUCKETS = 7; // 1, 2, 3, 4, 5-7, 8-15, 16+
 const MAX_CONTINUATION_POSITION = 16;
-const ORIGINS: readonly RetrievalOrigin[] = ['context', 'workspace'];
+const ORIGINS: readonly RetrievalOrigin[] = ['context', 'workspace', 'history'];
 
 const JACOBI_BASE = 0;
 const NOISE_BASE = JACOBI_BASE + MAX_JACOBI_DEPTH * MAX_JACOBI_RANK;
@@ -267,7 +268,7 @@ export class AcceptanceStats {
 
   /** Token `position` (0 = first) of a continuation retrieved after a `matchLength`-token match. */
   retrievalFeature(origin: RetrievalOrigin, matchLength: number, position: number): number {
-    const o = origin === 'context' ? 0 : 1;
+    const o = ORIGINS.indexOf(origin);
     return RETRIEVAL_BASE + (o * MATCH_BUCKETS + matchBucket(matchLength)) * MAX_CONTINUATION_POSITION + clamp(position, 0, MAX_CONTINUATION_POSITION - 1);
   }
 

@@ -67,6 +67,7 @@ export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): Dra
         trajectoryTail: 2,
         context: { orders: [1, 2, 3, 4], maxContinuations: 3, length: RETRIEVED_LENGTH, minMatch: 1 },
         workspace: deps.workspace ? { index: deps.workspace, maxContinuations: 3, length: RETRIEVED_LENGTH, minMatch: 2 } : undefined,
+        history: { maxContinuations: 2, length: RETRIEVED_LENGTH, minMatch: 3 },
       });
     default:
       throw new RangeError(`unknown strategy: ${String(name)}`);

@@ -8,6 +8,7 @@ import { AcceptanceStats, LatencyCurve, StepCost, type RetrievalOrigin } from '.
 import { TreePlanner, type JacobiTable, type PlannedContinuation } from '../draft/planner';
 import { SeededRandom } from '../draft/prng';
 import type { DraftStrategy, DraftTreeView, StepOutcome } from '../draft/types';
+import { OutputHistory } from '../retrieval/outputHistory';
 import { TokenIndex } from '../retrieval/tokenIndex';
 
 export interface RetrievalSettings {
@@ -37,6 +38,8 @@ export interface TreeDraftOptions {
   context?: RetrievalSettings & { orders: readonly number[] };
   /** Lookup in the workspace index, shared with the corpus. */
   workspace?: RetrievalSettings & { index: TokenIndex };
+  /** Lookup in what the model emitted for earlier requests (retrieval/outputHistory.ts). */
+  history?: RetrievalSettings;
   seed: number;
   /** Milliseconds clock for the per-step overhead (performance.now unless a test pins it). */
   now?: () => number;
@@ -52,6 +55,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   private readonly planner: TreePlanner;
   private readonly random: SeededRandom;
   private readonly contextIndex: TokenIndex | null;
+  private readonly history: OutputHistory | null;
   private indexedContextLength = 0;
   private readonly table: JacobiTable;
   private context: readonly number[] = [];
@@ -71,6 +75,7 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.planner = new TreePlanner(options.stats, this.cost);
     this.random = new SeededRandom(options.seed);
     this.contextIndex = options.context ? new TokenIndex({ orders: options.context.orders, minGarbageForCompaction: 0 }) : null;
+    this.history = options.history ? new OutputHistory() : null;
     const ranks = options.jacobi?.ranks ?? 1;
     const depth = options.jacobi?.maxDepth ?? 0;
     this.table = { tokens: new Int32Array(Math.max(1, ranks * depth)).fill(-1), stride: ranks, knownDepth: 0 };
@@ -88,6 +93,7 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.stepStart = NaN; // the gap since the last request's step is no step's overhead
     this.observedForwardMs = NaN;
     this.context = promptTokens;
+    this.history?.start(promptTokens);
     if (this.contextIndex) {
       this.contextIndex.clear();
       this.contextIndex.append(CONTEXT_URI, promptTokens);
@@ -107,6 +113,7 @@ export class TreeDraftStrategy implements DraftStrategy {
       this.retrieve(this.contextIndex, options.context, 'context', context, continuations);
     }
     if (options.workspace) this.retrieve(options.workspace.index, options.workspace, 'workspace', context, continuations);
+    if (this.history && options.history) this.retrieve(this.history.index, options.history, 'history', context, continuations);
     return this.planner.plan({
       root,
       jacobi: options.jacobi ? { table: this.table, ranks: options.jacobi.ranks, maxDepth: options.jacobi.maxDepth } : undefined,
@@ -122,6 +129,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   }
 
   observe(outcome: StepOutcome): void {
+    this.history?.record(outcome.acceptance.emitted);
     if (outcome.tree !== this.planner.tree) {
       // The runtime verified a tree of its own (e.g. root only near the context limit).
       this.table.knownDepth = 0;

@@ -81,7 +81,7 @@ describe('AcceptanceStats', () => {
     let count = 0;
     for (let d = 1; d <= 16; d++) for (let r = 0; r < 16; r++, count++) features.add(stats.jacobiFeature(d, r));
     for (let d = 1; d <= 16; d++, count++) features.add(stats.noiseFeature(d));
-    for (const o of ['context', 'workspace'] as const) {
+    for (const o of ['context', 'workspace', 'history'] as const) {
       for (const m of [1, 2, 3, 4, 5, 8, 16]) for (let p = 0; p < 16; p++, count++) features.add(stats.retrievalFeature(o, m, p));
     }
     assert.equal(features.size, count);
