@@ -6,6 +6,7 @@
 import {
   parseRequest, type DecoderMessage, type ErrorCode, type Method, type Request, type RequestParams, type ResponseResults,
 } from '../protocol';
+import { ChunkBatcher } from './chunkBatcher';
 import { ModelNotLoadedError, type DecoderEngine } from './engine/decoderEngine';
 import { PreemptionGate } from './engine/preemption';
 import { ModelInvalidError } from './model/errors';
@@ -148,10 +149,10 @@ export class DecoderServer {
         const params = request.params as RequestParams['generate'];
         const gate = new PreemptionGate();
         this.generation = gate;
+        const chunks = new ChunkBatcher((text) => this.io.send({ id, event: 'chunk', data: { text } }));
         try {
-          const result = await this.engine.generate(params, { isCancelled, signal }, (text) => {
-            if (text.length > 0) this.io.send({ id, event: 'chunk', data: { text } });
-          }, gate);
+          const result = await this.engine.generate(params, { isCancelled, signal }, (text) => chunks.push(text), gate);
+          chunks.flush();
           this.reply(id, 'generate', { ...result, stats: { ...result.stats, queueMs } });
           this.replayWhenIdle(result.stats);
         } finally {
