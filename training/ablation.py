@@ -242,6 +242,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--val-rows", type=int, default=64)
     parser.add_argument("--msn-run", type=Path, default=SHIPPED_RUN, help="full mode: the MSN run directory")
     parser.add_argument("--baseline-run", type=Path, default=SHIPPED_BASELINE, help="full mode: the no-noise run directory")
+    parser.add_argument("--val-data", type=Path, default=SHIPPED_VAL, help="packed validation rows for the loss (full mode)")
     return parser.parse_args(argv)
 
 
@@ -268,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
                  "train_seconds": {"msn": round(msn_progress["seconds"]), "baseline": round(baseline_progress["seconds"])}}
     else:
         tokenizer_path = args.msn_run / "hf" / "tokenizer.json"
-        val_rows_dir, val_jsonl = SHIPPED_VAL, SHIPPED_VAL_JSONL
+        val_rows_dir, val_jsonl = args.val_data, SHIPPED_VAL_JSONL
         msn_dir = args.msn_run / "hf"
         baseline_dir = args.baseline_run / "hf" if (args.baseline_run / "hf").exists() else None
         progress = json.loads((msn_dir / "training.json").read_text())
