@@ -135,6 +135,8 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
     await corpus.moveTo(samples[i]);
     for (const strategy of strategies) await runOne(samples[i], strategy, options.maxTokens);
   }
+  // Timed runs must not draft from the warm-up's outputs of the same prompts (the editor's memo would answer those).
+  engine.outputHistory.clear();
 
   const outputs = new Map<StrategyName, SampleOutput[]>(strategies.map((s) => [s, []]));
   const asInEditor = new Map<StrategyName, SampleOutput[]>(strategies.filter((s) => s !== 'ar').map((s) => [s, []]));
@@ -153,7 +155,11 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
       outputs.get(strategy)!.push(output);
     }
     if (options.statusBarCheck) {
-      for (const [strategy, runs] of asInEditor) runs.push(await runOne(samples[i], strategy, options.maxTokens, true, true));
+      for (const [strategy, runs] of asInEditor) {
+        // Re-running this prompt: its output just decoded is no draft source (it stays recorded by the rerun).
+        engine.outputHistory.discardPending();
+        runs.push(await runOne(samples[i], strategy, options.maxTokens, true, true));
+      }
     }
     options.onSample?.(i, samples[i], perSample);
   }

@@ -32,6 +32,11 @@ export interface GenerateOptions {
   onText?: (chunk: string) => void;
   /** Shorter requests that run between this generation's steps (it restores its KV rows after them). */
   preemption?: PreemptionGate;
+  /**
+   * A tree strategy's every N-th step verifies the root alone: a plain greedy step, timed as `ar`'s
+   * are, at this request's past length and under the load it runs in (0 or undefined: none).
+   */
+  plainProbeEvery?: number;
 }
 
 export interface GenerationResult {
@@ -53,7 +58,8 @@ export interface GenerationResult {
   acceptedFromNoise: number;
   /**
    * Wall ms of plain greedy steps, each from its start to the next one's: for `ar` its own steps; for a
-   * tree strategy the ar steps DecoderEngine replayed on the cache since the previous generation.
+   * tree strategy its plain probe steps (plainProbeEvery), or else the ar steps DecoderEngine replayed on
+   * the cache since the previous generation.
    */
   baselineStepMs: number[];
   /** Served from a remembered continuation, with no forward pass. */
@@ -184,8 +190,9 @@ export class Generator {
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
       const stepStart = this.now();
-      const plainStep = strategy.name === 'ar';
-      let tree = strategy.draft(root, context, options.maxTokens - result.tokens.length);
+      const probe = strategy.name !== 'ar' && (options.plainProbeEvery ?? 0) > 0 && step > 0 && step % options.plainProbeEvery! === 0;
+      const plainStep = strategy.name === 'ar' || probe;
+      let tree = probe ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
       const acceptance = await this.verify(tree, result, signal);

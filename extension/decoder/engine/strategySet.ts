@@ -1,11 +1,12 @@
 // Wires the draft strategies to a loaded model: one workspace retrieval index per model
-// (fed by the corpus), one live latency curve (the calibrated one, refined online by the
+// (fed by the corpus), one history of the model's outputs, one live latency curve (the calibrated one, refined online by the
 // strategies), and one strategy instance per (name, tree budget), reused across requests
 // so its acceptance statistics keep learning (begin() resets the per-request state).
 import type { StrategyName } from '../../protocol';
 import { AcceptanceStats, LatencyCurve } from '../draft/costModel';
 import type { DraftStrategy } from '../draft/types';
 import type { LoadedModel } from '../model/modelDir';
+import { OutputHistory } from '../retrieval/outputHistory';
 import { TokenIndex } from '../retrieval/tokenIndex';
 import { createStrategy } from '../strategies';
 import type { StrategySet } from './decoderEngine';
@@ -13,18 +14,20 @@ import type { MeasuredLatencies } from './latencyCalibration';
 
 export function createStrategySet(_model: LoadedModel, curve: MeasuredLatencies): StrategySet {
   const workspace = new TokenIndex();
+  const outputs = new OutputHistory();
   const latency = new LatencyCurve(curve);
   const statsByName = new Map<StrategyName, AcceptanceStats>();
   const instances = new Map<string, DraftStrategy>();
   return {
     corpusSink: workspace,
+    outputs,
     create(name, { treeBudget }) {
       const key = `${name}:${treeBudget ?? 0}`;
       let strategy = instances.get(key);
       if (!strategy) {
         let stats = statsByName.get(name);
         if (!stats) statsByName.set(name, (stats = new AcceptanceStats()));
-        strategy = createStrategy(name, { latencyCurve: latency, treeBudget, workspace, stats });
+        strategy = createStrategy(name, { latencyCurve: latency, treeBudget, workspace, outputs, stats });
         instances.set(key, strategy);
       }
       return strategy;

@@ -43,6 +43,19 @@ export class OutputHistory {
     this.pendingOutputs += emitted.length;
   }
 
+  /** Drops the current request's record unindexed (a tool re-running the same prompt must not draft from it). */
+  discardPending(): void {
+    this.pending = [];
+    this.pendingOutputs = 0;
+  }
+
+  /** Forgets every record. */
+  clear(): void {
+    for (const uri of this.kept) this.index.remove(uri);
+    this.kept.length = 0;
+    this.discardPending();
+  }
+
   /** Indexes the current request's record (if it emitted anything) and drops records past the limit. */
   commit(): void {
     if (this.pendingOutputs > 0) {

@@ -7,6 +7,7 @@
 import type { StrategyName } from '../../protocol';
 import { AcceptanceStats, LatencyCurve } from '../draft/costModel';
 import type { DraftStrategy } from '../draft/types';
+import type { OutputHistory } from '../retrieval/outputHistory';
 import type { TokenIndex } from '../retrieval/tokenIndex';
 import { AutoregressiveStrategy } from './ar';
 import { TreeDraftStrategy } from './treeDraftStrategy';
@@ -18,6 +19,8 @@ export interface StrategyDeps {
   treeBudget?: number;
   /** The workspace retrieval index (tr-jacobi); the corpus keeps it up to date. */
   workspace?: TokenIndex;
+  /** What the model emitted for earlier requests (tr-jacobi drafts from it); one per model. */
+  outputs?: OutputHistory;
   /** Seed of the noise drawn from the context. */
   seed?: number;
   /** Acceptance statistics to share (e.g. across strategy instances); fresh priors if omitted. */
@@ -67,7 +70,7 @@ export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): Dra
         trajectoryTail: 2,
         context: { orders: [1, 2, 3, 4], maxContinuations: 3, length: RETRIEVED_LENGTH, minMatch: 1 },
         workspace: deps.workspace ? { index: deps.workspace, maxContinuations: 3, length: RETRIEVED_LENGTH, minMatch: 2 } : undefined,
-        history: { maxContinuations: 2, length: RETRIEVED_LENGTH, minMatch: 3 },
+        history: deps.outputs ? { outputs: deps.outputs, maxContinuations: 2, length: RETRIEVED_LENGTH, minMatch: 3 } : undefined,
       });
     default:
       throw new RangeError(`unknown strategy: ${String(name)}`);

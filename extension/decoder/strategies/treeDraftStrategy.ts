@@ -38,8 +38,8 @@ export interface TreeDraftOptions {
   context?: RetrievalSettings & { orders: readonly number[] };
   /** Lookup in the workspace index, shared with the corpus. */
   workspace?: RetrievalSettings & { index: TokenIndex };
-  /** Lookup in what the model emitted for earlier requests (retrieval/outputHistory.ts). */
-  history?: RetrievalSettings;
+  /** Lookup in what the model emitted for earlier requests (retrieval/outputHistory.ts), shared per model. */
+  history?: RetrievalSettings & { outputs: OutputHistory };
   seed: number;
   /** Milliseconds clock for the per-step overhead (performance.now unless a test pins it). */
   now?: () => number;
@@ -75,7 +75,7 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.planner = new TreePlanner(options.stats, this.cost);
     this.random = new SeededRandom(options.seed);
     this.contextIndex = options.context ? new TokenIndex({ orders: options.context.orders, minGarbageForCompaction: 0 }) : null;
-    this.history = options.history ? new OutputHistory() : null;
+    this.history = options.history?.outputs ?? null;
     const ranks = options.jacobi?.ranks ?? 1;
     const depth = options.jacobi?.maxDepth ?? 0;
     this.table = { tokens: new Int32Array(Math.max(1, ranks * depth)).fill(-1), stride: ranks, knownDepth: 0 };
@@ -131,8 +131,10 @@ export class TreeDraftStrategy implements DraftStrategy {
   observe(outcome: StepOutcome): void {
     this.history?.record(outcome.acceptance.emitted);
     if (outcome.tree !== this.planner.tree) {
-      // The runtime verified a tree of its own (e.g. root only near the context limit).
-      this.table.knownDepth = 0;
+      // The runtime verified a tree of its own (root only: a plain probe, or near the context limit). Its
+      // step is no tree's overhead, and the guesses still stand for their positions, one token on.
+      this.observedForwardMs = NaN;
+      this.shiftJacobiTable(outcome.acceptance.path.length, 0);
       return;
     }
     this.planner.learn(outcome.acceptance);
@@ -173,7 +175,6 @@ export class TreeDraftStrategy implements DraftStrategy {
     const table = this.table;
     const { ranks, maxDepth } = this.options.jacobi!;
     const path = outcome.acceptance.path;
-    const oldKnownDepth = table.knownDepth;
     // Old row r guessed the position r + 1 after the old root; the new root sits
     // path.length positions later, so new row r' is old row r' + path.length.
     const shift = path.length;
@@ -186,7 +187,20 @@ export class TreeDraftStrategy implements DraftStrategy {
       depth++;
       node = tree.firstChild(node);
     }
-    // Rows read below lie at or beyond depth + shift, past every row written above.
+    this.shiftJacobiTable(shift, depth);
+  }
+
+  /**
+   * Rows from `from` on take the guesses of the rows `shift` further (the root moved `shift` tokens on);
+   * the table then knows as far as those reached.
+   */
+  private shiftJacobiTable(shift: number, from: number): void {
+    const table = this.table;
+    const maxDepth = this.options.jacobi?.maxDepth ?? 0;
+    const ranks = this.options.jacobi?.ranks ?? 1;
+    const oldKnownDepth = table.knownDepth;
+    let depth = from;
+    // Rows read below lie at or beyond depth + shift, past every row written before `from`.
     while (depth < maxDepth && depth + shift < oldKnownDepth) {
       table.tokens.copyWithin(depth * ranks, (depth + shift) * ranks, (depth + shift + 1) * ranks);
       depth++;

@@ -37,4 +37,18 @@ describe('OutputHistory', () => {
     assert.equal(history.size, 0);
     assert.equal(history.index.tokenCount, 0);
   });
+
+  it('discardPending drops the current record, clear every record', () => {
+    const history = new OutputHistory({ requests: 4, lead: 3 });
+    history.start([1, 2, 3]);
+    history.record([40]);
+    history.discardPending();
+    history.start([1, 2, 3]);
+    history.record([41]);
+    history.commit();
+    assert.deepEqual(query(history, [1, 2, 3]), [[41]], 'the discarded output was never indexed');
+    history.clear();
+    assert.equal(history.size, 0);
+    assert.deepEqual(query(history, [1, 2, 3]), []);
+  });
 });

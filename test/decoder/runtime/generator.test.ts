@@ -134,4 +134,20 @@ describe('generation loop (fixture model)', function () {
     assert.equal(ar.stats.baselineSteps, ar.result.forwardPasses, 'every ar step is a plain greedy step');
     assert.equal(stats.meanAcceptedPerPass, stats.tokens / stats.forwardPasses);
   });
+
+  it('a long tree generation times plain probe steps of its own (every 16th step, root only), still identical to ar', async () => {
+    const random = seededRandom(7);
+    const prompt = Array.from({ length: 64 }, () => 10 + Math.floor(random() * 500));
+    const ar = await engine.run({ prompt, maxTokens: 200, strategy: 'ar' }, running);
+    await engine.replayPlainSteps(() => false); // a replayed baseline is waiting, and loses to the probes
+    const { result, stats } = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi' }, running);
+    assert.deepEqual(result.tokens, ar.result.tokens);
+    const steps = result.forwardPasses;
+    assert.ok(steps >= 48, `${steps} steps: enough for probes`);
+    assert.equal(stats.baselineSteps, Math.floor((steps - 1) / 16), 'one probe per 16 steps, none on the first');
+    assert.ok(stats.arTokensPerSecond > 0);
+    const unmeasured = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi', measureBaseline: false }, running);
+    assert.equal(unmeasured.stats.baselineSteps, 0, 'no probes when no baseline is asked for (the bench times ar itself)');
+    assert.deepEqual(unmeasured.result.tokens, ar.result.tokens);
+  });
 });

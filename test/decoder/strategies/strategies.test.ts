@@ -198,6 +198,19 @@ describe('strategies: shape and determinism', () => {
     assert.ok(strategy.draft(4, [1, 2, 3, 4]).nodes.length >= 1);
   });
 
+  it('keeps its Jacobi guesses, one token on, across a root-only step of the runtime (a plain probe)', async () => {
+    const strategy = createStrategy('tr-jacobi', { treeBudget: 8 });
+    strategy.begin([1, 2, 3]);
+    const tree = strategy.draft(3, [1, 2, 3]);
+    // The root is accepted alone (no draft matched); its logits and the drafts' give guesses 50.., 60.., ...
+    const topK = (node: number, k: number) => Int32Array.from({ length: k }, (_, r) => 50 + 10 * node + r);
+    strategy.observe({ tree, acceptance: { path: [0], emitted: [50], acceptedBySource: { jacobi: 0, retrieval: 0, noise: 0 } }, topK, forwardMs: 1 });
+    const rootOnly = { nodes: [{ token: 50, parent: -1, depth: 0, source: 'root' as const }] };
+    strategy.observe({ tree: rootOnly, acceptance: { path: [0], emitted: [77], acceptedBySource: { jacobi: 0, retrieval: 0, noise: 0 } }, topK: () => Int32Array.of(77), forwardMs: 1 });
+    const next = strategy.draft(77, [1, 2, 3, 50, 77]);
+    assert.ok(next.nodes.some((n) => n.source === 'jacobi'), `guesses survive the probe: ${JSON.stringify(next.nodes)}`);
+  });
+
   it('rejects an unknown strategy name', async () => {
     assert.throws(() => createStrategy('beam' as StrategyName), RangeError);
   });
