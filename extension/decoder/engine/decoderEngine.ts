@@ -28,12 +28,12 @@ const CONTEXT_QUERY_CHARS = 1500;
 const CONTEXT_CHARS_PER_TOKEN = 3;
 const DEFAULT_REPO_NAME = 'workspace';
 /**
- * Every PLAIN_PROBE_EVERY-th step of a tree-drafting generation verifies the root alone, timed as a plain
- * greedy step under that request's load (~4% of its speed for a true baseline); with MIN_PROBES or more
- * they are its baseline, else the idle replay below is.
+ * The 5th step of a tree-drafting generation and every 16th after it verify the root alone, timed as
+ * plain greedy steps under that request's load (a few % of its speed for a true baseline): they are its
+ * baseline; a generation of 4 steps or fewer takes the idle replay below. The status bar pools the probes
+ * of the completions it covers.
  */
-const PLAIN_PROBE_EVERY = 16;
-const MIN_PROBES = 2;
+const PLAIN_PROBES = { first: 4, every: 16 };
 /** Plain greedy steps replayed on the cache after a tree generation (the first of them only warms up). */
 export const PLAIN_STEPS_REPLAYED = 5;
 /** Replayed step timings kept for the next tree generation's stats. */
@@ -288,12 +288,12 @@ export class DecoderEngine {
       signal: control.signal,
       onText: request.onText,
       preemption: request.preemption,
-      plainProbeEvery: name !== 'ar' && request.measureBaseline !== false ? PLAIN_PROBE_EVERY : 0,
+      plainProbes: name !== 'ar' && request.measureBaseline !== false ? PLAIN_PROBES : undefined,
     });
     if (name !== 'ar' && request.measureBaseline !== false) {
       // Probes ran under this request's own load; a completion too short for them takes the idle replay.
       const replayed = this.replayedPlainSteps.splice(0);
-      if (result.baselineStepMs.length < MIN_PROBES) result.baselineStepMs = replayed;
+      if (result.baselineStepMs.length === 0) result.baselineStepMs = replayed;
     }
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.

@@ -33,10 +33,11 @@ export interface GenerateOptions {
   /** Shorter requests that run between this generation's steps (it restores its KV rows after them). */
   preemption?: PreemptionGate;
   /**
-   * A tree strategy's every N-th step verifies the root alone: a plain greedy step, timed as `ar`'s
-   * are, at this request's past length and under the load it runs in (0 or undefined: none).
+   * Steps of a tree strategy that verify the root alone: plain greedy steps, timed as `ar`'s are, at
+   * this request's past length and under the load it runs in. Step `first` (0-based), then every
+   * `every`-th after it; undefined: none.
    */
-  plainProbeEvery?: number;
+  plainProbes?: { first: number; every: number };
 }
 
 export interface GenerationResult {
@@ -58,7 +59,7 @@ export interface GenerationResult {
   acceptedFromNoise: number;
   /**
    * Wall ms of plain greedy steps, each from its start to the next one's: for `ar` its own steps; for a
-   * tree strategy its plain probe steps (plainProbeEvery), or else the ar steps DecoderEngine replayed on
+   * tree strategy its plain probe steps (plainProbes), or else the ar steps DecoderEngine replayed on
    * the cache since the previous generation.
    */
   baselineStepMs: number[];
@@ -81,6 +82,10 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T |
       (error: unknown) => { signal.removeEventListener('abort', onAbort); reject(error); },
     );
   });
+}
+
+function isProbeStep(step: number, probes: GenerateOptions['plainProbes']): boolean {
+  return probes !== undefined && step >= probes.first && (step - probes.first) % probes.every === 0;
 }
 
 function rootOnlyTree(root: number): DraftTreeView {
@@ -190,7 +195,7 @@ export class Generator {
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
       const stepStart = this.now();
-      const probe = strategy.name !== 'ar' && (options.plainProbeEvery ?? 0) > 0 && step > 0 && step % options.plainProbeEvery! === 0;
+      const probe = strategy.name !== 'ar' && isProbeStep(step, options.plainProbes);
       const plainStep = strategy.name === 'ar' || probe;
       let tree = probe ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.

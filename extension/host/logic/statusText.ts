@@ -86,8 +86,8 @@ export function formatTooltip(input: TooltipInput): string {
     lines.push(
       '',
       `Speed over the last ${speed.completions} completions of ${MIN_SPEED_TOKENS}+ tokens: ${speed.meanTokensPerSecond.toFixed(0)} tokens/s, ` +
-        `${speed.meanSpeedup.toFixed(2)}x plain greedy — measured: every 16th step of a long completion is a plain greedy ` +
-        'step, timed under the same load; a short completion is compared with plain greedy steps re-run on its cache once idle.',
+        `${speed.meanSpeedup.toFixed(2)}x plain greedy — measured: the 5th step of a completion and every 16th after ` +
+        'are plain greedy steps, timed under the same load; a shorter completion is compared with plain greedy steps re-run on its cache once idle.',
     );
   }
   const s = input.recent[input.recent.length - 1];

@@ -109,33 +109,34 @@ describe('generation loop (fixture model)', function () {
     assert.equal(stats.reusedPromptTokens, prompt.length - 1, 'every prompt row but the root was still cached');
   });
 
-  it('DecodeStats: the speed-up is measured on ar steps replayed over the last cached tokens, which keep the cache reusable', async () => {
+  it('DecodeStats: a completion too short for plain probes is measured on ar steps replayed over the last cached tokens, which keep the cache reusable', async () => {
     const prompt = engine.plainPrompt('def area(radius):\n    return 3.14159 * radius * radius\n\n'.repeat(3), 40);
-    const first = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
+    const SHORT = 4; // at most 4 steps: no probe step (the 5th)
+    const first = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
     assert.equal(first.stats.baselineSteps, 0, 'nothing replayed yet');
     assert.equal(first.stats.speedupVsAr, 0, 'no figure without a measured baseline');
     const cached = engine.kvCache.length;
     await engine.replayPlainSteps(() => false);
     assert.equal(engine.kvCache.length, cached, 'the replay decodes the last cached tokens again, as ar would, and no more');
-    const { result, stats } = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
+    const { result, stats } = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
     assert.deepEqual(result.tokens, first.result.tokens);
     assert.equal(stats.reusedPromptTokens, prompt.length - 1, 'the prompt rows are still reusable after the replay');
     assert.equal(stats.baselineSteps, PLAIN_STEPS_REPLAYED - 1, 'the replay\'s first pass only warms up');
     assert.ok(stats.arTokensPerSecond > 0);
     assert.ok(Math.abs(stats.speedupVsAr - stats.tokensPerSecond / stats.arTokensPerSecond) < 1e-9);
     assert.deepEqual(engine.recentStats.at(-1), stats);
-    const unmeasured = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
+    const unmeasured = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
     assert.equal(unmeasured.stats.baselineSteps, 0, 'each replay is reported once');
     await engine.replayPlainSteps(() => true);
-    assert.equal((await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running)).stats.baselineSteps, 0, 'a replay stops when work waits');
+    assert.equal((await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running)).stats.baselineSteps, 0, 'a replay stops when work waits');
     await engine.replayPlainSteps(() => false);
-    assert.equal((await engine.run({ prompt, maxTokens: 40, strategy: 'pld', measureBaseline: false }, running)).stats.baselineSteps, 0);
+    assert.equal((await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld', measureBaseline: false }, running)).stats.baselineSteps, 0);
     const ar = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
     assert.equal(ar.stats.baselineSteps, ar.result.forwardPasses, 'every ar step is a plain greedy step');
     assert.equal(stats.meanAcceptedPerPass, stats.tokens / stats.forwardPasses);
   });
 
-  it('a long tree generation times plain probe steps of its own (every 16th step, root only), still identical to ar', async () => {
+  it('a tree generation times plain probe steps of its own (the 5th step and every 16th after, root only), still identical to ar', async () => {
     const random = seededRandom(7);
     const prompt = Array.from({ length: 64 }, () => 10 + Math.floor(random() * 500));
     const ar = await engine.run({ prompt, maxTokens: 200, strategy: 'ar' }, running);
@@ -144,7 +145,7 @@ describe('generation loop (fixture model)', function () {
     assert.deepEqual(result.tokens, ar.result.tokens);
     const steps = result.forwardPasses;
     assert.ok(steps >= 48, `${steps} steps: enough for probes`);
-    assert.equal(stats.baselineSteps, Math.floor((steps - 1) / 16), 'one probe per 16 steps, none on the first');
+    assert.equal(stats.baselineSteps, 1 + Math.floor((steps - 5) / 16), 'step 4 (0-based), then every 16th');
     assert.ok(stats.arTokensPerSecond > 0);
     const unmeasured = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi', measureBaseline: false }, running);
     assert.equal(unmeasured.stats.baselineSteps, 0, 'no probes when no baseline is asked for (the bench times ar itself)');
