@@ -408,9 +408,9 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
   });
 
   it('shows tokens/s in the status bar', async function () {
-    // The figure needs a tree completion of 8+ tokens whose plain-greedy baseline was replayed while
-    // idle after an earlier one; the shipped model's inline completions are often shorter, so a
-    // second Generate (the one above left its replay) makes sure there is one.
+    // The figure needs a tree completion of 8+ tokens with a timed plain-greedy baseline (its own probe
+    // steps, or the replay after an earlier completion); the shipped model's inline completions are
+    // often shorter, so a second Generate makes sure there is one.
     const generatesBefore = latencyEntries(server, 'generate').length;
     await runFromPalette(page, 'MSN Complete: Generate');
     const deadline = Date.now() + 60_000;
