@@ -51,7 +51,7 @@ export class OutputHistory {
 
   /** Forgets every record. */
   clear(): void {
-    for (const uri of this.kept) this.index.remove(uri);
+    this.index.clear();
     this.kept.length = 0;
     this.discardPending();
   }

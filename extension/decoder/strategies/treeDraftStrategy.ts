@@ -8,7 +8,7 @@ import { AcceptanceStats, LatencyCurve, StepCost, type RetrievalOrigin } from '.
 import { TreePlanner, type JacobiTable, type PlannedContinuation } from '../draft/planner';
 import { SeededRandom } from '../draft/prng';
 import type { DraftStrategy, DraftTreeView, StepOutcome } from '../draft/types';
-import { OutputHistory } from '../retrieval/outputHistory';
+import type { OutputHistory } from '../retrieval/outputHistory';
 import { TokenIndex } from '../retrieval/tokenIndex';
 
 export interface RetrievalSettings {
@@ -55,7 +55,6 @@ export class TreeDraftStrategy implements DraftStrategy {
   private readonly planner: TreePlanner;
   private readonly random: SeededRandom;
   private readonly contextIndex: TokenIndex | null;
-  private readonly history: OutputHistory | null;
   private indexedContextLength = 0;
   private readonly table: JacobiTable;
   private context: readonly number[] = [];
@@ -75,7 +74,6 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.planner = new TreePlanner(options.stats, this.cost);
     this.random = new SeededRandom(options.seed);
     this.contextIndex = options.context ? new TokenIndex({ orders: options.context.orders, minGarbageForCompaction: 0 }) : null;
-    this.history = options.history?.outputs ?? null;
     const ranks = options.jacobi?.ranks ?? 1;
     const depth = options.jacobi?.maxDepth ?? 0;
     this.table = { tokens: new Int32Array(Math.max(1, ranks * depth)).fill(-1), stride: ranks, knownDepth: 0 };
@@ -93,7 +91,7 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.stepStart = NaN; // the gap since the last request's step is no step's overhead
     this.observedForwardMs = NaN;
     this.context = promptTokens;
-    this.history?.start(promptTokens);
+    this.options.history?.outputs.start(promptTokens);
     if (this.contextIndex) {
       this.contextIndex.clear();
       this.contextIndex.append(CONTEXT_URI, promptTokens);
@@ -113,7 +111,7 @@ export class TreeDraftStrategy implements DraftStrategy {
       this.retrieve(this.contextIndex, options.context, 'context', context, continuations);
     }
     if (options.workspace) this.retrieve(options.workspace.index, options.workspace, 'workspace', context, continuations);
-    if (this.history && options.history) this.retrieve(this.history.index, options.history, 'history', context, continuations);
+    if (options.history) this.retrieve(options.history.outputs.index, options.history, 'history', context, continuations);
     return this.planner.plan({
       root,
       jacobi: options.jacobi ? { table: this.table, ranks: options.jacobi.ranks, maxDepth: options.jacobi.maxDepth } : undefined,
@@ -129,7 +127,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   }
 
   observe(outcome: StepOutcome): void {
-    this.history?.record(outcome.acceptance.emitted);
+    this.options.history?.outputs.record(outcome.acceptance.emitted);
     if (outcome.tree !== this.planner.tree) {
       // The runtime verified a tree of its own (root only: a plain probe, or near the context limit). Its
       // step is no tree's overhead, and the guesses still stand for their positions, one token on.

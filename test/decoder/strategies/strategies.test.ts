@@ -229,10 +229,7 @@ describe('strategies: shape and determinism', () => {
     // The median: the fake model allocates a lot, and its garbage collections land anywhere.
     const times = result.draftTimes.slice().sort((a, b) => a - b);
     const median = times[times.length >> 1];
-    // Full trees, so the time is that of the largest draft (a step right after a long accepted copy can run out
-    // of candidates: its Jacobi guesses were shifted out and the rest are one noise chain).
-    const open = result.treeSizes.filter((_, step) => result.tokensLeft[step] > 63);
-    assert.ok(open.every((q) => q <= 64) && open.filter((q) => q === 64).length >= 0.9 * open.length, `tree sizes ${open}`);
+    assert.ok(result.treeSizes.every((q, step) => result.tokensLeft[step] <= 63 || q === 64));
     assert.ok(median < 0.5, `${median.toFixed(3)} ms per draft (median)`);
     console.log(`      tr-jacobi draft, 64 nodes, 1M-token workspace: median ${median.toFixed(3)} ms, mean ${(result.draftMs / result.passes).toFixed(3)} ms`);
   });
