@@ -44,15 +44,20 @@ export interface DecodeStats {
   acceptedFromJacobi: number;
   /**
    * Plain greedy's tokens/s, MEASURED: 1000 / median ms of plain greedy steps: for `ar` its own; for a
-   * tree strategy the ar steps the decoder replayed, while idle, over the last tokens of the cache the
-   * previous generation left (same process, load and past length). 0 when none was timed.
+   * tree strategy its probe steps (root-only steps inside it, under its load), or for one too short for
+   * those the ar steps the decoder replayed on the cache the previous generation left. 0: none timed.
    */
   arTokensPerSecond: number;
   /** How many plain greedy steps were timed for arTokensPerSecond. */
   baselineSteps: number;
   /** Their times, ms (so a summary over several completions can pool them). */
   baselineStepMs: number[];
-  /** tokensPerSecond / arTokensPerSecond; 0 when not measured. */
+  /**
+   * Each step's ms over the calibrated ms of a forward pass of its size, for ar's steps or a tree
+   * strategy's drafting ones: how much what else ran slowed them (speedup.ts loadInflation).
+   */
+  stepLoad: number[];
+  /** Plain greedy's time for these tokens over the time taken (speedup.ts measuredSpeedup); 0: not measured. */
   speedupVsAr: number;
   treeBudget: number;
   stopReason: StopReason;

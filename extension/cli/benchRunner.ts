@@ -4,7 +4,7 @@
 import type { CompletionMode, DecodeStats, StrategyName } from '../protocol';
 import type { DecoderEngine } from '../decoder/engine/decoderEngine';
 import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from '../promptWindow';
-import { median } from '../decoder/engine/latencyCalibration';
+import { median } from '../speedup';
 import type { BenchSample, SourceFile } from './benchSamples';
 import { editSimilarity, firstLineExactMatch } from './quality';
 import { retrievalCopy } from './retrievalCopy';

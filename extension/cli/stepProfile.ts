@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildChainInputs } from '../decoder/engine/chainInputs';
-import { median } from '../decoder/engine/latencyCalibration';
+import { median } from '../speedup';
 import { intArg, parseArgs, UsageError, type ParsedArgs } from './args';
 import { formatLatencyCurve, openEngine } from './engineSetup';
 import { seededRandom } from './random';

@@ -55,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     history.add({ at: Date.now(), source, stats, host });
     // One line per completion with its latency budget (the e2e run reads these).
     if (host) log.info(`[latency] ${JSON.stringify(latencyBreakdown(stats, host))}`);
-    else log.info(`[generate] ${JSON.stringify({ strategy: stats.strategy, tokens: stats.tokens, decodeMs: Math.round(stats.elapsedMs), tokensPerSecond: Math.round(stats.tokensPerSecond), speedupVsAr: stats.speedupVsAr })}`);
+    else log.info(`[generate] ${JSON.stringify({ strategy: stats.strategy, tokens: stats.tokens, decodeMs: Math.round(stats.elapsedMs), tokensPerSecond: Math.round(stats.tokensPerSecond), speedupVsAr: stats.speedupVsAr, baselineStepMs: stats.baselineStepMs, stepLoad: stats.stepLoad })}`);
     // An empty completion has no meaningful speed; keep showing the last real one.
     if (stats.tokens > 0) status.setLastStats(stats);
     statsPanel.update();

@@ -7,10 +7,12 @@ import { shiftOffset } from '../../extension/host/logic/offsetTracking';
 import { StatsHistory, summarize } from '../../extension/host/logic/statsHistory';
 import { formatSpeed, formatStatusText, formatTooltip, recentSpeed } from '../../extension/host/logic/statusText';
 
+/** 40 tokens in 325 ms; two plain greedy steps of 17.25 ms (58 tok/s) would take 690 ms: 2.1x. */
 function stats(overrides: Partial<DecodeStats> = {}): DecodeStats {
   return {
     strategy: 'tr-jacobi', tokens: 40, forwardPasses: 16, elapsedMs: 325, tokensPerSecond: 123.4, meanAcceptedPerPass: 2.44,
-    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, baselineSteps: 2, baselineStepMs: [], speedupVsAr: 2.13, treeBudget: 12,
+    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, baselineSteps: 2, baselineStepMs: [17.25, 17.25],
+    stepLoad: [1.2, 1.2, 1.2], speedupVsAr: 2.12, treeBudget: 12,
     stopReason: 'eos', promptTokens: 900, reusedPromptTokens: 850, prefillMs: 12, fromMemo: false, queueMs: 1,
     ...overrides,
   };
@@ -112,7 +114,8 @@ describe('status bar text', () => {
     assert.equal(formatStatusText({ ...base, recent: [short] }), '$(zap) MSN: ready');
     const unmeasured = stats({ baselineSteps: 0, arTokensPerSecond: 0, speedupVsAr: 0 });
     assert.equal(formatStatusText({ ...base, recent: [unmeasured] }), '$(zap) MSN: ready');
-    const slow = stats({ tokens: 40, elapsedMs: 1000, tokensPerSecond: 40, arTokensPerSecond: 40 });
+    // Pooled: plain steps 17.25, 17.25, 25, 25 (median 21.125 ms) for 80 tokens, 1,792 ms, over 1,325 ms: 1.28x.
+    const slow = stats({ tokens: 40, elapsedMs: 1000, tokensPerSecond: 40, arTokensPerSecond: 40, baselineStepMs: [25, 25] });
     assert.equal(formatSpeed(recentSpeed([stats(), slow])!), `$(zap) ${Math.round(80000 / 1325)} tok/s · 2.5/step · 1.3x`);
   });
   it('covers only the completions since the strategy last changed', () => {
@@ -132,7 +135,7 @@ describe('status bar text', () => {
   });
   it('the tooltip has the details and says what restricted mode limits', () => {
     const tooltip = formatTooltip({ ...base, recent: [stats()], model: { name: 'msn-tiny', parameters: 158016, promptFormat: 'FIM psm, repo-level context' }, corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
-    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.13x', 'measured', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
+    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.12x', 'measured', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
       assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
     }
     assert.ok(!formatTooltip({ ...base, model: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));
@@ -148,21 +151,29 @@ describe('StatsHistory', () => {
   });
   it('summarizes with token-weighted means', () => {
     const summary = summarize([
-      { at: 0, source: 'inline', stats: stats({ tokens: 10, elapsedMs: 100, forwardPasses: 5, arTokensPerSecond: 50 }) },
-      { at: 1, source: 'generate', stats: stats({ tokens: 30, elapsedMs: 100, forwardPasses: 10, arTokensPerSecond: 50 }) },
+      { at: 0, source: 'inline', stats: stats({ tokens: 10, elapsedMs: 100, forwardPasses: 5 }) },
+      { at: 1, source: 'generate', stats: stats({ tokens: 30, elapsedMs: 100, forwardPasses: 10 }) },
     ]);
     assert.equal(summary.tokens, 40);
     assert.equal(summary.meanTokensPerSecond, 200);
     assert.ok(Math.abs(summary.meanAcceptedPerPass - 40 / 15) < 1e-12);
-    assert.ok(Math.abs(summary.meanSpeedup - 4) < 1e-12); // 800 ms of greedy work done in 200 ms
   });
-  it('pools the timed plain greedy steps of all completions: one slow step does not make the figure', () => {
+  it('pools the timed steps of the measured completions: one slow plain step does not make the figure', () => {
     const summary = summarize([
-      { at: 0, source: 'inline', stats: stats({ tokens: 20, elapsedMs: 100, arTokensPerSecond: 1000 / 55, baselineStepMs: [10, 100] }) },
-      { at: 1, source: 'inline', stats: stats({ tokens: 20, elapsedMs: 100, arTokensPerSecond: 100, baselineStepMs: [10, 10, 10] }) },
+      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10, 100] }) },
+      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10, 10, 10] }) },
     ]);
     // 40 tokens at the pooled median of 10 ms per greedy step = 400 ms of greedy work, done in 200 ms.
     assert.ok(Math.abs(summary.meanSpeedup - 2) < 1e-12, `${summary.meanSpeedup}`);
+    const loaded = summarize([
+      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10], stepLoad: [1, 1, 4] }) },
+      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10], stepLoad: [1] }) },
+    ]);
+    // Loads 1, 1, 4, 1: mean 1.75 over median 1, so plain greedy's mean step is 17.5 ms: 700 ms over 200.
+    assert.ok(Math.abs(loaded.meanSpeedup - 3.5) < 1e-12, `${loaded.meanSpeedup}`);
+    const unmeasured = stats({ tokens: 100, elapsedMs: 1, baselineSteps: 0, baselineStepMs: [], stepLoad: [9, 9] });
+    const withUnmeasured = summarize([{ stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10], stepLoad: [1] }) }, { stats: unmeasured }]);
+    assert.ok(Math.abs(withUnmeasured.meanSpeedup - 2) < 1e-12, 'a completion without a baseline adds neither tokens, time nor loads');
   });
 });
 

@@ -3,6 +3,7 @@
 // into prompts and generations. No I/O of its own besides the model dir and the
 // calibration cache; the server owns stdin/stdout.
 import type { CompletionMode, DecodeOptions, DecodeStats, DocumentLocation, ModelInfo, ProgressEvent, PromptContext, StrategyName } from '../../protocol';
+import { LatencyCurve } from '../draft/costModel';
 import type { DraftStrategy } from '../draft/types';
 import { ModelInvalidError } from '../model/errors';
 import { loadModelDir, type LoadedModel } from '../model/modelDir';
@@ -28,10 +29,10 @@ const CONTEXT_QUERY_CHARS = 1500;
 const CONTEXT_CHARS_PER_TOKEN = 3;
 const DEFAULT_REPO_NAME = 'workspace';
 /**
- * The 5th step of a tree-drafting generation and every 16th after it verify the root alone, timed as
- * plain greedy steps under that request's load (a few % of its speed for a true baseline): they are its
- * baseline; a generation of 4 steps or fewer takes the idle replay below. The status bar pools the probes
- * of the completions it covers.
+ * The 5th and 6th steps of a tree-drafting generation, and two every 16 steps after, verify the root
+ * alone; the second of each pair is timed as a plain greedy step under that request's load (generator.ts
+ * probePhase; ~8% of its speed for a true baseline). They are its baseline; a generation of 5 steps or
+ * fewer takes the idle replay below. The status bar pools the probes of the completions it covers.
  */
 const PLAIN_PROBES = { first: 4, every: 16 };
 /** Plain greedy steps replayed on the cache after a tree generation (the first of them only warms up). */
@@ -119,6 +120,8 @@ interface Loaded {
   model: LoadedModel;
   generator: Generator;
   curve: MeasuredLatencies;
+  /** The calibrated ms of a pass of n nodes (the stats' step loads divide by it). */
+  passMs: (nodes: number) => number;
   strategies: StrategySet;
   info: ModelInfo;
 }
@@ -198,7 +201,8 @@ export class DecoderEngine {
       promptFormat: `FIM ${model.config.prompt.fimOrders.join('/')}${model.config.prompt.repo ? ', repo-level context' : ''}`,
       latencyCurve: Object.fromEntries(Object.entries(calibration.curve).map(([q, ms]) => [q, Math.round(ms * 1000) / 1000])),
     };
-    this.loaded = { model, generator, curve: calibration.curve, strategies, info };
+    const calibrated = new LatencyCurve(calibration.curve, false);
+    this.loaded = { model, generator, curve: calibration.curve, passMs: (nodes) => calibrated.latency(nodes), strategies, info };
     this.memo.clear();
     if (previous) await previous.model.model.release();
     const total = this.corpus.counts().documents;
@@ -275,7 +279,7 @@ export class DecoderEngine {
     const recalled = request.memo !== true ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);
     if (recalled) {
       request.onText?.(recalled.text);
-      const stats = withContext(toDecodeStats(recalled, 0), request.context);
+      const stats = withContext(toDecodeStats(recalled, 0, () => 0), request.context);
       this.record(stats);
       return { result: recalled, stats };
     }
@@ -298,7 +302,7 @@ export class DecoderEngine {
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
     const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
-    const stats = withContext(toDecodeStats(result, treeBudget), request.context);
+    const stats = withContext(toDecodeStats(result, treeBudget, loaded.passMs), request.context);
     this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
     this.record(stats);
     return { result, stats };
@@ -344,7 +348,7 @@ export class DecoderEngine {
       strategy, tokens: recalled.tokens, text: cut >= 0 ? detokenizer.finalText.slice(0, cut) : detokenizer.finalText,
       stopReason: cut >= 0 ? 'stop-string' : recalled.endedBy, promptTokens: prompt.length, reusedPromptTokens: prompt.length,
       prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0, acceptedFromRetrieval: 0, acceptedFromJacobi: 0,
-      acceptedFromNoise: 0, baselineStepMs: [], fromMemo: true,
+      acceptedFromNoise: 0, baselineStepMs: [], stepMs: [], stepNodes: [], fromMemo: true,
     };
   }
 

@@ -34,8 +34,8 @@ export interface GenerateOptions {
   preemption?: PreemptionGate;
   /**
    * Steps of a tree strategy that verify the root alone: plain greedy steps, timed as `ar`'s are, at
-   * this request's past length and under the load it runs in. Step `first` (0-based), then every
-   * `every`-th after it; undefined: none.
+   * this request's past length and under the load it runs in. Two at step `first` (0-based), then two
+   * every `every` steps; the second of each pair is the timed one (probePhase). Undefined: none.
    */
   plainProbes?: { first: number; every: number };
 }
@@ -63,6 +63,9 @@ export interface GenerationResult {
    * the cache since the previous generation.
    */
   baselineStepMs: number[];
+  /** Every step's wall ms (timed as above) and tree size (nodes, the root included), in order. */
+  stepMs: number[];
+  stepNodes: number[];
   /** Served from a remembered continuation, with no forward pass. */
   fromMemo?: boolean;
 }
@@ -84,8 +87,15 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T |
   });
 }
 
-function isProbeStep(step: number, probes: GenerateOptions['plainProbes']): boolean {
-  return probes !== undefined && step >= probes.first && (step - probes.first) % probes.every === 0;
+/**
+ * A probe is a pair of root-only steps, and the second is the timed one: a one-token pass right after a
+ * tree's pass costs more than one in ar's run of one-token passes (onnxruntime meets a new input shape).
+ * Measured in the bench: the first of a pair 6% above ar's own passes (27% in another run), the second 1%.
+ */
+export function probePhase(step: number, probes: GenerateOptions['plainProbes']): 'warm-up' | 'timed' | null {
+  if (probes === undefined || step < probes.first) return null;
+  const phase = (step - probes.first) % probes.every;
+  return phase === 0 ? 'warm-up' : phase === 1 ? 'timed' : null;
 }
 
 function rootOnlyTree(root: number): DraftTreeView {
@@ -158,7 +168,7 @@ export class Generator {
     const result: GenerationResult = {
       strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
       reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0,
-      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, baselineStepMs: [],
+      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, baselineStepMs: [], stepMs: [], stepNodes: [],
     };
 
     const prefillStart = this.now();
@@ -195,8 +205,9 @@ export class Generator {
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
       const stepStart = this.now();
-      const probe = strategy.name !== 'ar' && isProbeStep(step, options.plainProbes);
-      const plainStep = strategy.name === 'ar' || probe;
+      const phase = strategy.name === 'ar' ? null : probePhase(step, options.plainProbes);
+      const probe = phase !== null;
+      const plainStep = strategy.name === 'ar' || phase === 'timed';
       let tree = probe ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
@@ -228,7 +239,10 @@ export class Generator {
         strategy.exclude?.(this.now() - yielded);
       }
       // What ar's loop spends per token, the yield included (a tree step pays it too).
-      if (plainStep) result.baselineStepMs.push(this.now() - stepStart);
+      const stepMs = this.now() - stepStart;
+      if (plainStep) result.baselineStepMs.push(stepMs);
+      result.stepMs.push(stepMs);
+      result.stepNodes.push(tree.nodes.length);
     }
 
     result.decodeMs = this.now() - decodeStart - pausedMs;

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { median } from '../../speedup';
 import type { ModelSession } from '../model/onnxModel';
 import { buildChainInputs } from './chainInputs';
 import type { KvCache } from './kvCache';
@@ -30,11 +31,6 @@ interface CachedCurve extends CalibrationKey {
   measuredAt: string;
 }
 
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 export function currentCpuModel(): string {
   return os.cpus()[0]?.model?.trim() || 'unknown-cpu';

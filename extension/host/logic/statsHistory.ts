@@ -1,6 +1,7 @@
 // The recent completions shown in the stats view: a bounded list, newest last.
 
 import type { DecodeStats } from '../../protocol';
+import { measuredSpeedup } from '../../speedup';
 
 /** Where the time of one inline completion went, on the host's side. */
 export interface HostTimings {
@@ -51,12 +52,6 @@ export function latencyBreakdown(stats: DecodeStats, host: HostTimings) {
     tokensPerSecond: round(stats.tokensPerSecond),
     baselineTokensPerSecond: round(stats.arTokensPerSecond),
   };
-}
-
-function medianOf(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 function round(ms: number): number {
@@ -114,28 +109,25 @@ export interface StatsSummary {
 
 /**
  * Token-weighted means, so a one-token completion does not count as much as a long one. The speed-up
- * is plain greedy's measured time for the same tokens over the time taken, over the completions
- * whose baseline was measured.
+ * pools the timed steps of the completions whose baseline was measured (measuredSpeedup): a few plain
+ * steps per completion, each noisy, say more together.
  */
 export function summarize<T extends { stats: DecodeStats }>(records: readonly T[]): StatsSummary {
   let tokens = 0;
   let elapsedMs = 0;
   let passes = 0;
-  let arMs = 0;
-  let measuredMs = 0;
-  let measuredTokens = 0;
-  const baselineSteps: number[] = [];
+  const measured = { baselineStepMs: [] as number[], stepLoad: [] as number[], tokens: 0, elapsedMs: 0 };
   let retrieval = 0;
   let jacobi = 0;
   for (const { stats } of records) {
     tokens += stats.tokens;
     elapsedMs += stats.elapsedMs;
     passes += stats.forwardPasses;
-    if (stats.arTokensPerSecond > 0) {
-      arMs += (stats.tokens / stats.arTokensPerSecond) * 1000;
-      measuredMs += stats.elapsedMs;
-      measuredTokens += stats.tokens;
-      for (const ms of stats.baselineStepMs ?? []) baselineSteps.push(ms);
+    if (stats.baselineSteps > 0) {
+      measured.baselineStepMs.push(...stats.baselineStepMs);
+      measured.stepLoad.push(...stats.stepLoad);
+      measured.tokens += stats.tokens;
+      measured.elapsedMs += stats.elapsedMs;
     }
     retrieval += stats.acceptedFromRetrieval;
     jacobi += stats.acceptedFromJacobi;
@@ -145,8 +137,7 @@ export function summarize<T extends { stats: DecodeStats }>(records: readonly T[
     tokens,
     meanTokensPerSecond: elapsedMs > 0 ? (tokens / elapsedMs) * 1000 : 0,
     meanAcceptedPerPass: passes > 0 ? tokens / passes : 0,
-    // Plain greedy's ms per token: the median of every baseline step pooled (a few per completion are noisy).
-    meanSpeedup: measuredMs <= 0 ? 0 : baselineSteps.length > 0 ? (measuredTokens * medianOf(baselineSteps)) / measuredMs : arMs / measuredMs,
+    meanSpeedup: measuredSpeedup(measured),
     acceptedFromRetrieval: retrieval,
     acceptedFromJacobi: jacobi,
   };

@@ -86,8 +86,10 @@ export function formatTooltip(input: TooltipInput): string {
     lines.push(
       '',
       `Speed over the last ${speed.completions} completions of ${MIN_SPEED_TOKENS}+ tokens: ${speed.meanTokensPerSecond.toFixed(0)} tokens/s, ` +
-        `${speed.meanSpeedup.toFixed(2)}x plain greedy — measured: the 5th step of a completion and every 16th after ` +
-        'are plain greedy steps, timed under the same load; a shorter completion is compared with plain greedy steps re-run on its cache once idle.',
+        `${speed.meanSpeedup.toFixed(2)}x plain greedy — measured: plain greedy's time for the same tokens over the time taken. ` +
+        'Its steps are timed inside these completions (the 6th step and every 16th after verify the root alone, under the same ' +
+        'load; a completion of 5 steps or fewer: plain steps re-run on its cache once idle), and what slowed some of the ' +
+        "completions' own steps is charged to plain greedy too.",
     );
   }
   const s = input.recent[input.recent.length - 1];

@@ -3,11 +3,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DecoderEngine, PLAIN_STEPS_REPLAYED } from '../../../extension/decoder/engine/decoderEngine';
+import { probePhase } from '../../../extension/decoder/engine/generator';
 import { PreemptionGate } from '../../../extension/decoder/engine/preemption';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
 import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 import type { StrategyName } from '../../../extension/protocol';
 import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
+import { measuredSpeedup } from '../../../extension/speedup';
 
 const running = { isCancelled: () => false };
 
@@ -111,7 +113,7 @@ describe('generation loop (fixture model)', function () {
 
   it('DecodeStats: a completion too short for plain probes is measured on ar steps replayed over the last cached tokens, which keep the cache reusable', async () => {
     const prompt = engine.plainPrompt('def area(radius):\n    return 3.14159 * radius * radius\n\n'.repeat(3), 40);
-    const SHORT = 4; // at most 4 steps: no probe step (the 5th)
+    const SHORT = 4; // at most 4 steps: no probe (the 5th and 6th steps)
     const first = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
     assert.equal(first.stats.baselineSteps, 0, 'nothing replayed yet');
     assert.equal(first.stats.speedupVsAr, 0, 'no figure without a measured baseline');
@@ -123,7 +125,8 @@ describe('generation loop (fixture model)', function () {
     assert.equal(stats.reusedPromptTokens, prompt.length - 1, 'the prompt rows are still reusable after the replay');
     assert.equal(stats.baselineSteps, PLAIN_STEPS_REPLAYED - 1, 'the replay\'s first pass only warms up');
     assert.ok(stats.arTokensPerSecond > 0);
-    assert.ok(Math.abs(stats.speedupVsAr - stats.tokensPerSecond / stats.arTokensPerSecond) < 1e-9);
+    assert.ok(stats.stepLoad.length <= stats.forwardPasses && stats.stepLoad.every((load) => load > 0), 'a load per drafting step');
+    assert.ok(Math.abs(stats.speedupVsAr / measuredSpeedup(stats) - 1) < 0.01, "the figure is measuredSpeedup of the steps reported (to their rounding)");
     assert.deepEqual(engine.recentStats.at(-1), stats);
     const unmeasured = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
     assert.equal(unmeasured.stats.baselineSteps, 0, 'each replay is reported once');
@@ -133,10 +136,20 @@ describe('generation loop (fixture model)', function () {
     assert.equal((await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld', measureBaseline: false }, running)).stats.baselineSteps, 0);
     const ar = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
     assert.equal(ar.stats.baselineSteps, ar.result.forwardPasses, 'every ar step is a plain greedy step');
+    assert.equal(ar.stats.stepLoad.length, ar.result.forwardPasses, 'every ar step has a load');
+    assert.ok(Math.abs(ar.stats.speedupVsAr - 1) < 0.05, `ar is its own baseline: ${ar.stats.speedupVsAr}`);
     assert.equal(stats.meanAcceptedPerPass, stats.tokens / stats.forwardPasses);
   });
 
-  it('a tree generation times plain probe steps of its own (the 5th step and every 16th after, root only), still identical to ar', async () => {
+  it('probe steps come in pairs, the second timed: steps 4 and 5 (0-based), then two every 16', () => {
+    const probes = { first: 4, every: 16 };
+    const phases = Array.from({ length: 40 }, (_, step) => probePhase(step, probes));
+    assert.deepEqual(phases.flatMap((phase, step) => (phase === 'warm-up' ? [step] : [])), [4, 20, 36]);
+    assert.deepEqual(phases.flatMap((phase, step) => (phase === 'timed' ? [step] : [])), [5, 21, 37]);
+    assert.equal(probePhase(5, undefined), null);
+  });
+
+  it('a tree generation times plain probe steps of its own (pairs of root-only steps, the second timed), still identical to ar', async () => {
     const random = seededRandom(7);
     const prompt = Array.from({ length: 64 }, () => 10 + Math.floor(random() * 500));
     const ar = await engine.run({ prompt, maxTokens: 200, strategy: 'ar' }, running);
@@ -145,7 +158,8 @@ describe('generation loop (fixture model)', function () {
     assert.deepEqual(result.tokens, ar.result.tokens);
     const steps = result.forwardPasses;
     assert.ok(steps >= 48, `${steps} steps: enough for probes`);
-    assert.equal(stats.baselineSteps, 1 + Math.floor((steps - 5) / 16), 'step 4 (0-based), then every 16th');
+    assert.equal(stats.baselineSteps, 1 + Math.floor((steps - 6) / 16), 'steps 4 and 5 (0-based), the second timed, then two every 16');
+    assert.ok(stats.stepLoad.length <= steps - 2 * stats.baselineSteps, 'probe steps (one node) carry no load');
     assert.ok(stats.arTokensPerSecond > 0);
     const unmeasured = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi', measureBaseline: false }, running);
     assert.equal(unmeasured.stats.baselineSteps, 0, 'no probes when no baseline is asked for (the bench times ar itself)');

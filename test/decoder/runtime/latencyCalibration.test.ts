@@ -4,8 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { KvCache } from '../../../extension/decoder/engine/kvCache';
 import {
-  CALIBRATION_QUERY_SIZES, calibrationFile, loadOrMeasureLatencyCurve, median,
+  CALIBRATION_QUERY_SIZES, calibrationFile, loadOrMeasureLatencyCurve,
 } from '../../../extension/decoder/engine/latencyCalibration';
+import { median } from '../../../extension/speedup';
 import type { LoadedModel } from '../../../extension/decoder/model/modelDir';
 import { fixtureModel } from './fixtureModel';
 
