@@ -1,6 +1,6 @@
 // npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N
 //   --seed S --max-tokens M --json FILE [--strategies a,b] [--tree-budget K] [--no-retrieval]
-//   [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar]
+//   [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show]
 // Runs every strategy on the same FIM prompts and reports speed, acceptance, identity
 // with `ar` and quality. The prompt is the one the extension builds for inline completions
 // (its 6000/2000-character window around the cursor, then the decoder's FIM layout cut to
@@ -15,9 +15,11 @@ import { intArg, parseArgs, UsageError } from './args';
 import { readWorkspace, sampleFimBenchmark, sampleWorkspaceCursors, type BenchSample, type SourceFile } from './benchSamples';
 import { runBench } from './benchRunner';
 import { formatLatencyCurve, openEngine } from './engineSetup';
+import { firstLine } from './quality';
+import { retrievalCopy } from './retrievalCopy';
 import { formatTable } from './table';
 
-const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--in-thread]';
+const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--in-thread]';
 
 function parseStrategies(raw: string | undefined): StrategyName[] {
   if (raw === undefined) return [...STRATEGIES];
@@ -27,7 +29,7 @@ function parseStrategies(raw: string | undefined): StrategyName[] {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context', '--check-status-bar', '--in-thread'], [
+  const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context', '--check-status-bar', '--show', '--in-thread'], [
     '--model', '--workspace', '--fim-benchmark', '--samples', '--seed', '--max-tokens', '--json', '--strategies', '--tree-budget', '--threads', '--mode', '--warmup',
   ]);
   const modelDir = args.values.get('--model') ?? 'model';
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
   }
 
   const inThread = args.flags.has('--in-thread');
+  const show = args.flags.has('--show');
   const engine = await openEngine(modelDir, threads, { inThread });
   const info = engine.modelInfo!;
   process.stderr.write(`model ${info.name} (${info.parameters ?? '?'} parameters), ${threads} thread(s), forward passes ${inThread ? 'in the main thread' : 'in a worker thread'}\n`);
@@ -66,8 +69,13 @@ async function main(): Promise<void> {
     repoName: workspace !== undefined ? path.basename(path.resolve(workspace)) : undefined,
     compareContext: args.flags.has('--compare-context'),
     statusBarCheck: args.flags.has('--check-status-bar'),
-    onSample: (i, sample) => {
+    onSample: (i, sample, outputs) => {
       if (process.stderr.isTTY) process.stderr.write(`\rsample ${i + 1}/${samples.length} ${sample.id.padEnd(40).slice(0, 40)}`);
+      // To read the completions, not only their scores: each cursor's true first line, the model's, and retrieval-copy's.
+      if (show) {
+        console.log(`${sample.id}\n  truth  ${JSON.stringify(firstLine(sample.truth))}\n  model  ${JSON.stringify(firstLine(outputs.get('ar')?.text ?? ''))}`);
+        console.log(`  copy   ${JSON.stringify(firstLine(retrievalCopy(sample, corpusFiles ?? [])))}`);
+      }
     },
   });
   if (process.stderr.isTTY) process.stderr.write('\n');
