@@ -14,6 +14,9 @@ import type { CodeTokenizer } from '../model/tokenizer';
 const MAX_CHARS_PER_TOKEN = 12;
 /** Share of a tight budget the suffix may take when the prefix alone would fill it. */
 const SUFFIX_SHARE = 0.25;
+const REPLACEMENT_CHARACTER = '\uFFFD';
+/** Share of the room a cut may give up to end (start) on a whole line. */
+const MAX_LINE_CUT_SHARE = 1 / 8;
 /** Cuts of the prefix's start and of the suffix budget move in steps of this many tokens (less in a small budget). */
 export const CUT_STEP_TOKENS = 64;
 /** Share of the prompt budget that context chunks from other files may take. */
@@ -78,6 +81,38 @@ export function buildRepoHeader(tokenizer: CodeTokenizer, format: PromptFormat, 
   return [...head, ...chunks.slice(first).flat(), ...tail];
 }
 
+/**
+ * A cut suffix ends after its last newline and a cut prefix starts after its first one, as every
+ * training window does (whole lines): a suffix that stops mid-line makes a small model go on with
+ * that line instead of writing the middle. Only the token holding that newline is encoded again (a
+ * token such as "\n   " also holds the next line's indentation), so the cost stays at the edge.
+ * No newline within `maxDroppedChars` of the edge: the hard cut stays (pure).
+ */
+export function suffixToLineEnd(tokenizer: CodeTokenizer, ids: readonly number[], maxDroppedChars: number): number[] {
+  let dropped = 0;
+  for (let i = ids.length - 1; i >= 0 && dropped <= maxDroppedChars; i--) {
+    const piece = tokenizer.decode([ids[i]]);
+    const newline = piece.lastIndexOf('\n');
+    if (piece.includes(REPLACEMENT_CHARACTER)) break;  // part of a multi-byte character: not cut as text
+    if (newline >= 0) return [...ids.slice(0, i), ...tokenizer.encode(piece.slice(0, newline + 1))];
+    dropped += piece.length;
+  }
+  return [...ids];
+}
+
+export function prefixFromLineStart(tokenizer: CodeTokenizer, ids: readonly number[], maxDroppedChars: number): number[] {
+  let dropped = 0;
+  for (let i = 0; i < ids.length && dropped <= maxDroppedChars; i++) {
+    const piece = tokenizer.decode([ids[i]]);
+    const newline = piece.indexOf('\n');
+    if (piece.includes(REPLACEMENT_CHARACTER)) break;
+    if (newline < 0) { dropped += piece.length; continue; }
+    const rest = [...tokenizer.encode(piece.slice(newline + 1)), ...ids.slice(i + 1)];
+    return rest.length > 0 ? rest : [...ids];
+  }
+  return [...ids];
+}
+
 function boundedEncode(tokenizer: CodeTokenizer, text: string, maxTokens: number, keep: 'start' | 'end'): number[] {
   const charCap = Math.max(1, maxTokens) * MAX_CHARS_PER_TOKEN;
   if (text.length <= charCap) return tokenizer.encode(text);
@@ -97,8 +132,10 @@ export function buildFimPrompt(
   const prefixIds = boundedEncode(tokenizer, prefix, room, 'end');
   const suffixIds = boundedEncode(tokenizer, suffix, room, 'start');
   const { prefixTokens, suffixTokens } = splitBudget(prefixIds.length, suffixIds.length, room);
-  const keptPrefix = prefixIds.slice(prefixCut(prefixIds.length, prefixTokens));
-  const keptSuffix = suffixIds.slice(0, suffixTokens);
+  const cut = prefixCut(prefixIds.length, prefixTokens);
+  const maxDroppedChars = Math.floor(room * MAX_LINE_CUT_SHARE) * MAX_CHARS_PER_TOKEN;
+  const keptPrefix = cut > 0 ? prefixFromLineStart(tokenizer, prefixIds.slice(cut), maxDroppedChars) : prefixIds;
+  const keptSuffix = suffixTokens < suffixIds.length ? suffixToLineEnd(tokenizer, suffixIds.slice(0, suffixTokens), maxDroppedChars) : suffixIds;
   const { fimPrefix, fimSuffix, fimMiddle } = tokenizer.special;
   return fimOrderOf(format) === 'spm'
     ? [...header, fimPrefix, fimSuffix, ...keptSuffix, fimMiddle, ...keptPrefix]

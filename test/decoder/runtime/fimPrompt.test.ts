@@ -1,6 +1,7 @@
 import * as assert from 'node:assert/strict';
 import {
-  buildFimPrompt, buildPlainPrompt, buildRepoHeader, cutStep, prefixCut, splitBudget, type RepoContext,
+  buildFimPrompt, buildPlainPrompt, buildRepoHeader, cutStep, prefixCut, prefixFromLineStart, splitBudget, suffixToLineEnd,
+  type RepoContext,
 } from '../../../extension/decoder/engine/fimPrompt';
 import type { PromptFormat } from '../../../extension/decoder/model/msnConfig';
 import type { LoadedModel } from '../../../extension/decoder/model/modelDir';
@@ -100,6 +101,46 @@ describe('prompt building', () => {
     assert.ok(prefix.endsWith(keptPrefix) && keptPrefix.includes('line_399 = 399\n'));
     assert.ok(suffix.startsWith(keptSuffix) && keptSuffix.startsWith('after_0()\n'));
     assert.ok(keptSuffix.length > 0 && keptPrefix.length > keptSuffix.length);
+  });
+
+  it('a cut suffix ends on a whole line and a cut prefix starts on one, as every training window does', () => {
+    const { tokenizer } = m;
+    const s = tokenizer.special;
+    const prefix = Array.from({ length: 300 }, (_, i) => `    value_${i} = compute(${i}, "item ${i}")\n`).join('');
+    const suffix = Array.from({ length: 300 }, (_, i) => `    after_${i}(call, "arg ${i}")\n`).join('');
+    for (const budget of [120, 200, 333, 517]) {
+      const prompt = buildFimPrompt(tokenizer, psm, prefix, suffix, budget);
+      assert.ok(prompt.length <= budget, `${prompt.length} tokens for ${budget}`);
+      const middleAt = prompt.indexOf(s.fimSuffix);
+      const keptPrefix = tokenizer.decode(prompt.slice(1, middleAt));
+      const keptSuffix = tokenizer.decode(prompt.slice(middleAt + 1, -1));
+      assert.ok(suffix.startsWith(keptSuffix) && keptSuffix.endsWith('\n') && keptSuffix.length > 0, JSON.stringify(keptSuffix.slice(-20)));
+      assert.ok(prefix.endsWith(keptPrefix) && prefix[prefix.length - keptPrefix.length - 1] === '\n', JSON.stringify(keptPrefix.slice(0, 20)));
+      assert.ok(keptPrefix.startsWith('    value_'), 'the first kept line keeps its indentation');
+    }
+  });
+
+  it('line-aligned cuts: a text without a newline, or one whose newline is too far, keeps the hard cut', () => {
+    const { tokenizer } = m;
+    const oneLine = tokenizer.encode('a'.repeat(50) + ' b'.repeat(50));
+    assert.deepEqual(suffixToLineEnd(tokenizer, oneLine, 1000), oneLine);
+    assert.deepEqual(prefixFromLineStart(tokenizer, oneLine, 1000), oneLine);
+    const farLine = tokenizer.encode(`x\n${'word '.repeat(40)}`);
+    assert.deepEqual(suffixToLineEnd(tokenizer, farLine, 20), farLine, 'would drop 200 characters');
+    assert.equal(tokenizer.decode(suffixToLineEnd(tokenizer, farLine, 1000)), 'x\n');
+    const lateStart = tokenizer.encode(`${'word '.repeat(40)}\ny = 2\n`);
+    assert.deepEqual(prefixFromLineStart(tokenizer, lateStart, 20), lateStart);
+    assert.equal(tokenizer.decode(prefixFromLineStart(tokenizer, lateStart, 1000)), 'y = 2\n');
+    assert.deepEqual(prefixFromLineStart(tokenizer, tokenizer.encode('x = 1\n'), 1000), tokenizer.encode('x = 1\n'), 'nothing after the newline');
+  });
+
+  it('a suffix that fits is not cut, even when it stops mid-line (the end of the file)', () => {
+    const { tokenizer } = m;
+    const s = tokenizer.special;
+    const prompt = buildFimPrompt(tokenizer, psm, 'def f():\n    return ', '\nprint(f())', 1000);
+    const middleAt = prompt.indexOf(s.fimSuffix);
+    assert.equal(tokenizer.decode(prompt.slice(middleAt + 1, -1)), '\nprint(f())');
+    assert.equal(tokenizer.decode(prompt.slice(1, middleAt)), 'def f():\n    return ');
   });
 
   it('repo-level header: <|repo_name|>NAME, each chunk after <|file_sep|>PATH, the current path last', () => {
