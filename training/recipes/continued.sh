@@ -8,7 +8,7 @@
 #   bash training/recipes/continued.sh training/recipes/msn-code-v5.env msn        # the MSN fine-tune
 #   bash training/recipes/continued.sh training/recipes/msn-code-v5.env none       # the no-noise arm
 #   bash training/recipes/continued.sh training/recipes/msn-code-v5.env finalize [OUT]  # export to OUT (model/)
-# Knobs (environment): THREADS, PRETRAIN_TOKENS, FINETUNE_TOKENS, MAX_MINUTES (per invocation of the trainer).
+# Knobs (environment): THREADS, FINETUNE_LR (settings files since v6 set it), PRETRAIN_TOKENS, FINETUNE_TOKENS, MAX_MINUTES (per invocation of the trainer).
 set -euo pipefail
 settings=$(realpath "$1"); step=${2:-pretrain}; out=${3:-model}
 cd "$(dirname "$0")/../.."
@@ -76,7 +76,7 @@ finalize() {
 common=(--train-data "$WORK/train" --val-data "$WORK/val" --tokenizer "$WORK/tokenizer.json" --batch-size 8
         --checkpoint-minutes 5 --eval-every 100 --val-rows 48 --log-every 5 --seed 0 --resume --threads "$THREADS"
         ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"})
-finetune=(--init "$RUN-pretrain/hf" --lr 4e-4 --warmup-steps 10 --max-tokens "${FINETUNE_TOKENS}")
+finetune=(--init "$RUN-pretrain/hf" --lr "${FINETUNE_LR:-4e-4}" --warmup-steps 10 --max-tokens "${FINETUNE_TOKENS}")
 
 case "$step" in
   pretrain)
