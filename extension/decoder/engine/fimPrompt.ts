@@ -14,6 +14,7 @@ import type { CodeTokenizer } from '../model/tokenizer';
 const MAX_CHARS_PER_TOKEN = 12;
 /** Share of a tight budget the suffix may take when the prefix alone would fill it. */
 const SUFFIX_SHARE = 0.25;
+/** What a single token's decode shows for part of a multi-byte character. */
 const REPLACEMENT_CHARACTER = '\uFFFD';
 /** Share of the room a cut may give up to end (start) on a whole line. */
 const MAX_LINE_CUT_SHARE = 1 / 8;
@@ -92,8 +93,8 @@ export function suffixToLineEnd(tokenizer: CodeTokenizer, ids: readonly number[]
   let dropped = 0;
   for (let i = ids.length - 1; i >= 0 && dropped <= maxDroppedChars; i--) {
     const piece = tokenizer.decode([ids[i]]);
-    const newline = piece.lastIndexOf('\n');
     if (piece.includes(REPLACEMENT_CHARACTER)) break;  // part of a multi-byte character: not cut as text
+    const newline = piece.lastIndexOf('\n');
     if (newline >= 0) return [...ids.slice(0, i), ...tokenizer.encode(piece.slice(0, newline + 1))];
     dropped += piece.length;
   }
@@ -104,8 +105,8 @@ export function prefixFromLineStart(tokenizer: CodeTokenizer, ids: readonly numb
   let dropped = 0;
   for (let i = 0; i < ids.length && dropped <= maxDroppedChars; i++) {
     const piece = tokenizer.decode([ids[i]]);
-    const newline = piece.indexOf('\n');
     if (piece.includes(REPLACEMENT_CHARACTER)) break;
+    const newline = piece.indexOf('\n');
     if (newline < 0) { dropped += piece.length; continue; }
     const rest = [...tokenizer.encode(piece.slice(newline + 1)), ...ids.slice(i + 1)];
     return rest.length > 0 ? rest : [...ids];
