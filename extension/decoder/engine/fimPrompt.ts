@@ -114,6 +114,11 @@ export function prefixFromLineStart(tokenizer: CodeTokenizer, ids: readonly numb
   return [...ids];
 }
 
+/** Characters a line-aligned cut may drop in a budget of `room` tokens. */
+function maxLineCutChars(room: number): number {
+  return Math.floor(room * MAX_LINE_CUT_SHARE) * MAX_CHARS_PER_TOKEN;
+}
+
 function boundedEncode(tokenizer: CodeTokenizer, text: string, maxTokens: number, keep: 'start' | 'end'): number[] {
   const charCap = Math.max(1, maxTokens) * MAX_CHARS_PER_TOKEN;
   if (text.length <= charCap) return tokenizer.encode(text);
@@ -134,7 +139,7 @@ export function buildFimPrompt(
   const suffixIds = boundedEncode(tokenizer, suffix, room, 'start');
   const { prefixTokens, suffixTokens } = splitBudget(prefixIds.length, suffixIds.length, room);
   const cut = prefixCut(prefixIds.length, prefixTokens);
-  const maxDroppedChars = Math.floor(room * MAX_LINE_CUT_SHARE) * MAX_CHARS_PER_TOKEN;
+  const maxDroppedChars = maxLineCutChars(room);
   const keptPrefix = cut > 0 ? prefixFromLineStart(tokenizer, prefixIds.slice(cut), maxDroppedChars) : prefixIds;
   const keptSuffix = suffixTokens < suffixIds.length ? suffixToLineEnd(tokenizer, suffixIds.slice(0, suffixTokens), maxDroppedChars) : suffixIds;
   const { fimPrefix, fimSuffix, fimMiddle } = tokenizer.special;
@@ -151,7 +156,8 @@ export function buildPlainPrompt(
   const lead = bosTokenId !== null ? [bosTokenId] : [];
   const room = Math.max(1, maxPromptTokens - lead.length - header.length);
   const ids = boundedEncode(tokenizer, text, room, 'end');
-  const kept = ids.slice(prefixCut(ids.length, room));
+  const cut = prefixCut(ids.length, room);
+  const kept = cut > 0 ? prefixFromLineStart(tokenizer, ids.slice(cut), maxLineCutChars(room)) : ids;
   const prompt = [...lead, ...header, ...kept];
   return prompt.length > 0 ? prompt : [tokenizer.special.eot];
 }

@@ -158,12 +158,19 @@ describe('prompt building', () => {
     assert.equal(prompt[header.length], tokenizer.special.fimPrefix);
   });
 
-  it('a plain prompt is never empty and keeps the end of the text', () => {
+  it('a plain prompt is never empty and keeps the end of the text, from the start of a line', () => {
     const { tokenizer } = m;
     assert.deepEqual(buildPlainPrompt(tokenizer, psm, '', 100, null), [tokenizer.special.eot]);
-    const long = 'x = 1\n'.repeat(500);
-    const prompt = buildPlainPrompt(tokenizer, psm, long, 50, null);
-    assert.ok(prompt.length <= 50 && prompt.length > 50 - cutStep(50), `${prompt.length} tokens`);
-    assert.ok(long.endsWith(tokenizer.decode(prompt)));
+    const line = '    value = compute(x, "item")\n';
+    const long = line.repeat(500);
+    for (const budget of [50, 120, 333]) {
+      const prompt = buildPlainPrompt(tokenizer, psm, long, budget, null);
+      const lineTokens = tokenizer.encode(line).length;
+      assert.ok(prompt.length <= budget && prompt.length > budget - cutStep(budget) - lineTokens, `${prompt.length} tokens for ${budget}`);
+      const kept = tokenizer.decode(prompt);
+      assert.ok(long.endsWith(kept) && kept.startsWith(line), JSON.stringify(kept.slice(0, 20)));
+    }
+    const short = buildPlainPrompt(tokenizer, psm, 'x = 1\ny = ', 50, null);
+    assert.equal(tokenizer.decode(short), 'x = 1\ny = ', 'a text that fits is not cut');
   });
 });
