@@ -11,8 +11,8 @@ model to copy names and lines from its context, which every use of workspace con
 FIM orders (both are declared in msn.json's `prompt` block):
   PSM  <|fim_prefix|>P<|fim_suffix|>S<|fim_middle|>M<|endoftext|>
   SPM  <|fim_prefix|><|fim_suffix|>S<|fim_middle|>P M<|endoftext|>   (a keystroke changes only the end)
-Split points: half uniform over characters (the usual recipe), half cursor-like (at or inside a line's
-end, the middle running to the end of that line or a few lines on, never blank), since that is what
+Split points: half uniform over characters (the usual recipe), half cursor-like (at a line's end, right
+after its indentation, or inside it; the middle running to the end of that line or a few lines on, never blank), since that is what
 the editor asks; a fifth of FIM samples drop the suffix, as at the end of a file.
 The target part (where MSN noise may go) is the middle + <|endoftext|> of a FIM sample and the
 window after its first token for a plain one; the loss covers every token.
@@ -39,6 +39,10 @@ END_OF_FILE_SHARE = 0.2  # FIM samples with no suffix: the cursor at the end of 
 # what a small model learns last (from other files' chunks alone, it had not after 15M tokens).
 NEAR_COPY_SHARE = 0.15
 LINE_END_SHARE = 0.5  # cursor-like splits at a line's end; the rest land inside the line, after its indentation
+# Cursor-like splits right after a line's indentation, where the editor leaves the cursor after Enter. There the
+# prefix ends in a token of whitespace alone ("\n    "), which running text never has (it tokenizes as "\n   " +
+# " word"), so without such samples a small model answers the indented cursor with more indentation.
+INDENT_SHARE = 0.0
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class SampleMix:
     """How often each kind of repo-level sample is drawn (the defaults are msn-code-v3's)."""
     line_end_share: float = LINE_END_SHARE
     near_copy_share: float = NEAR_COPY_SHARE
+    indent_share: float = INDENT_SHARE
 NEAR_COPY_DROP = 0.1
 
 
@@ -113,8 +118,10 @@ def context_query(prefix: str, suffix: str, chars: int = 1500) -> str:
     return prefix[max(0, line_start - chars):line_start] + after
 
 
-def cursor_split(text: str, rng: np.random.Generator, line_end_share: float = LINE_END_SHARE) -> tuple[int, int]:
-    """Where an editor asks: at the end of a line (`line_end_share` of the time) or inside it after its indentation. The
+def cursor_split(text: str, rng: np.random.Generator, line_end_share: float = LINE_END_SHARE,
+                 indent_share: float = INDENT_SHARE) -> tuple[int, int]:
+    """Where an editor asks: at the end of a line (`line_end_share` of the time), right after its indentation
+    (`indent_share`), or anywhere inside it after its indentation. The
     middle runs to the end of that line or up to 4 lines on, stopping before the last line's newline (the
     editor's suffix starts with the rest of the line, most often a newline), and it runs on to the next
     line while it is blank, so a cursor at a line's end learns to write the next line, never nothing."""
@@ -123,7 +130,13 @@ def cursor_split(text: str, rng: np.random.Generator, line_end_share: float = LI
     start = line_starts[line]
     line_end = _line_end(text, start)
     indent = start + len(text[start:line_end]) - len(text[start:line_end].lstrip())
-    cursor = line_end if rng.random() < line_end_share else int(rng.integers(indent, line_end + 1))
+    draw = rng.random()  # one draw for all three, so a zero indent_share reproduces earlier sample sets
+    if draw < line_end_share:
+        cursor = line_end
+    elif draw < line_end_share + indent_share:
+        cursor = indent
+    else:
+        cursor = int(rng.integers(indent, line_end + 1))
     end = line_end
     for _ in range(int(rng.integers(0, 5))):
         end = _line_end(text, end + 1) if end < len(text) else end
@@ -172,7 +185,7 @@ def window_sample(header: list[int], window: str, encode: Encode, special: RepoI
         return Sample(ids=header + body, target_start=len(header) + min(1, len(body)), target_end=len(header) + len(body),
                       is_fim=False)
     if rng.random() < 0.5:
-        first, second = cursor_split(window, rng, mix.line_end_share)
+        first, second = cursor_split(window, rng, mix.line_end_share, mix.indent_share)
     else:
         first, second = uniform_split(window, rng)
     at_end_of_file = rng.random() < END_OF_FILE_SHARE

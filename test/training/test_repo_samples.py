@@ -84,6 +84,17 @@ def test_line_end_share_sets_how_many_cursors_sit_at_a_line_end():
     assert low < 0.15 and high > 0.8 and low + 0.2 < third < high - 0.4
 
 
+def test_indent_share_puts_cursors_right_after_the_indentation():
+    text = "".join(f"    value_{i} = compute({i})\n" for i in range(10))
+    def at_indent(indent_share: float) -> float:
+        starts = [cursor_split(text, np.random.default_rng(seed), 0.25, indent_share)[0] for seed in range(400)]
+        return sum(text[start - 4:start] == "    " and text[start - 5:start - 4] in ("", "\n") for start in starts) / len(starts)
+    # Inside-the-line draws land right after the indentation about 1 time in 24 here.
+    assert at_indent(0.0) < 0.1 and 0.3 < at_indent(0.4) < 0.55
+    same = [cursor_split(text, np.random.default_rng(seed), 0.25) for seed in range(50)]
+    assert same == [cursor_split(text, np.random.default_rng(seed), 0.25, 0.0) for seed in range(50)]
+
+
 def test_end_of_file_samples_have_no_suffix():
     rng = np.random.default_rng(0)
     suffixes = []
