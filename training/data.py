@@ -256,8 +256,8 @@ def tokenize_corpus(
     if max_package_mb is not None:
         settings["max_package_mb"] = max_package_mb
     if mix != SampleMix():  # folders made with the default mix have no entry
-        # indent_share came later: folders made before it (0) keep the settings they were made with.
-        settings["mix"] = {k: v for k, v in dataclasses.asdict(mix).items() if k != "indent_share" or v}
+        # indent_share and snap_indentation came later: folders made before them keep the settings they were made with.
+        settings["mix"] = {k: v for k, v in dataclasses.asdict(mix).items() if k not in ("indent_share", "snap_indentation") or v}
     meta_path = out_dir / "meta.json"
     if meta_path.exists():
         previous = json.loads(meta_path.read_text())
@@ -370,6 +370,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                       help="repo layout: samples whose last context chunk is a near copy of the window")
     pack.add_argument("--indent-share", type=float, default=SampleMix.indent_share,
                       help="repo layout: cursor-like FIM splits right after a line's indentation")
+    pack.add_argument("--snap-indentation", action="store_true",
+                      help="repo layout: uniform FIM splits inside a line's leading whitespace move to its end")
     pack.add_argument("--workers", type=int, default=1, help="processes packing shards (the arrays do not depend on it)")
     pack.add_argument(
         "--fim-tokens", default=",".join(DEFAULT_FIM_TOKENS),
@@ -383,7 +385,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         meta = tokenize_corpus(
             args.corpus, args.tokenizer, args.out, args.seed, args.seq_len, args.chunk_chars, args.fim_rate,
             args.records_per_shard, args.max_records, args.fim_tokens.split(","), args.layout, args.workers,
-            args.max_package_mb, SampleMix(args.line_end_share, args.near_copy_share, args.indent_share),
+            args.max_package_mb, SampleMix(args.line_end_share, args.near_copy_share, args.indent_share, args.snap_indentation),
         )
         print(json.dumps(meta), flush=True)
 

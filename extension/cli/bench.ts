@@ -75,6 +75,8 @@ async function main(): Promise<void> {
       if (show) {
         console.log(`${sample.id}\n  truth  ${JSON.stringify(firstLine(sample.truth))}\n  model  ${JSON.stringify(firstLine(outputs.get('ar')?.text ?? ''))}`);
         console.log(`  copy   ${JSON.stringify(firstLine(retrievalCopy(sample, corpusFiles ?? [])))}`);
+        // The model's text as it starts (firstLine skips leading blank lines and is compared from the cursor).
+        console.log(`  raw    ${JSON.stringify((outputs.get('ar')?.text ?? '').slice(0, 60))}`);
       }
     },
   });

@@ -9,8 +9,8 @@ from training.corpus import sources
 from training.data import pack_packages
 from training.fim import DEFAULT_FIM_TOKENS
 from training.noise import FLAG_TARGET
-from training.repo_samples import (RepoIds, SourceFile, cursor_split, header_ids, package_samples, pick_context,
-                                   identifiers, window_sample)
+from training.repo_samples import (RepoIds, SourceFile, cursor_split, header_ids, identifiers, package_samples,
+                                   past_indentation, pick_context, uniform_split, window_sample)
 
 SPECIAL = RepoIds(prefix=1, suffix=2, middle=3, end_of_text=0, repo_name=5, file_sep=6)
 
@@ -93,6 +93,18 @@ def test_indent_share_puts_cursors_right_after_the_indentation():
     assert at_indent(0.0) < 0.1 and 0.3 < at_indent(0.4) < 0.55
     same = [cursor_split(text, np.random.default_rng(seed), 0.25) for seed in range(50)]
     assert same == [cursor_split(text, np.random.default_rng(seed), 0.25, 0.0) for seed in range(50)]
+
+
+def test_snap_indentation_moves_uniform_splits_out_of_the_leading_whitespace():
+    text = "".join(f"        value_{i} = compute({i})\n" for i in range(10))
+    assert past_indentation(text, 3) == 8 and past_indentation(text, 0) == 0, "inside moves, the line's start stays"
+    assert past_indentation(text, 12) == 12, "after content nothing moves"
+    def inside(snap: bool) -> int:
+        starts = [uniform_split(text, np.random.default_rng(seed), snap)[0] for seed in range(300)]
+        return sum(0 < start - (text.rfind("\n", 0, start) + 1) < 8 for start in starts)
+    assert inside(False) > 30 and inside(True) == 0
+    assert [uniform_split(text, np.random.default_rng(s)) for s in range(30)] == \
+        [uniform_split(text, np.random.default_rng(s), False) for s in range(30)]
 
 
 def test_end_of_file_samples_have_no_suffix():

@@ -8,6 +8,7 @@
 #   bash training/recipes/continued.sh training/recipes/msn-code-v5.env msn        # the MSN fine-tune
 #   bash training/recipes/continued.sh training/recipes/msn-code-v5.env none       # the no-noise arm
 #   bash training/recipes/continued.sh training/recipes/msn-code-v5.env finalize [OUT]  # export to OUT (model/)
+#   bash training/recipes/continued.sh training/recipes/msn-code-v7.env keep   # a pretraining-only link of the chain
 # Knobs (environment): THREADS, FINETUNE_LR (settings files since v6 set it), PRETRAIN_TOKENS, FINETUNE_TOKENS, MAX_MINUTES (per invocation of the trainer).
 set -euo pipefail
 settings=$(realpath "$1"); step=${2:-pretrain}; out=${3:-model}
@@ -23,7 +24,9 @@ THREADS=${THREADS:-2}
 MAX_MINUTES=${MAX_MINUTES:-}
 SEQ=1024
 INDENT_SHARE=${INDENT_SHARE:-0}  # settings files since v7 set it
+SNAP_INDENTATION=${SNAP_INDENTATION:-0}  # since v8
 mix=(--line-end-share "$LINE_END_SHARE" --near-copy-share "$NEAR_COPY_SHARE" --indent-share "$INDENT_SHARE")
+[ "$SNAP_INDENTATION" = 1 ] && mix+=(--snap-indentation)
 
 data() {
   [ -f "$CORPUS/READY" ] || { $PY -m training.corpus.build fetch
@@ -75,6 +78,23 @@ finalize() {
   cat "$out/msn.json"
 }
 
+# A version whose pretraining is only a link of the chain (no arms, not exported): its bf16 weights, logs and
+# training record, so the next version can start from it.
+keep() {
+  $PY - "$PREVIOUS_TRAINING_JSON" "$RUN-pretrain" > "training/recipes/$NAME.training.json" <<'PYEOF'
+import json, sys
+previous = json.load(open(sys.argv[1]))
+pre = json.load(open(f"{sys.argv[2]}/hf/training.json"))
+print(json.dumps({"method": "pretraining only (a link of the chain)", "pretrain_tokens": previous["pretrain_tokens"] + pre["tokens_seen"],
+                  "tokens_seen": previous["pretrain_tokens"] + pre["tokens_seen"], "stage_tokens": pre["tokens_seen"],
+                  "step": pre["step"], "val_loss": pre.get("val_loss")}, indent=1))
+PYEOF
+  cp "$RUN-pretrain/run.json" "training/recipes/$NAME.pretrain.run.json"
+  cp "$RUN-pretrain/log.jsonl" "training/recipes/$NAME.pretrain.log.jsonl"
+  $PY -m training.bf16_weights "$RUN-pretrain/hf" "training/recipes/$NAME-pretrain"
+  cat "training/recipes/$NAME.training.json"
+}
+
 common=(--train-data "$WORK/train" --val-data "$WORK/val" --tokenizer "$WORK/tokenizer.json" --batch-size 8
         --checkpoint-minutes 5 --eval-every 100 --val-rows 48 --log-every 5 --seed 0 --resume --threads "$THREADS"
         ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"})
@@ -88,5 +108,6 @@ case "$step" in
   msn) $PY -m training.train --run-dir "$RUN-msn" --noise msn --span-length 5 "${finetune[@]}" "${common[@]}" ;;
   none) $PY -m training.train --run-dir "$RUN-none" --noise none "${finetune[@]}" "${common[@]}" ;;
   finalize) finalize ;;
-  *) echo "usage: $0 SETTINGS pretrain|msn|none|finalize [OUT]" >&2; exit 2 ;;
+  keep) keep ;;
+  *) echo "usage: $0 SETTINGS pretrain|msn|none|finalize [OUT]|keep" >&2; exit 2 ;;
 esac
