@@ -43,11 +43,12 @@ data() {
 
 # msn.json's training record: the whole budget (every earlier version's pretraining, this one's, the MSN fine-tune).
 training_record() {
-  $PY - "$PREVIOUS_TRAINING_JSON" "$RUN-pretrain" "$RUN-msn" "$LINE_END_SHARE" "$NEAR_COPY_SHARE" "$INDENT_SHARE" <<'PYEOF'
+  $PY - "$PREVIOUS_TRAINING_JSON" "$RUN-pretrain" "$RUN-msn" "$LINE_END_SHARE" "$NEAR_COPY_SHARE" "$INDENT_SHARE" "$SNAP_INDENTATION" <<'PYEOF'
 import json, sys
 previous = json.load(open(sys.argv[1]))  # the version whose pretrained weights this one starts from
 pre, msn = (json.load(open(f"{d}/hf/training.json")) for d in sys.argv[2:4])
 line_end, near_copy, indent = (float(x) for x in sys.argv[4:7])
+snap = sys.argv[7] == "1"
 print(json.dumps({
     "method": "msn", "msn_span_length": 5, "preset": "5m-mqa",
     "tokens_seen": previous["pretrain_tokens"] + pre["tokens_seen"] + msn["tokens_seen"],
@@ -56,7 +57,7 @@ print(json.dumps({
     "corpus": "corpus v2: permissive code from npm and Debian, pinned in training/corpus/sources/pinned.tsv; model/SOURCES.tsv",
     "layout": "repo-level (Qwen2.5-Coder tokens), FIM PSM + SPM (0.3 each), plain 0.4; editor-like cursor splits "
               f"({line_end:.0%} at a line end" + (f", {indent:.0%} right after the indentation" if indent else "")
-              + f"), near copies in {near_copy:.0%} of contexts",
+              + f"){', uniform splits never inside leading whitespace' if snap else ''}, near copies in {near_copy:.0%} of contexts",
     "seq_len": 1024,
 }, indent=1))
 PYEOF
