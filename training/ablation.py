@@ -6,8 +6,8 @@
       Under 20 minutes on 2 shared CPU cores, everything included.
   python -m training.ablation     (full mode)
       The shipped model's two fine-tuning arms from the same pretrained checkpoint, on the same rows,
-      steps and seed: MSN (training/runs/v2-msn, shipped) and no noise (training/runs/v2-none)
-      — training/recipes/msn-code-v2.sh. --msn-run / --baseline-run name other runs.
+      steps and seed: MSN (training/runs/v5-msn, shipped) and no noise (training/runs/v5-none)
+      — training/recipes/continued.sh with msn-code-v5.env. --msn-run / --baseline-run name other runs.
 
 Measured for each model, on held-out next-line FIM prompts (training/evaluate.py's cases):
   - mean accepted tokens per forward pass under greedy Jacobi (a chain of top-1 guesses) and under
@@ -40,9 +40,9 @@ QUICK_DIR = Path("training/runs/ablation-quick")
 CORPUS_DIR = Path("training/data/corpus")
 TINY_MODEL = {"num_hidden_layers": 2, "hidden_size": 128, "num_attention_heads": 4, "num_key_value_heads": 4,
               "intermediate_size": 344}
-SHIPPED_RUN = Path("training/runs/v2-msn")
-SHIPPED_BASELINE = Path("training/runs/v2-none")
-SHIPPED_VAL = Path("training/data/msn-code-v2/val")
+SHIPPED_RUN = Path("training/runs/v5-msn")
+SHIPPED_BASELINE = Path("training/runs/v5-none")
+SHIPPED_VAL = Path("training/data/msn-code-v5/val")
 SHIPPED_VAL_JSONL = Path("training/data/corpus-v2/val.jsonl")
 
 
