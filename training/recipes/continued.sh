@@ -86,9 +86,9 @@ keep() {
 import json, sys
 previous = json.load(open(sys.argv[1]))
 pre = json.load(open(f"{sys.argv[2]}/hf/training.json"))
-print(json.dumps({"method": "pretraining only (a link of the chain)", "pretrain_tokens": previous["pretrain_tokens"] + pre["tokens_seen"],
-                  "tokens_seen": previous["pretrain_tokens"] + pre["tokens_seen"], "stage_tokens": pre["tokens_seen"],
-                  "step": pre["step"], "val_loss": pre.get("val_loss")}, indent=1))
+total = previous["pretrain_tokens"] + pre["tokens_seen"]  # no fine-tune: everything seen is pretraining
+print(json.dumps({"method": "pretraining only (a link of the chain)", "pretrain_tokens": total, "tokens_seen": total,
+                  "stage_tokens": pre["tokens_seen"], "step": pre["step"], "val_loss": pre.get("val_loss")}, indent=1))
 PYEOF
   cp "$RUN-pretrain/run.json" "training/recipes/$NAME.pretrain.run.json"
   cp "$RUN-pretrain/log.jsonl" "training/recipes/$NAME.pretrain.log.jsonl"

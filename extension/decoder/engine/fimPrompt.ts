@@ -119,6 +119,12 @@ function maxLineCutChars(room: number): number {
   return Math.floor(room * MAX_LINE_CUT_SHARE) * MAX_CHARS_PER_TOKEN;
 }
 
+/** The last `keep` of `ids`, cut in steps (prefixCut) and then on a whole line (prefixFromLineStart). */
+function keptEnd(tokenizer: CodeTokenizer, ids: readonly number[], keep: number, room: number): readonly number[] {
+  const cut = prefixCut(ids.length, keep);
+  return cut > 0 ? prefixFromLineStart(tokenizer, ids.slice(cut), maxLineCutChars(room)) : ids;
+}
+
 function boundedEncode(tokenizer: CodeTokenizer, text: string, maxTokens: number, keep: 'start' | 'end'): number[] {
   const charCap = Math.max(1, maxTokens) * MAX_CHARS_PER_TOKEN;
   if (text.length <= charCap) return tokenizer.encode(text);
@@ -138,10 +144,8 @@ export function buildFimPrompt(
   const prefixIds = boundedEncode(tokenizer, prefix, room, 'end');
   const suffixIds = boundedEncode(tokenizer, suffix, room, 'start');
   const { prefixTokens, suffixTokens } = splitBudget(prefixIds.length, suffixIds.length, room);
-  const cut = prefixCut(prefixIds.length, prefixTokens);
-  const maxDroppedChars = maxLineCutChars(room);
-  const keptPrefix = cut > 0 ? prefixFromLineStart(tokenizer, prefixIds.slice(cut), maxDroppedChars) : prefixIds;
-  const keptSuffix = suffixTokens < suffixIds.length ? suffixToLineEnd(tokenizer, suffixIds.slice(0, suffixTokens), maxDroppedChars) : suffixIds;
+  const keptPrefix = keptEnd(tokenizer, prefixIds, prefixTokens, room);
+  const keptSuffix = suffixTokens < suffixIds.length ? suffixToLineEnd(tokenizer, suffixIds.slice(0, suffixTokens), maxLineCutChars(room)) : suffixIds;
   const { fimPrefix, fimSuffix, fimMiddle } = tokenizer.special;
   return fimOrderOf(format) === 'spm'
     ? [...header, fimPrefix, fimSuffix, ...keptSuffix, fimMiddle, ...keptPrefix]
@@ -156,8 +160,7 @@ export function buildPlainPrompt(
   const lead = bosTokenId !== null ? [bosTokenId] : [];
   const room = Math.max(1, maxPromptTokens - lead.length - header.length);
   const ids = boundedEncode(tokenizer, text, room, 'end');
-  const cut = prefixCut(ids.length, room);
-  const kept = cut > 0 ? prefixFromLineStart(tokenizer, ids.slice(cut), maxLineCutChars(room)) : ids;
+  const kept = keptEnd(tokenizer, ids, room, room);
   const prompt = [...lead, ...header, ...kept];
   return prompt.length > 0 ? prompt : [tokenizer.special.eot];
 }
