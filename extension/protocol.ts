@@ -42,23 +42,6 @@ export interface DecodeStats {
   /** Draft tokens accepted, split by where the draft came from. */
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
-  /**
-   * Plain greedy's tokens/s, MEASURED: 1000 / median ms of plain greedy steps: for `ar` its own; for a
-   * tree strategy its probe steps (root-only steps inside it, under its load), or for one too short for
-   * those the ar steps the decoder replayed on the cache the previous generation left. 0: none timed.
-   */
-  arTokensPerSecond: number;
-  /** How many plain greedy steps were timed for arTokensPerSecond. */
-  baselineSteps: number;
-  /** Their times, ms (so a summary over several completions can pool them). */
-  baselineStepMs: number[];
-  /**
-   * Each step's ms over the calibrated ms of a forward pass of its size, for ar's steps or a tree
-   * strategy's drafting ones: how much what else ran slowed them (speedup.ts loadInflation).
-   */
-  stepLoad: number[];
-  /** Plain greedy's time for these tokens over the time taken (speedup.ts measuredSpeedup); 0: not measured. */
-  speedupVsAr: number;
   treeBudget: number;
   stopReason: StopReason;
   /** Prompt tokens, and how many of them reused KV rows of the previous request. */
@@ -69,6 +52,8 @@ export interface DecodeStats {
   fromMemo: boolean;
   /** From the request line's arrival in the decoder to the start of its work (waiting for the model). */
   queueMs: number;
+  /** The request it answered: a later `speedup` event for it names this id. */
+  requestId?: number;
   /** The repo-level header of the prompt, when it had one (the model declares repo tokens and a path was given). */
   context?: PromptContext;
 }
@@ -196,13 +181,43 @@ export interface ChunkEvent {
   data: { text: string };
 }
 
+/**
+ * A tree completion's speed-up, measured once the decoder was idle (DecoderEngine.measureSpeedup): the
+ * same tokens, on the same cache rows, decoded again by its own trees and by plain greedy.
+ */
+export interface SpeedupMeasurement {
+  strategy: StrategyName;
+  /** Tokens replayed (the completion's last ones, when it was long). */
+  tokens: number;
+  /** The completion's own time for those tokens, as it ran (under the editor's load). */
+  liveMs: number;
+  /** Replayed idle: its trees verified again (plus its drafting time as it ran), and plain greedy. */
+  treeIdleMs: number;
+  arIdleMs: number;
+}
+
+/** Whether a `speedup` event's data is a measurement (a malformed one is dropped, not shown as a figure). */
+export function isSpeedupMeasurement(value: unknown): value is SpeedupMeasurement {
+  if (typeof value !== 'object' || value === null) return false;
+  const m = value as Record<string, unknown>;
+  const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x) && x >= 0;
+  return (STRATEGIES as readonly unknown[]).includes(m.strategy) && finite(m.tokens) && finite(m.liveMs) && finite(m.treeIdleMs) && finite(m.arIdleMs);
+}
+
+/** The speed-up of the completion that request `id` answered, measured after its response. */
+export interface SpeedupEvent {
+  id: number;
+  event: 'speedup';
+  data: SpeedupMeasurement;
+}
+
 /** Unsolicited progress (e.g. corpus indexing, calibration); id is absent. */
 export interface ProgressEvent {
   event: 'progress';
   data: { phase: 'loading' | 'calibrating' | 'indexing' | 'ready'; message: string; done?: number; total?: number };
 }
 
-export type DecoderMessage = SuccessResponse | ErrorResponse | ChunkEvent | ProgressEvent;
+export type DecoderMessage = SuccessResponse | ErrorResponse | ChunkEvent | SpeedupEvent | ProgressEvent;
 
 export function encodeMessage(message: Request | DecoderMessage): string {
   return JSON.stringify(message) + '\n';

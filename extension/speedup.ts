@@ -1,5 +1,9 @@
-// The measured speed-up over plain greedy decoding, shared by the decoder (one completion's stats) and
-// the host (the status bar's figure over recent completions): pure, so both say the same thing.
+// The measured speed-up over plain greedy decoding, shared by the bench and the host (the status bar's
+// figure over recent completions): pure, so both say the same thing.
+import type { SpeedupMeasurement } from './protocol';
+
+/** Completions shorter than this say nothing about speed (a 2-token completion is one or two steps). */
+export const MIN_SPEED_TOKENS = 8;
 
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -7,36 +11,21 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-function mean(values: readonly number[]): number {
-  return values.reduce((sum, v) => sum + v, 0) / values.length;
-}
-
-/** Timed steps of one or more completions. */
-export interface TimedSteps {
-  /** Plain greedy steps (one token each): ar's own, a tree strategy's probes, or a replay. */
-  baselineStepMs: readonly number[];
-  /** Each timed step's ms over the calibrated ms of a pass of its size (stepLoad in DecodeStats). */
-  stepLoad: readonly number[];
-  tokens: number;
-  elapsedMs: number;
-}
-
 /**
- * How much more a step costs on average than typically, under what else ran meanwhile: the mean over
- * the median of the steps' loads (1 with none). What runs beside the decoder (the editor redrawing, a
- * language server) lands on some steps: in the editor, ar's mean step ran 22% above its median.
+ * The speed-up over plain greedy of completions whose replays measured it (SpeedupMeasurement): plain
+ * greedy would have taken as long as they took as they ran, plus the time their trees saved in the
+ * idle replay. What else ran meanwhile (the editor, a language server) took its time from them, and it
+ * would have taken it from plain greedy as well: it is charged to both, not scaled. 0 with none.
  */
-export function loadInflation(stepLoad: readonly number[]): number {
-  return stepLoad.length > 0 ? mean(stepLoad) / median(stepLoad) : 1;
+export function replayedSpeedup(measurements: readonly SpeedupMeasurement[]): number {
+  const liveMs = measurements.reduce((n, m) => n + m.liveMs, 0);
+  if (!(liveMs > 0)) return 0;
+  const savedMs = measurements.reduce((n, m) => n + m.arIdleMs - m.treeIdleMs, 0);
+  return (liveMs + savedMs) / liveMs;
 }
 
-/**
- * Plain greedy's time for these tokens over the time they took. Plain greedy's mean step is its median
- * timed step (a few are timed: the median is the stable part) raised by the load inflation of the
- * completion's own steps, which ran under the same load; for ar itself that is its own mean, so 1.
- * 0 when no plain step was timed.
- */
-export function measuredSpeedup(steps: TimedSteps): number {
-  if (steps.baselineStepMs.length === 0 || steps.tokens <= 0 || !(steps.elapsedMs > 0)) return 0;
-  return (median(steps.baselineStepMs) * loadInflation(steps.stepLoad) * steps.tokens) / steps.elapsedMs;
+/** Plain greedy's tokens/s for a measured completion: its tokens over the time plain greedy would have taken. */
+export function plainTokensPerSecond(m: SpeedupMeasurement): number {
+  const plainMs = m.liveMs + m.arIdleMs - m.treeIdleMs;
+  return plainMs > 0 ? (1000 * m.tokens) / plainMs : 0;
 }

@@ -1,14 +1,13 @@
 // Runs every strategy on the same prompts in one process and aggregates the numbers the
 // bench prints and writes. Timing excludes prefill (the same for every strategy): tokens/s
 // is generated tokens over the wall time of the decoding steps.
-import type { CompletionMode, DecodeStats, StrategyName } from '../protocol';
+import type { CompletionMode, DecodeStats, SpeedupMeasurement, StrategyName } from '../protocol';
 import type { DecoderEngine } from '../decoder/engine/decoderEngine';
 import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from '../promptWindow';
-import { median } from '../speedup';
+import { median, replayedSpeedup } from '../speedup';
 import type { BenchSample, SourceFile } from './benchSamples';
 import { editSimilarity, firstLineExactMatch } from './quality';
 import { retrievalCopy } from './retrievalCopy';
-import { MIN_SPEED_TOKENS, summarize as summarizeAsStatusBar } from '../host/logic/statsHistory';
 
 export interface BenchOptions {
   strategies: StrategyName[];
@@ -21,7 +20,7 @@ export interface BenchOptions {
   repoName?: string;
   /** Also run `ar` with the repo-level header but no chunks of other files, for quality with vs without context. */
   compareContext?: boolean;
-  /** Also run each strategy but ar as the editor does (ar steps replayed after each) and compare the
+  /** Also run each strategy but ar as the editor does (its speed-up replayed after each) and compare the
    *  speed-up the status bar would show with the one measured against ar on the same completions. */
   statusBarCheck?: boolean;
   warmupRuns: number;
@@ -32,6 +31,8 @@ export interface SampleOutput {
   tokens: number[];
   text: string;
   stats: DecodeStats;
+  /** Its speed-up, replayed as the decoding process does once idle (runs as in the editor only). */
+  measured?: SpeedupMeasurement | null;
 }
 
 /** The JSON the bench writes per strategy: exactly the fields of issue 2. */
@@ -61,7 +62,7 @@ export interface QualitySummary {
   samples: number;
 }
 
-/** The status bar's figure (in-run plain steps) next to the speed-up over ar on the same completions. */
+/** The status bar's figure (the completions' replays) next to the speed-up over ar on the same completions. */
 export interface StatusBarCheck {
   completions: number;
   statusBarSpeedup: number;
@@ -121,13 +122,13 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   const corpus = new CursorCorpus(engine, options.corpusFiles);
   await corpus.init();
 
-  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true, measureBaseline = false): Promise<SampleOutput> => {
+  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true, measureSpeedup = false): Promise<SampleOutput> => {
     const prompt = editorPrompt(engine, sample, maxTokens, options.repoName, chunks);
-    // No replayed baseline steps unless asked: the bench times ar itself, in the same run.
-    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, stopOnLoop: true, strategy, treeBudget: options.treeBudget, measureBaseline }, NEVER_CANCELLED);
-    // As the decoding process does when it is idle after a completion (its timings go with the next one).
-    if (measureBaseline) await engine.replayPlainSteps(() => false);
-    return { tokens: result.tokens, text: result.text, stats };
+    // No replay unless asked: the bench times ar itself, in the same run.
+    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, stopOnLoop: true, strategy, treeBudget: options.treeBudget, measureSpeedup }, NEVER_CANCELLED);
+    // As the decoding process does once idle after a completion.
+    const measured = measureSpeedup ? await engine.measureSpeedup(() => false) : undefined;
+    return { tokens: result.tokens, text: result.text, stats, measured };
   };
 
   // Warm up every strategy (JIT, allocator, caches) on the first prompts; not timed.
@@ -215,16 +216,17 @@ function summarize(samples: readonly BenchSample[], strategies: StrategyName[], 
   return { summary, detail, statusBar: {}, quality: {} };
 }
 
-/** Over the completions the status bar counts (MIN_SPEED_TOKENS or more): its figure and ar's time over theirs. */
+/** Over the completions the status bar counts: its figure (their replays) and ar's time over theirs. */
 export function checkStatusBar(ar: readonly SampleOutput[], asInEditor: ReadonlyMap<StrategyName, readonly SampleOutput[]>): Record<string, StatusBarCheck> {
   const checks: Record<string, StatusBarCheck> = {};
   for (const [strategy, runs] of asInEditor) {
-    const counted = runs.map((run, i) => ({ run, ar: ar[i] })).filter(({ run }) => run.stats.tokens >= MIN_SPEED_TOKENS && run.stats.baselineSteps > 0);
+    // measureSpeedup measures the completions of MIN_SPEED_TOKENS or more, as the status bar counts them.
+    const counted = runs.map((run, i) => ({ run, ar: ar[i] })).filter(({ run }) => run.measured);
     const arMs = counted.reduce((n, c) => n + c.ar.stats.elapsedMs, 0);
     const ms = counted.reduce((n, c) => n + c.run.stats.elapsedMs, 0);
     checks[strategy] = {
       completions: counted.length,
-      statusBarSpeedup: summarizeAsStatusBar(counted.map(({ run }) => ({ stats: run.stats }))).meanSpeedup,
+      statusBarSpeedup: replayedSpeedup(counted.map(({ run }) => run.measured!)),
       measuredSpeedup: ms > 0 ? arMs / ms : 0,
     };
   }

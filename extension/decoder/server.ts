@@ -141,8 +141,8 @@ export class DecoderServer {
       case 'complete': {
         const params = request.params as RequestParams['complete'];
         const result = await this.engine.complete(params, { isCancelled, signal });
-        this.reply(id, 'complete', { ...result, stats: { ...result.stats, queueMs } });
-        if (!this.generation) this.replayWhenIdle(result.stats);
+        this.reply(id, 'complete', { ...result, stats: { ...result.stats, queueMs, requestId: id } });
+        if (!this.generation) this.measureWhenIdle(id, result.stats);
         return;
       }
       case 'generate': {
@@ -153,8 +153,8 @@ export class DecoderServer {
         try {
           const result = await this.engine.generate(params, { isCancelled, signal }, (text) => chunks.push(text), gate);
           chunks.flush();
-          this.reply(id, 'generate', { ...result, stats: { ...result.stats, queueMs } });
-          this.replayWhenIdle(result.stats);
+          this.reply(id, 'generate', { ...result, stats: { ...result.stats, queueMs, requestId: id } });
+          this.measureWhenIdle(id, result.stats);
         } finally {
           this.generation = null;
           await gate.runPending(); // completions that arrived after the last step
@@ -167,15 +167,24 @@ export class DecoderServer {
   }
 
   /**
-   * After a tree generation, once nothing else waits: time plain greedy steps on the cache it left
-   * (the speed-up's measured baseline). It yields to any request that arrives, after at most one pass.
+   * After a tree generation, once nothing else waits: replay it on the cache it left, with its trees and
+   * with plain greedy (DecoderEngine.measureSpeedup), and send the measured speed-up as a `speedup`
+   * event for its request. It yields to any request that arrives, after at most one pass.
    */
-  private replayWhenIdle(stats: { strategy: string; fromMemo: boolean; forwardPasses: number }): void {
+  private measureWhenIdle(id: number, stats: { strategy: string; fromMemo: boolean; forwardPasses: number }): void {
     if (stats.strategy === 'ar' || stats.fromMemo || stats.forwardPasses === 0) return;
     const busy = () => this.shuttingDown || this.active.size > 0;
     setImmediate(() => {
       if (busy()) return;
-      const replay = () => this.engine.replayPlainSteps(busy).catch((e) => this.io.log(`plain-step replay failed: ${e instanceof Error ? e.message : e}`));
+      const replay = async () => {
+        try {
+          const measured = await this.engine.measureSpeedup(busy);
+          if (!measured) return;
+          this.io.send({ id, event: 'speedup', data: measured });
+        } catch (e) {
+          this.io.log(`speed-up replay failed: ${e instanceof Error ? e.message : e}`);
+        }
+      };
       this.modelQueue = this.modelQueue.then(replay, replay);
     });
   }

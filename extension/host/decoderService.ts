@@ -4,7 +4,7 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { Method, ProgressEvent, RequestParams } from '../protocol';
+import type { Method, ProgressEvent, RequestParams, SpeedupMeasurement } from '../protocol';
 import type { RequestHandle, RequestOptions } from './logic/decoderClient';
 import { DecoderSupervisor, type SupervisorState } from './logic/decoderSupervisor';
 import { readSettings, resolveModelDir } from './settings';
@@ -14,6 +14,9 @@ export class DecoderService implements vscode.Disposable {
   private readonly progressEmitter = new vscode.EventEmitter<ProgressEvent['data']>();
   readonly onDidChangeState = this.stateEmitter.event;
   readonly onProgress = this.progressEmitter.event;
+  private readonly speedupEmitter = new vscode.EventEmitter<{ requestId: number; measurement: SpeedupMeasurement }>();
+  /** A completion's speed-up, measured by the decoder once idle after answering it. */
+  readonly onSpeedup = this.speedupEmitter.event;
   private readonly supervisor: DecoderSupervisor;
 
   constructor(private readonly extensionPath: string, private readonly log: vscode.LogOutputChannel) {
@@ -34,6 +37,7 @@ export class DecoderService implements vscode.Disposable {
       },
       onState: (state) => this.handleState(state),
       onProgress: (data) => this.progressEmitter.fire(data),
+      onSpeedup: (requestId, measurement) => this.speedupEmitter.fire({ requestId, measurement }),
       onLog: (line) => this.log.info(`[decoder] ${line}`),
     });
   }
@@ -76,6 +80,7 @@ export class DecoderService implements vscode.Disposable {
     void this.supervisor.stop();
     this.stateEmitter.dispose();
     this.progressEmitter.dispose();
+    this.speedupEmitter.dispose();
   }
 
   private handleState(state: SupervisorState): void {

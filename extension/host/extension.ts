@@ -55,7 +55,7 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
     history.add({ at: Date.now(), source, stats, host });
     // One line per completion with its latency budget (the e2e run reads these).
     if (host) log.info(`[latency] ${JSON.stringify(latencyBreakdown(stats, host))}`);
-    else log.info(`[generate] ${JSON.stringify({ strategy: stats.strategy, tokens: stats.tokens, decodeMs: Math.round(stats.elapsedMs), tokensPerSecond: Math.round(stats.tokensPerSecond), speedupVsAr: stats.speedupVsAr, baselineStepMs: stats.baselineStepMs, stepLoad: stats.stepLoad })}`);
+    else log.info(`[generate] ${JSON.stringify({ requestId: stats.requestId, strategy: stats.strategy, tokens: stats.tokens, decodeMs: Math.round(stats.elapsedMs), tokensPerSecond: Math.round(stats.tokensPerSecond) })}`);
     // An empty completion has no meaningful speed; keep showing the last real one.
     if (stats.tokens > 0) status.setLastStats(stats);
     statsPanel.update();
@@ -78,6 +78,12 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
         loadedModelDir = state.model.modelDir;
         corpus.resync();
       }
+    }),
+    service.onSpeedup(({ requestId, measurement }) => {
+      log.info(`[speedup] ${JSON.stringify({ requestId, ...measurement })}`);
+      history.attachSpeedup(requestId, measurement);
+      status.attachSpeedup(requestId, measurement);
+      statsPanel.update();
     }),
     service.onProgress((progress) => {
       if (progress.phase === 'loading' || progress.phase === 'calibrating') status.setLoadingMessage(progress.message);

@@ -2,7 +2,8 @@
 // measured speed-up over recent completions (texts in ./logic/statusText.ts).
 
 import * as vscode from 'vscode';
-import type { DecodeStats, ModelInfo } from '../protocol';
+import type { DecodeStats, ModelInfo, SpeedupMeasurement } from '../protocol';
+import { StatsHistory, type MeasuredStats } from './logic/statsHistory';
 import type { SupervisorState } from './logic/decoderSupervisor';
 import type { IndexingProgress } from '../protocol';
 import { formatStatusText, formatTooltip, type EngineStatus } from './logic/statusText';
@@ -14,7 +15,7 @@ export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private engine: EngineStatus = { kind: 'loading' };
   private indexing: IndexingProgress | null = null;
-  private readonly recent: DecodeStats[] = [];
+  private readonly recent = new StatsHistory<MeasuredStats>(RECENT_KEPT);
   private inlineEnabled = true;
   private model: ModelInfo | null = null;
   private corpus: { documents: number; tokens: number } | null = null;
@@ -67,8 +68,13 @@ export class StatusBar implements vscode.Disposable {
   }
 
   setLastStats(stats: DecodeStats): void {
-    this.recent.push(stats);
-    if (this.recent.length > RECENT_KEPT) this.recent.shift();
+    this.recent.add({ stats });
+    this.render();
+  }
+
+  /** A completion's measured speed-up, which arrives after its stats (or, rarely, before). */
+  attachSpeedup(requestId: number, measurement: SpeedupMeasurement): void {
+    this.recent.attachSpeedup(requestId, measurement);
     this.render();
   }
 
@@ -79,7 +85,7 @@ export class StatusBar implements vscode.Disposable {
 
   /** Re-renders (e.g. when workspace trust changes). */
   render(): void {
-    const input = { engine: this.engine, indexing: this.indexing, recent: this.recent, inlineEnabled: this.inlineEnabled };
+    const input = { engine: this.engine, indexing: this.indexing, recent: this.recent.all, inlineEnabled: this.inlineEnabled };
     this.item.text = formatStatusText(input);
     const tooltip = new vscode.MarkdownString(formatTooltip({
       ...input,

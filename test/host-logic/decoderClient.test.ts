@@ -6,11 +6,13 @@ function harness() {
   const sent: Array<{ id: number; method: string; params: Record<string, unknown> }> = [];
   const progress: unknown[] = [];
   const stray: string[] = [];
+  const speedups: Array<{ id: number; tokens: number }> = [];
   const client = new DecoderClient((line) => sent.push(JSON.parse(line)), {
     onProgress: (data) => progress.push(data),
+    onSpeedup: (id, measurement) => speedups.push({ id, tokens: measurement.tokens }),
     onStrayLine: (line) => stray.push(line),
   });
-  return { client, sent, progress, stray };
+  return { client, sent, progress, stray, speedups };
 }
 
 describe('DecoderClient', () => {
@@ -45,6 +47,26 @@ describe('DecoderClient', () => {
     assert.equal((await handle.result).text, 'hello');
     assert.deepEqual(chunks, ['he', 'llo']);
     assert.equal(progress.length, 1);
+  });
+
+  it('hands speedup events to their hook after the answer; a malformed one is a stray line, not a figure', () => {
+    const { client, speedups, stray } = harness();
+    const data = { strategy: 'tr-jacobi', tokens: 40, liveMs: 30, treeIdleMs: 25, arIdleMs: 60 };
+    client.handleLine(JSON.stringify({ id: 7, event: 'speedup', data }));
+    assert.deepEqual(speedups, [{ id: 7, tokens: 40 }]);
+    for (const bad of [{ ...data, liveMs: 'fast' }, { ...data, arIdleMs: -1 }, { ...data, strategy: 'magic' }, null]) {
+      client.handleLine(JSON.stringify({ id: 8, event: 'speedup', data: bad }));
+    }
+    client.handleLine(JSON.stringify({ id: 9, event: 'mystery', data: {} }));
+    assert.equal(speedups.length, 1);
+    assert.equal(stray.length, 5);
+  });
+
+  it('request ids stay unique across clients (a restarted decoder): a late event names one completion only', () => {
+    const a = harness();
+    const b = harness();
+    const ids = [a.client.request('stats', {}).id, b.client.request('stats', {}).id, a.client.request('stats', {}).id];
+    assert.equal(new Set(ids).size, 3);
   });
 
   it('cancel sends a cancel request naming the request, and swallows its answer', async () => {

@@ -1,18 +1,27 @@
 import { strict as assert } from 'node:assert';
-import type { DecodeStats } from '../../extension/protocol';
+import type { DecodeStats, SpeedupMeasurement } from '../../extension/protocol';
 import { CorpusQueue } from '../../extension/host/logic/corpusQueue';
 import { CrashPolicy } from '../../extension/host/logic/crashPolicy';
 import { delayUnlessCancelled, KeyedDebouncer } from '../../extension/host/logic/debounce';
 import { shiftOffset } from '../../extension/host/logic/offsetTracking';
-import { StatsHistory, summarize } from '../../extension/host/logic/statsHistory';
+import { StatsHistory, summarize, type MeasuredStats } from '../../extension/host/logic/statsHistory';
 import { formatSpeed, formatStatusText, formatTooltip, recentSpeed } from '../../extension/host/logic/statusText';
 
 /** 40 tokens in 325 ms; two plain greedy steps of 17.25 ms (58 tok/s) would take 690 ms: 2.1x. */
+/** A tree completion's replay: 40 tokens that took 325 ms as they ran, 300 ms replayed, 665 ms by plain greedy (2.12x). */
+function replay(overrides: Partial<SpeedupMeasurement> = {}): SpeedupMeasurement {
+  return { strategy: 'tr-jacobi', tokens: 40, liveMs: 325, treeIdleMs: 300, arIdleMs: 665, ...overrides };
+}
+
+/** stats() measured by replay(). */
+function measured(statsOverrides: Partial<DecodeStats> = {}, replayOverrides: Partial<SpeedupMeasurement> = {}): MeasuredStats {
+  return { stats: stats(statsOverrides), speedup: replay(replayOverrides) };
+}
+
 function stats(overrides: Partial<DecodeStats> = {}): DecodeStats {
   return {
     strategy: 'tr-jacobi', tokens: 40, forwardPasses: 16, elapsedMs: 325, tokensPerSecond: 123.4, meanAcceptedPerPass: 2.44,
-    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, arTokensPerSecond: 58, baselineSteps: 2, baselineStepMs: [17.25, 17.25],
-    stepLoad: [1.2, 1.2, 1.2], speedupVsAr: 2.12, treeBudget: 12,
+    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, treeBudget: 12,
     stopReason: 'eos', promptTokens: 900, reusedPromptTokens: 850, prefillMs: 12, fromMemo: false, queueMs: 1,
     ...overrides,
   };
@@ -105,39 +114,41 @@ describe('shiftOffset', () => {
 });
 
 describe('status bar text', () => {
-  const base = { engine: { kind: 'ready' as const }, indexing: null, recent: [] as DecodeStats[], inlineEnabled: true };
+  const base = { engine: { kind: 'ready' as const }, indexing: null, recent: [] as MeasuredStats[], inlineEnabled: true };
   it('formats the speed read-out over recent completions: measured speed-up, short ones left out', () => {
-    // 40 tokens in 325 ms = 123 tok/s; plain greedy measured at 58 tok/s would take 690 ms: 2.1x.
-    assert.equal(formatStatusText({ ...base, recent: [stats()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
-    const short = stats({ tokens: 2, elapsedMs: 10, tokensPerSecond: 200, speedupVsAr: 0.1 });
-    assert.equal(formatStatusText({ ...base, recent: [stats(), short] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    // 40 tokens in 325 ms = 123 tok/s; replayed, plain greedy took 365 ms longer than the trees: 690 / 325 = 2.1x.
+    assert.equal(formatStatusText({ ...base, recent: [measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    const short = { stats: stats({ tokens: 2, elapsedMs: 10, tokensPerSecond: 200 }) };
+    assert.equal(formatStatusText({ ...base, recent: [measured(), short] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
     assert.equal(formatStatusText({ ...base, recent: [short] }), '$(zap) MSN: ready');
-    const unmeasured = stats({ baselineSteps: 0, arTokensPerSecond: 0, speedupVsAr: 0 });
-    assert.equal(formatStatusText({ ...base, recent: [unmeasured] }), '$(zap) MSN: ready');
-    // Pooled: plain steps 17.25, 17.25, 25, 25 (median 21.125 ms) for 80 tokens, 1,792 ms, over 1,325 ms: 1.28x.
-    const slow = stats({ tokens: 40, elapsedMs: 1000, tokensPerSecond: 40, arTokensPerSecond: 40, baselineStepMs: [25, 25] });
-    assert.equal(formatSpeed(recentSpeed([stats(), slow])!), `$(zap) ${Math.round(80000 / 1325)} tok/s · 2.5/step · 1.3x`);
+    assert.equal(formatStatusText({ ...base, recent: [{ stats: stats() }] }), '$(zap) 123 tok/s · 2.5/step', 'no figure before a measurement');
+    // Pooled: 325 + 1000 ms as they ran, saved 365 + 0 ms: 1690 / 1325 = 1.3x.
+    const slow = measured({ tokens: 40, elapsedMs: 1000, tokensPerSecond: 40 }, { liveMs: 1000, treeIdleMs: 500, arIdleMs: 500 });
+    assert.equal(formatSpeed(recentSpeed([measured(), slow])!), `$(zap) ${Math.round(80000 / 1325)} tok/s · 2.5/step · 1.3x`);
   });
-  it('covers only the completions since the strategy last changed', () => {
-    const ar = stats({ strategy: 'ar', tokensPerSecond: 58, arTokensPerSecond: 58, speedupVsAr: 1 });
-    assert.equal(formatStatusText({ ...base, recent: [slowTree(), ar, stats()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x', 'the tree completion before ar is left out');
-    assert.equal(recentSpeed([stats(), ar])!.completions, 1);
-    function slowTree() { return stats({ tokens: 40, elapsedMs: 4000, tokensPerSecond: 10 }); }
+  it('covers only the completions since the strategy last changed; plain greedy is 1x by definition', () => {
+    const ar = { stats: stats({ strategy: 'ar', forwardPasses: 40, tokensPerSecond: 58 }) };
+    assert.equal(formatStatusText({ ...base, recent: [slowTree(), ar, measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x', 'the tree completion before ar is left out');
+    assert.equal(recentSpeed([measured(), ar])!.completions, 1);
+    assert.equal(formatStatusText({ ...base, recent: [measured(), ar] }), '$(zap) 123 tok/s · 1.0/step · 1.0x');
+    function slowTree() { return measured({ tokens: 40, elapsedMs: 4000, tokensPerSecond: 10 }, { liveMs: 4000 }); }
   });
   it('shows the state by priority: error, loading, indexing, speed, ready', () => {
     assert.equal(formatStatusText({ ...base, engine: { kind: 'error', reason: 'x' } }), '$(error) MSN: error');
     assert.equal(formatStatusText({ ...base, engine: { kind: 'loading' } }), '$(loading~spin) MSN: loading model');
     assert.equal(formatStatusText({ ...base, engine: { kind: 'restarting', reason: 'x' } }), '$(loading~spin) MSN: restarting decoder');
-    assert.equal(formatStatusText({ ...base, indexing: { done: 3, total: 40 }, recent: [stats()] }), '$(loading~spin) MSN: indexing 3/40 files');
-    assert.equal(formatStatusText({ ...base, indexing: { done: 40, total: 40 }, recent: [stats()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    assert.equal(formatStatusText({ ...base, indexing: { done: 3, total: 40 }, recent: [measured()] }), '$(loading~spin) MSN: indexing 3/40 files');
+    assert.equal(formatStatusText({ ...base, indexing: { done: 40, total: 40 }, recent: [measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
     assert.equal(formatStatusText(base), '$(zap) MSN: ready');
     assert.equal(formatStatusText({ ...base, inlineEnabled: false }), '$(circle-slash) MSN: inline off');
   });
-  it('the tooltip has the details and says what restricted mode limits', () => {
-    const tooltip = formatTooltip({ ...base, recent: [stats()], model: { name: 'msn-tiny', parameters: 158016, promptFormat: 'FIM psm, repo-level context' }, corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
-    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.12x', 'measured', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
+  it('the tooltip has the details, says how the speed-up is measured and what restricted mode limits', () => {
+    const tooltip = formatTooltip({ ...base, recent: [measured()], model: { name: 'msn-tiny', parameters: 158016, promptFormat: 'FIM psm, repo-level context' }, corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
+    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.12x', 'measured, not estimated', 'plain greedy measured: 58 tokens/s', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
       assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
     }
+    const unmeasured = formatTooltip({ ...base, recent: [{ stats: stats() }], model: null, corpus: null, workspaceTrusted: true });
+    assert.ok(unmeasured.includes('speed-up not measured yet') && !unmeasured.includes('2.12x'), unmeasured);
     assert.ok(!formatTooltip({ ...base, model: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));
   });
 });
@@ -149,6 +160,19 @@ describe('StatsHistory', () => {
     assert.deepEqual(history.all.map((record) => record.at), [2, 3, 4]);
     assert.equal(history.last!.at, 4);
   });
+  it('attaches a measured speed-up to the completion of its request, whichever of the two arrives first', () => {
+    const history = new StatsHistory<MeasuredStats>();
+    history.add({ stats: stats({ requestId: 7 }) });
+    history.add({ stats: stats({ requestId: 8 }) });
+    history.attachSpeedup(7, replay());
+    assert.deepEqual(history.all.map((r) => r.speedup !== undefined), [true, false]);
+    history.attachSpeedup(9, replay({ tokens: 9 }));
+    history.add({ stats: stats({ requestId: 9 }) });
+    assert.equal(history.last!.speedup?.tokens, 9, 'a measurement that came first waits for its completion');
+    for (let id = 100; id < 120; id++) history.attachSpeedup(id, replay());
+    history.add({ stats: stats({ requestId: 100 }) });
+    assert.equal(history.last!.speedup, undefined, 'only a few early measurements are kept');
+  });
   it('summarizes with token-weighted means', () => {
     const summary = summarize([
       { at: 0, source: 'inline', stats: stats({ tokens: 10, elapsedMs: 100, forwardPasses: 5 }) },
@@ -157,23 +181,18 @@ describe('StatsHistory', () => {
     assert.equal(summary.tokens, 40);
     assert.equal(summary.meanTokensPerSecond, 200);
     assert.ok(Math.abs(summary.meanAcceptedPerPass - 40 / 15) < 1e-12);
+    assert.equal(summary.measuredCompletions, 0);
+    assert.equal(summary.meanSpeedup, 0, 'no figure without a measurement');
   });
-  it('pools the timed steps of the measured completions: one slow plain step does not make the figure', () => {
-    const summary = summarize([
-      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10, 100] }) },
-      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10, 10, 10] }) },
-    ]);
-    // 40 tokens at the pooled median of 10 ms per greedy step = 400 ms of greedy work, done in 200 ms.
-    assert.ok(Math.abs(summary.meanSpeedup - 2) < 1e-12, `${summary.meanSpeedup}`);
-    const loaded = summarize([
-      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10], stepLoad: [1, 1, 4] }) },
-      { stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10], stepLoad: [1] }) },
-    ]);
-    // Loads 1, 1, 4, 1: mean 1.75 over median 1, so plain greedy's mean step is 17.5 ms: 700 ms over 200.
-    assert.ok(Math.abs(loaded.meanSpeedup - 3.5) < 1e-12, `${loaded.meanSpeedup}`);
-    const unmeasured = stats({ tokens: 100, elapsedMs: 1, baselineSteps: 0, baselineStepMs: [], stepLoad: [9, 9] });
-    const withUnmeasured = summarize([{ stats: stats({ tokens: 20, elapsedMs: 100, baselineStepMs: [10], stepLoad: [1] }) }, { stats: unmeasured }]);
-    assert.ok(Math.abs(withUnmeasured.meanSpeedup - 2) < 1e-12, 'a completion without a baseline adds neither tokens, time nor loads');
+  it('pools the measured completions; an unmeasured one adds nothing to the figure; plain greedy counts as 1x', () => {
+    const pooled = summarize([measured({}, { liveMs: 100, treeIdleMs: 80, arIdleMs: 180 }), measured({}, { liveMs: 100, treeIdleMs: 100, arIdleMs: 200 })]);
+    // 200 ms as they ran, 200 ms saved: plain greedy would have taken 400.
+    assert.ok(Math.abs(pooled.meanSpeedup - 2) < 1e-12, `${pooled.meanSpeedup}`);
+    assert.equal(pooled.measuredCompletions, 2);
+    const withUnmeasured = summarize([measured({}, { liveMs: 100, treeIdleMs: 80, arIdleMs: 180 }), { stats: stats({ elapsedMs: 1 }) }]);
+    assert.ok(Math.abs(withUnmeasured.meanSpeedup - 2) < 1e-12, `${withUnmeasured.meanSpeedup}`);
+    const withAr = summarize([measured({}, { liveMs: 100, treeIdleMs: 80, arIdleMs: 180 }), { stats: stats({ strategy: 'ar', elapsedMs: 100 }) }]);
+    assert.ok(Math.abs(withAr.meanSpeedup - 1.5) < 1e-12, `plain greedy's own 100 ms saved nothing: ${withAr.meanSpeedup}`);
   });
 });
 

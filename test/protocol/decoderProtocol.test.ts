@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MAX_MESSAGE_CHARS } from '../../extension/limits';
-import { LineSplitter } from '../../extension/protocol';
+import { isSpeedupMeasurement, LineSplitter, type SpeedupEvent } from '../../extension/protocol';
 import { DecoderProcess, REPO_ROOT } from './decoderProcess';
 
 const FIXTURE_MODEL = path.join(REPO_ROOT, 'test/fixtures/tiny-model');
@@ -176,15 +176,24 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     assert.ok(recent.length >= 2);
   });
 
-  it('after a tree completion the idle decoder times plain greedy steps on its cache; the next completion carries them', async () => {
-    const ask = (prefix: string) => decoder.call('generate', { prefix, maxTokens: 24, strategy: 'tr-jacobi' });
-    await ask('def scale(v, k):\n    return ');
-    await new Promise((resolve) => setTimeout(resolve, 300)); // idle: the replay runs
-    const { stats } = (await ask('def shift(v, d):\n    return ')).response.result;
-    assert.ok(stats.baselineSteps > 0, JSON.stringify(stats));
-    assert.ok(stats.arTokensPerSecond > 0 && stats.speedupVsAr > 0);
-    const right = await ask('def shift(v, d):\n    return ');
-    assert.equal(right.response.result.stats.fromMemo, true, 'served from the memo: nothing replayed after it');
+  it('after a tree completion the idle decoder replays it and sends its measured speed-up as a `speedup` event for its request', async () => {
+    const speedups = (id: number) => decoder.messages.filter((m) => 'event' in m && m.event === 'speedup' && m.id === id) as SpeedupEvent[];
+    const first = decoder.request('generate', { prefix: 'def scale(v, k):\n    return ', maxTokens: 24, strategy: 'tr-jacobi' });
+    const { stats } = (await first.reply).response.result;
+    assert.equal(stats.requestId, first.id, 'the stats name their request');
+    const deadline = Date.now() + 5000;
+    while (speedups(first.id).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    const [event] = speedups(first.id);
+    assert.ok(event, 'a speedup event for the generation');
+    assert.equal(event.data.strategy, 'tr-jacobi');
+    assert.equal(event.data.tokens, stats.tokens);
+    assert.ok(isSpeedupMeasurement(event.data) && event.data.arIdleMs > 0 && event.data.treeIdleMs > 0, JSON.stringify(event.data));
+    const memo = decoder.request('generate', { prefix: 'def scale(v, k):\n    return ', maxTokens: 24, strategy: 'tr-jacobi' });
+    assert.equal((await memo.reply).response.result.stats.fromMemo, true);
+    const ar = decoder.request('generate', { prefix: 'def shift(v, d):\n    return ', maxTokens: 24, strategy: 'ar' });
+    await ar.reply;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(speedups(memo.id).length + speedups(ar.id).length, 0, 'nothing to measure for a memo answer or for plain greedy');
   });
 
   it('cancel stops a generation mid-way with stopReason "cancelled"', async () => {

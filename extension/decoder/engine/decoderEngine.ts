@@ -2,8 +2,9 @@
 // workspace corpus, recent stats. Turns protocol-level requests (complete / generate)
 // into prompts and generations. No I/O of its own besides the model dir and the
 // calibration cache; the server owns stdin/stdout.
-import type { CompletionMode, DecodeOptions, DecodeStats, DocumentLocation, ModelInfo, ProgressEvent, PromptContext, StrategyName } from '../../protocol';
-import { LatencyCurve } from '../draft/costModel';
+import type { CompletionMode, DecodeOptions, DecodeStats, DocumentLocation, ModelInfo, ProgressEvent, PromptContext, SpeedupMeasurement, StrategyName } from '../../protocol';
+import { MIN_SPEED_TOKENS } from '../../speedup';
+import { RecordedTreesStrategy } from '../strategies/recordedTrees';
 import type { DraftStrategy } from '../draft/types';
 import { ModelInvalidError } from '../model/errors';
 import { loadModelDir, type LoadedModel } from '../model/modelDir';
@@ -28,17 +29,8 @@ const CONTEXT_QUERY_CHARS = 1500;
 /** Characters per token assumed when turning the context token budget into characters to pick. */
 const CONTEXT_CHARS_PER_TOKEN = 3;
 const DEFAULT_REPO_NAME = 'workspace';
-/**
- * The 5th and 6th steps of a tree-drafting generation, and two every 16 steps after, verify the root
- * alone; the second of each pair is timed as a plain greedy step under that request's load (generator.ts
- * probePhase; ~8% of its speed for a true baseline). They are its baseline; a generation of 5 steps or
- * fewer takes the idle replay below. The status bar pools the probes of the completions it covers.
- */
-const PLAIN_PROBES = { first: 4, every: 16 };
-/** Plain greedy steps replayed on the cache after a tree generation (the first of them only warms up). */
-export const PLAIN_STEPS_REPLAYED = 5;
-/** Replayed step timings kept for the next tree generation's stats. */
-const PLAIN_STEPS_KEPT = 32;
+/** The most tokens of one generation replayed by measureSpeedup (~0.1 s of idle work for plain greedy). */
+export const REPLAYED_TOKENS_MAX = 96;
 
 /**
  * The text that chooses context chunks: the lines around the cursor WITHOUT the line being typed,
@@ -102,8 +94,8 @@ export interface RequestControl {
 
 export interface RunRequest extends DecodeOptions {
   prompt: readonly number[];
-  /** Attach the replayed plain greedy steps to a tree generation's stats (default true; the bench measures ar itself). */
-  measureBaseline?: boolean;
+  /** Keep a tree generation's steps for measureSpeedup to replay (default true; the bench times ar itself). */
+  measureSpeedup?: boolean;
   /** Answer from a remembered continuation when one determines it (editor requests; tools and tests decode). */
   memo?: boolean;
   /** Requests that may run between this generation's steps. */
@@ -120,8 +112,6 @@ interface Loaded {
   model: LoadedModel;
   generator: Generator;
   curve: MeasuredLatencies;
-  /** The calibrated ms of a pass of n nodes (the stats' step loads divide by it). */
-  passMs: (nodes: number) => number;
   strategies: StrategySet;
   info: ModelInfo;
 }
@@ -132,8 +122,8 @@ export class DecoderEngine {
   private readonly memo = new CompletionMemo();
   private loaded: Loaded | null = null;
   private readonly recent: DecodeStats[] = [];
-  /** Plain greedy step timings replayed since the last tree generation (replayPlainSteps). */
-  private readonly replayedPlainSteps: number[] = [];
+  /** The last tree generation, its steps recorded, until measureSpeedup replays it. */
+  private lastTreeRun: { prompt: readonly number[]; result: GenerationResult; generation: number } | null = null;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -201,8 +191,7 @@ export class DecoderEngine {
       promptFormat: `FIM ${model.config.prompt.fimOrders.join('/')}${model.config.prompt.repo ? ', repo-level context' : ''}`,
       latencyCurve: Object.fromEntries(Object.entries(calibration.curve).map(([q, ms]) => [q, Math.round(ms * 1000) / 1000])),
     };
-    const calibrated = new LatencyCurve(calibration.curve, false);
-    this.loaded = { model, generator, curve: calibration.curve, passMs: (nodes) => calibrated.latency(nodes), strategies, info };
+    this.loaded = { model, generator, curve: calibration.curve, strategies, info };
     this.memo.clear();
     if (previous) await previous.model.model.release();
     const total = this.corpus.counts().documents;
@@ -279,7 +268,7 @@ export class DecoderEngine {
     const recalled = request.memo !== true ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);
     if (recalled) {
       request.onText?.(recalled.text);
-      const stats = withContext(toDecodeStats(recalled, 0, () => 0), request.context);
+      const stats = withContext(toDecodeStats(recalled, 0), request.context);
       this.record(stats);
       return { result: recalled, stats };
     }
@@ -292,42 +281,60 @@ export class DecoderEngine {
       signal: control.signal,
       onText: request.onText,
       preemption: request.preemption,
-      plainProbes: name !== 'ar' && request.measureBaseline !== false ? PLAIN_PROBES : undefined,
+      recordSteps: name !== 'ar' && request.measureSpeedup !== false,
     });
-    if (name !== 'ar' && request.measureBaseline !== false) {
-      // Probes ran under this request's own load; a completion too short for them takes the idle replay.
-      const replayed = this.replayedPlainSteps.splice(0);
-      if (result.baselineStepMs.length === 0) result.baselineStepMs = replayed;
-    }
+    this.lastTreeRun = result.steps && result.stopReason !== 'cancelled'
+      ? { prompt: request.prompt, result, generation: loaded.generator.generations } : null;
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
     const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
-    const stats = withContext(toDecodeStats(result, treeBudget, loaded.passMs), request.context);
+    const stats = withContext(toDecodeStats(result, treeBudget), request.context);
     this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
     this.record(stats);
     return { result, stats };
   }
 
   /**
-   * The baseline of the speed-up for tree generations too short for plain probes: plain greedy (ar) steps
-   * replayed on the cache the last generation left, over its last tokens, when the process is idle, at that
-   * generation's past length. Idle, they read faster than `ar` in a busy editor (the e2e run: 1.6 vs 2.4 ms
-   * per step during a Generate), which is why long generations time probes of their own. The next tree
-   * generation's stats carry these timings. `isCancelled`: work is waiting (stop between passes).
+   * The last tree generation's speed-up, MEASURED on the cache it left, once idle: its steps' trees are
+   * verified again (RecordedTreesStrategy) and plain greedy decodes the same tokens, at the same past
+   * lengths, one after the other (its last REPLAYED_TOKENS_MAX tokens when longer). Null: there is none,
+   * it is too short to mean anything, another request used the cache since, or `isCancelled` said stop.
    */
-  async replayPlainSteps(isCancelled: () => boolean): Promise<void> {
+  async measureSpeedup(isCancelled: () => boolean): Promise<SpeedupMeasurement | null> {
     const loaded = this.loaded;
-    if (!loaded) return;
-    const cached = loaded.generator.cachedPrefix;
-    const first = cached.length - PLAIN_STEPS_REPLAYED;
-    if (first < 1) return;
-    // ar's own loop over the last cached tokens: the prompt's rows are all reused, so no prefill runs.
-    const replay = await loaded.generator.generate(cached.slice(0, first + 1), {
-      maxTokens: PLAIN_STEPS_REPLAYED, stopRules: { stopStrings: [] }, strategy: loaded.strategies.create('ar', {}), isCancelled,
+    const last = this.lastTreeRun;
+    this.lastTreeRun = null;
+    if (!loaded || !last || loaded.generator.generations !== last.generation) return null;
+    const { prompt, result } = last;
+    const steps = result.steps ?? [];
+    if (result.tokens.length < MIN_SPEED_TOKENS || steps.length === 0) return null;
+    const promptRows = prompt.length - 1;
+    const end = promptRows + result.tokens.length;
+    let k = 0;
+    while (k < steps.length - 1 && end - steps[k].past > REPLAYED_TOKENS_MAX) k++;
+    const first = steps[k].past;
+    const tokens = result.tokens.length - (first - promptRows);
+    const context = [...prompt, ...result.tokens];
+    const replayPrompt = context.slice(0, first + 1);
+    const expected = context.slice(first + 1);
+    const stopRules = { stopStrings: [] };
+    const generator = loaded.generator;
+    const tree = await generator.generate(replayPrompt, {
+      maxTokens: tokens, stopRules, strategy: new RecordedTreesStrategy(result.strategy, steps.slice(k)), isCancelled,
     });
-    const times = replay.baselineStepMs.slice(1); // the first step follows whatever ran before: a warm-up
-    this.replayedPlainSteps.push(...times);
-    this.replayedPlainSteps.splice(0, Math.max(0, this.replayedPlainSteps.length - PLAIN_STEPS_KEPT));
+    if (tree.stopReason === 'cancelled' || tree.reusedPromptTokens < first) return null;
+    const ar = await generator.generate(replayPrompt, { maxTokens: tokens, stopRules, strategy: loaded.strategies.create('ar', {}), isCancelled });
+    if (ar.stopReason === 'cancelled') return null;
+    const same = (tokensOut: readonly number[]) => tokensOut.length === tokens && tokensOut.every((t, i) => t === expected[i]);
+    if (!same(tree.tokens) || !same(ar.tokens)) throw new Error('a replay decoded other tokens than the generation it replays');
+    const sum = (values: readonly number[]) => values.reduce((n, v) => n + v, 0);
+    return {
+      strategy: result.strategy,
+      tokens,
+      liveMs: sum(result.stepMs.slice(k)),
+      treeIdleMs: tree.decodeMs + sum(steps.slice(k).map((s) => s.draftMs)),
+      arIdleMs: ar.decodeMs,
+    };
   }
 
   private record(stats: DecodeStats): void {
@@ -348,7 +355,7 @@ export class DecoderEngine {
       strategy, tokens: recalled.tokens, text: cut >= 0 ? detokenizer.finalText.slice(0, cut) : detokenizer.finalText,
       stopReason: cut >= 0 ? 'stop-string' : recalled.endedBy, promptTokens: prompt.length, reusedPromptTokens: prompt.length,
       prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0, acceptedFromRetrieval: 0, acceptedFromJacobi: 0,
-      acceptedFromNoise: 0, baselineStepMs: [], stepMs: [], stepNodes: [], fromMemo: true,
+      acceptedFromNoise: 0, stepMs: [], stepNodes: [], fromMemo: true,
     };
   }
 

@@ -32,12 +32,17 @@ export interface GenerateOptions {
   onText?: (chunk: string) => void;
   /** Shorter requests that run between this generation's steps (it restores its KV rows after them). */
   preemption?: PreemptionGate;
-  /**
-   * Steps of a tree strategy that verify the root alone: plain greedy steps, timed as `ar`'s are, at
-   * this request's past length and under the load it runs in. Two at step `first` (0-based), then two
-   * every `every` steps; the second of each pair is the timed one (probePhase). Undefined: none.
-   */
-  plainProbes?: { first: number; every: number };
+  /** Keep every step's tree, past length and drafting time (result.steps), so the steps can be replayed. */
+  recordSteps?: boolean;
+}
+
+/** One decoding step as it ran: enough to verify the same tree again on the same cache rows. */
+export interface RecordedStep {
+  /** KV rows in the cache when the step verified its tree (the root's position). */
+  past: number;
+  tree: DraftTreeView;
+  /** The strategy's own JS time in the step: drafting the tree and observing its outcome. */
+  draftMs: number;
 }
 
 export interface GenerationResult {
@@ -57,17 +62,13 @@ export interface GenerationResult {
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
   acceptedFromNoise: number;
-  /**
-   * Wall ms of plain greedy steps, each from its start to the next one's: for `ar` its own steps; for a
-   * tree strategy its plain probe steps (plainProbes), or else the ar steps DecoderEngine replayed on
-   * the cache since the previous generation.
-   */
-  baselineStepMs: number[];
-  /** Every step's wall ms (timed as above) and tree size (nodes, the root included), in order. */
+  /** Every step's wall ms (its start to the next one's, the yield included) and tree size (nodes, the root included). */
   stepMs: number[];
   stepNodes: number[];
   /** Served from a remembered continuation, with no forward pass. */
   fromMemo?: boolean;
+  /** Every step, when GenerateOptions.recordSteps asked for them. */
+  steps?: RecordedStep[];
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -85,17 +86,6 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T |
       (error: unknown) => { signal.removeEventListener('abort', onAbort); reject(error); },
     );
   });
-}
-
-/**
- * A probe is a pair of root-only steps, and the second is the timed one: a one-token pass right after a
- * tree's pass costs more than one in ar's run of one-token passes (onnxruntime meets a new input shape).
- * Measured in the bench: the first of a pair 6% above ar's own passes (27% in another run), the second 1%.
- */
-export function probePhase(step: number, probes: GenerateOptions['plainProbes']): 'warm-up' | 'timed' | null {
-  if (probes === undefined || step < probes.first) return null;
-  const phase = (step - probes.first) % probes.every;
-  return phase === 0 ? 'warm-up' : phase === 1 ? 'timed' : null;
 }
 
 function rootOnlyTree(root: number): DraftTreeView {
@@ -129,6 +119,8 @@ export class Generator {
   private readonly stopIds: Set<number>;
   /** Reused input buffers: a 64-node tree's mask over a long past is ~0.5 MB per step. */
   private readonly treeInputs = new TreeInputsBuffer();
+  /** Generations begun so far: a caller that kept one's result can tell whether the cache is still its. */
+  private generationsBegun = 0;
 
   /** `now`: the clock every duration is measured with (a test's model can keep simulated time). */
   constructor(
@@ -160,7 +152,12 @@ export class Generator {
     this.cachedTokens = [];
   }
 
+  get generations(): number {
+    return this.generationsBegun;
+  }
+
   async generate(prompt: readonly number[], options: GenerateOptions): Promise<GenerationResult> {
+    this.generationsBegun++;
     if (prompt.length === 0) throw new Error('empty prompt');
     if (prompt.length > this.cache.capacity) throw new Error(`prompt of ${prompt.length} tokens exceeds the context window (${this.cache.capacity})`);
     const { strategy, signal } = options;
@@ -168,7 +165,8 @@ export class Generator {
     const result: GenerationResult = {
       strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
       reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0,
-      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, baselineStepMs: [], stepMs: [], stepNodes: [],
+      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, stepMs: [], stepNodes: [],
+      steps: options.recordSteps ? [] : undefined,
     };
 
     const prefillStart = this.now();
@@ -190,7 +188,7 @@ export class Generator {
     let pausedMs = 0;
     strategy.begin(prompt);
 
-    for (let step = 0; stop === null; step++) {
+    while (stop === null) {
       if (cancelled()) { stop = { reason: 'cancelled' }; break; }
       if (result.tokens.length >= options.maxTokens || this.cache.free < 1) { stop = { reason: 'max-tokens' }; break; }
 
@@ -205,15 +203,17 @@ export class Generator {
         if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
       }
       const stepStart = this.now();
-      const phase = strategy.name === 'ar' ? null : probePhase(step, options.plainProbes);
-      const probe = phase !== null;
-      const plainStep = strategy.name === 'ar' || phase === 'timed';
-      let tree = probe ? rootOnlyTree(root) : strategy.draft(root, context, options.maxTokens - result.tokens.length);
+      let tree = strategy.draft(root, context, options.maxTokens - result.tokens.length);
+      let draftMs = this.now() - stepStart;
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
+      const past = this.cache.length;
       const acceptance = await this.verify(tree, result, signal);
       if (!acceptance) { stop = { reason: 'cancelled' }; break; }
+      const observed = this.now();
       strategy.observe(acceptance.outcome);
+      draftMs += this.now() - observed;
+      if (result.steps) result.steps.push({ past, tree: { nodes: tree.nodes.map((node) => ({ ...node })) }, draftMs });
 
       for (const token of acceptance.accepted.emitted) {
         if (this.stopIds.has(token)) { stop = { reason: 'eos' }; break; }
@@ -238,10 +238,8 @@ export class Generator {
         await yieldToEventLoop();
         strategy.exclude?.(this.now() - yielded);
       }
-      // What ar's loop spends per token, the yield included (a tree step pays it too).
-      const stepMs = this.now() - stepStart;
-      if (plainStep) result.baselineStepMs.push(stepMs);
-      result.stepMs.push(stepMs);
+      // A step's time includes the yield: ar's loop pays it per token, a tree's per step.
+      result.stepMs.push(this.now() - stepStart);
       result.stepNodes.push(tree.nodes.length);
     }
 

@@ -2,8 +2,11 @@
 // it numbers requests, matches responses and stream events to them by id, enforces
 // timeouts, and fails every open request at once when the process goes away.
 
-import type { DecoderMessage, ErrorCode, Method, ProgressEvent, RequestParams, ResponseResults } from '../../protocol';
-import { encodeMessage } from '../../protocol';
+import type { DecoderMessage, ErrorCode, Method, ProgressEvent, RequestParams, ResponseResults, SpeedupMeasurement } from '../../protocol';
+import { encodeMessage, isSpeedupMeasurement } from '../../protocol';
+
+/** Request ids are unique in the host, across decoder restarts: a late `speedup` event names only its own completion. */
+let nextRequestId = 1;
 
 export type ClientErrorCode = ErrorCode | 'timeout' | 'exited' | 'not-running';
 
@@ -45,12 +48,13 @@ const CANCELLABLE: ReadonlySet<Method> = new Set<Method>(['complete', 'generate'
 
 export interface DecoderClientHooks {
   onProgress?: (data: ProgressEvent['data']) => void;
+  /** A completion's speed-up, measured after its answer (SpeedupEvent). */
+  onSpeedup?: (requestId: number, measurement: SpeedupMeasurement) => void;
   /** A line that is not a protocol message, or a response nobody waits for. */
   onStrayLine?: (line: string) => void;
 }
 
 export class DecoderClient {
-  private nextId = 1;
   private readonly open = new Map<number, OpenRequest>();
   private closedWith: DecoderError | null = null;
   /** Ids of our own fire-and-forget `cancel` requests, whose answers need no handling. */
@@ -64,7 +68,7 @@ export class DecoderClient {
   }
 
   request<M extends Method>(method: M, params: RequestParams[M], options: RequestOptions = {}): RequestHandle<M> {
-    const id = this.nextId++;
+    const id = nextRequestId++;
     const result = new Promise<ResponseResults[M]>((resolve, reject) => {
       if (this.closedWith) {
         reject(this.closedWith);
@@ -106,6 +110,8 @@ export class DecoderClient {
     if ('event' in message) {
       if (message.event === 'progress') this.hooks.onProgress?.(message.data);
       else if (message.event === 'chunk') this.open.get(message.id)?.onChunk?.(message.data.text);
+      else if (message.event === 'speedup' && isSpeedupMeasurement(message.data)) this.hooks.onSpeedup?.(message.id, message.data);
+      else this.hooks.onStrayLine?.(line);
       return;
     }
     if (message.id !== null && this.unawaited.delete(message.id)) return;
@@ -130,7 +136,7 @@ export class DecoderClient {
 
   private sendCancel(requestId: number): void {
     if (!this.open.has(requestId) || this.closedWith) return;
-    const id = this.nextId++;
+    const id = nextRequestId++;
     this.unawaited.add(id);
     try {
       this.sendLine(encodeMessage({ id, method: 'cancel', params: { requestId } }));

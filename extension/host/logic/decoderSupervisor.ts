@@ -3,7 +3,7 @@
 // Uses only Node, so it is tested against real processes without an editor.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Method, ModelInfo, ProgressEvent, RequestParams } from '../../protocol';
+import type { Method, ModelInfo, ProgressEvent, RequestParams, SpeedupMeasurement } from '../../protocol';
 import { LineSplitter } from '../../protocol';
 import { CrashPolicy } from './crashPolicy';
 import { DecoderClient, DecoderError, type RequestHandle, type RequestOptions } from './decoderClient';
@@ -30,6 +30,7 @@ export interface SupervisorOptions {
   shutdownGraceMs?: number;
   onState?: (state: SupervisorState) => void;
   onProgress?: (data: ProgressEvent['data']) => void;
+  onSpeedup?: (requestId: number, measurement: SpeedupMeasurement) => void;
   /** Diagnostics: stderr lines and stray stdout lines. */
   onLog?: (line: string) => void;
   now?: () => number;
@@ -160,6 +161,7 @@ export class DecoderSupervisor {
       child.stdin.write(line);
     }, {
       onProgress: (data) => this.options.onProgress?.(data),
+      onSpeedup: (id, measurement) => this.options.onSpeedup?.(id, measurement),
       onStrayLine: (line) => this.options.onLog?.(`[stdout] ${line}`),
     });
     this.client = client;

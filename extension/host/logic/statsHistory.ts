@@ -1,7 +1,10 @@
-// The recent completions shown in the stats view: a bounded list, newest last.
+// Recent completions (the stats view's, the status bar's): a bounded list, newest last, and the speed
+// figures over them.
 
-import type { DecodeStats } from '../../protocol';
-import { measuredSpeedup } from '../../speedup';
+import type { DecodeStats, SpeedupMeasurement } from '../../protocol';
+import { MIN_SPEED_TOKENS, replayedSpeedup } from '../../speedup';
+
+export { MIN_SPEED_TOKENS };
 
 /** Where the time of one inline completion went, on the host's side. */
 export interface HostTimings {
@@ -19,10 +22,16 @@ export interface HostTimings {
   openRequests: number;
 }
 
-export interface CompletionRecord {
+/** A completion's stats and, once the decoder measured it, its speed-up. */
+export interface MeasuredStats {
+  stats: DecodeStats;
+  /** Measured after the answer, once the decoder was idle (tree completions of MIN_SPEED_TOKENS or more). */
+  speedup?: SpeedupMeasurement;
+}
+
+export interface CompletionRecord extends MeasuredStats {
   at: number;
   source: 'inline' | 'generate';
-  stats: DecodeStats;
   host?: HostTimings;
 }
 
@@ -50,7 +59,6 @@ export function latencyBreakdown(stats: DecodeStats, host: HostTimings) {
     answeredAt: host.answeredAt,
     openRequests: host.openRequests,
     tokensPerSecond: round(stats.tokensPerSecond),
-    baselineTokensPerSecond: round(stats.arTokensPerSecond),
   };
 }
 
@@ -58,42 +66,60 @@ function round(ms: number): number {
   return Math.round(ms * 10) / 10;
 }
 
-export class StatsHistory {
-  private readonly records: CompletionRecord[] = [];
+/** Measured speed-ups kept for completions not recorded yet (the measurement can arrive first). */
+const EARLY_SPEEDUPS_KEPT = 8;
+
+export class StatsHistory<T extends MeasuredStats = CompletionRecord> {
+  private readonly records: T[] = [];
+  private readonly early = new Map<number, SpeedupMeasurement>();
 
   constructor(private readonly capacity = 60) {}
 
-  add(record: CompletionRecord): void {
+  add(record: T): void {
+    const id = record.stats.requestId;
+    const early = id === undefined ? undefined : this.early.get(id);
+    if (early) {
+      record.speedup = early;
+      this.early.delete(id!);
+    }
     this.records.push(record);
     if (this.records.length > this.capacity) this.records.splice(0, this.records.length - this.capacity);
   }
 
-  get all(): readonly CompletionRecord[] {
+  /** The measured speed-up of the completion that answered request `requestId`. */
+  attachSpeedup(requestId: number, speedup: SpeedupMeasurement): void {
+    for (let i = this.records.length - 1; i >= 0; i--) {
+      if (this.records[i].stats.requestId !== requestId) continue;
+      this.records[i].speedup = speedup;
+      return;
+    }
+    this.early.set(requestId, speedup);
+    for (const id of this.early.keys()) if (this.early.size > EARLY_SPEEDUPS_KEPT) this.early.delete(id);
+  }
+
+  get all(): readonly T[] {
     return this.records;
   }
 
-  get last(): CompletionRecord | undefined {
+  get last(): T | undefined {
     return this.records[this.records.length - 1];
   }
 }
 
-/** Completions shorter than this say nothing about speed (a 2-token completion is one or two steps). */
-export const MIN_SPEED_TOKENS = 8;
 /** The status bar's speed covers this many recent completions. */
 export const SPEED_WINDOW = 20;
 
 /**
  * The completions a speed figure is over: recent ones decoded since the strategy last changed (so a
- * figure after switching is about the strategy in use alone), of at least MIN_SPEED_TOKENS tokens,
- * whose baseline was measured.
+ * figure after switching is about the strategy in use alone), of at least MIN_SPEED_TOKENS tokens.
  */
-export function speedSample(stats: readonly DecodeStats[]): DecodeStats[] {
-  const strategy = stats.at(-1)?.strategy;
-  let since = stats.length;
-  while (since > 0 && stats[since - 1].strategy === strategy) since--;
-  return stats
+export function speedSample<T extends MeasuredStats>(records: readonly T[]): T[] {
+  const strategy = records.at(-1)?.stats.strategy;
+  let since = records.length;
+  while (since > 0 && records[since - 1].stats.strategy === strategy) since--;
+  return records
     .slice(since)
-    .filter((s) => s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0 && s.stopReason !== 'cancelled')
+    .filter(({ stats }) => stats.tokens >= MIN_SPEED_TOKENS && stats.stopReason !== 'cancelled')
     .slice(-SPEED_WINDOW);
 }
 
@@ -102,42 +128,53 @@ export interface StatsSummary {
   tokens: number;
   meanTokensPerSecond: number;
   meanAcceptedPerPass: number;
+  /** Over the completions whose speed-up was measured (replayedSpeedup); 0: none was. */
   meanSpeedup: number;
+  /** How many of the completions that is. */
+  measuredCompletions: number;
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
 }
 
 /**
- * Token-weighted means, so a one-token completion does not count as much as a long one. The speed-up
- * pools the timed steps of the completions whose baseline was measured (measuredSpeedup): a few plain
- * steps per completion, each noisy, say more together.
+ * A completion's speed-up measurement: its replay's, or for plain greedy itself its own time (it saved
+ * nothing: 1x). None for a tree completion not measured (too short, or the decoder was never idle).
  */
-export function summarize<T extends { stats: DecodeStats }>(records: readonly T[]): StatsSummary {
+function measurementOf({ stats, speedup }: MeasuredStats): SpeedupMeasurement | undefined {
+  if (speedup) return speedup;
+  if (stats.strategy !== 'ar' || stats.tokens === 0) return undefined;
+  return { strategy: 'ar', tokens: stats.tokens, liveMs: stats.elapsedMs, treeIdleMs: 0, arIdleMs: 0 };
+}
+
+/**
+ * Token-weighted means, so a one-token completion does not count as much as a long one. The speed-up
+ * pools the measured completions' replays (replayedSpeedup): each is a few steps, noisy; together they
+ * say more.
+ */
+export function summarize<T extends MeasuredStats>(records: readonly T[]): StatsSummary {
   let tokens = 0;
   let elapsedMs = 0;
   let passes = 0;
-  const measured = { baselineStepMs: [] as number[], stepLoad: [] as number[], tokens: 0, elapsedMs: 0 };
   let retrieval = 0;
   let jacobi = 0;
-  for (const { stats } of records) {
+  const measured: SpeedupMeasurement[] = [];
+  for (const record of records) {
+    const { stats } = record;
     tokens += stats.tokens;
     elapsedMs += stats.elapsedMs;
     passes += stats.forwardPasses;
-    if (stats.baselineSteps > 0) {
-      measured.baselineStepMs.push(...stats.baselineStepMs);
-      measured.stepLoad.push(...stats.stepLoad);
-      measured.tokens += stats.tokens;
-      measured.elapsedMs += stats.elapsedMs;
-    }
     retrieval += stats.acceptedFromRetrieval;
     jacobi += stats.acceptedFromJacobi;
+    const measurement = measurementOf(record);
+    if (measurement) measured.push(measurement);
   }
   return {
     completions: records.length,
     tokens,
     meanTokensPerSecond: elapsedMs > 0 ? (tokens / elapsedMs) * 1000 : 0,
     meanAcceptedPerPass: passes > 0 ? tokens / passes : 0,
-    meanSpeedup: measuredSpeedup(measured),
+    meanSpeedup: replayedSpeedup(measured),
+    measuredCompletions: measured.length,
     acceptedFromRetrieval: retrieval,
     acceptedFromJacobi: jacobi,
   };

@@ -4,11 +4,13 @@
 //   "$(loading~spin) MSN: indexing 12/40 files"
 //   "$(zap) MSN: ready"
 //   "$(zap) 123 tok/s · 2.4/step · 2.1x"      over the recent completions of >= 8 tokens (measured speed-up)
+//   "$(zap) 123 tok/s · 2.4/step"             the same, before the decoder measured any of them
 //   "$(circle-slash) MSN: inline off"          inline completions disabled
 //   "$(error) MSN: error"
 
-import type { DecodeStats, IndexingProgress } from '../../protocol';
-import { MIN_SPEED_TOKENS, speedSample, summarize, type StatsSummary } from './statsHistory';
+import type { IndexingProgress } from '../../protocol';
+import { plainTokensPerSecond } from '../../speedup';
+import { MIN_SPEED_TOKENS, speedSample, summarize, type MeasuredStats, type StatsSummary } from './statsHistory';
 
 export type EngineStatus =
   | { kind: 'loading'; message?: string }
@@ -22,21 +24,21 @@ export interface StatusInput {
   engine: EngineStatus;
   indexing: IndexingProgress | null;
   /** Recent completions, oldest first (the last one is shown in the tooltip). */
-  recent: readonly DecodeStats[];
+  recent: readonly MeasuredStats[];
   inlineEnabled: boolean;
 }
 
 /** The speed over the recent completions that can carry one (speedSample), or null. */
-export function recentSpeed(recent: readonly DecodeStats[]): StatsSummary | null {
+export function recentSpeed(recent: readonly MeasuredStats[]): StatsSummary | null {
   const sample = speedSample(recent);
-  return sample.length > 0 ? summarize(sample.map((stats) => ({ stats }))) : null;
+  return sample.length > 0 ? summarize(sample) : null;
 }
 
 export function formatSpeed(speed: StatsSummary): string {
   const tokensPerSecond = Math.round(speed.meanTokensPerSecond);
   const perStep = speed.meanAcceptedPerPass.toFixed(1);
-  const speedup = speed.meanSpeedup.toFixed(1);
-  return `$(zap) ${tokensPerSecond} tok/s · ${perStep}/step · ${speedup}x`;
+  const speedup = speed.measuredCompletions > 0 ? ` · ${speed.meanSpeedup.toFixed(1)}x` : '';
+  return `$(zap) ${tokensPerSecond} tok/s · ${perStep}/step${speedup}`;
 }
 
 export function formatStatusText(input: StatusInput): string {
@@ -83,20 +85,19 @@ export function formatTooltip(input: TooltipInput): string {
   if (input.corpus) lines.push('', `Retrieval corpus: ${input.corpus.documents} documents, ${input.corpus.tokens} tokens`);
   const speed = recentSpeed(input.recent);
   if (speed) {
-    lines.push(
-      '',
-      `Speed over the last ${speed.completions} completions of ${MIN_SPEED_TOKENS}+ tokens: ${speed.meanTokensPerSecond.toFixed(0)} tokens/s, ` +
-        `${speed.meanSpeedup.toFixed(2)}x plain greedy — measured: plain greedy's time for the same tokens over the time taken. ` +
-        'Its steps are timed inside these completions (the 6th step and every 16th after verify the root alone, under the same ' +
-        'load; a completion of 5 steps or fewer: plain steps re-run on its cache once idle), and what slowed some of the ' +
-        "completions' own steps is charged to plain greedy too.",
-    );
+    const speedup = speed.measuredCompletions > 0
+      ? `${speed.meanSpeedup.toFixed(2)}x plain greedy over the ${speed.measuredCompletions} measured — measured, not estimated: once idle, the ` +
+        'decoder decodes each completion again on the same cache, with the same trees and with plain greedy, and plain greedy is ' +
+        "charged the completion's own time plus the time the trees saved there (what else slowed the completion would have slowed it too)."
+      : 'speed-up not measured yet (the decoder measures it once idle).';
+    lines.push('', `Speed over the last ${speed.completions} completions of ${MIN_SPEED_TOKENS}+ tokens: ${speed.meanTokensPerSecond.toFixed(0)} tokens/s; ${speedup}`);
   }
-  const s = input.recent[input.recent.length - 1];
-  if (s) {
-    const baseline = s.baselineSteps > 0
-      ? `plain greedy measured: ${s.arTokensPerSecond.toFixed(0)} tokens/s over ${s.baselineSteps} steps, ${s.speedupVsAr.toFixed(2)}x`
-      : 'no plain greedy steps timed for it';
+  const last = input.recent[input.recent.length - 1];
+  if (last) {
+    const s = last.stats;
+    const baseline = last.speedup
+      ? `plain greedy measured: ${plainTokensPerSecond(last.speedup).toFixed(0)} tokens/s`
+      : s.strategy === 'ar' ? 'plain greedy itself' : 'speed-up not measured';
     lines.push(
       '',
       `Last completion (${s.strategy}): ${s.tokens} tokens in ${Math.round(s.elapsedMs)} ms; prompt ${s.promptTokens} tokens, ` +

@@ -2,14 +2,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DecoderEngine, PLAIN_STEPS_REPLAYED } from '../../../extension/decoder/engine/decoderEngine';
-import { probePhase } from '../../../extension/decoder/engine/generator';
+import { DecoderEngine, REPLAYED_TOKENS_MAX } from '../../../extension/decoder/engine/decoderEngine';
 import { PreemptionGate } from '../../../extension/decoder/engine/preemption';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
 import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 import type { StrategyName } from '../../../extension/protocol';
 import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
-import { measuredSpeedup } from '../../../extension/speedup';
+import { MIN_SPEED_TOKENS } from '../../../extension/speedup';
+import { RecordedTreesStrategy } from '../../../extension/decoder/strategies/recordedTrees';
 
 const running = { isCancelled: () => false };
 
@@ -111,58 +111,61 @@ describe('generation loop (fixture model)', function () {
     assert.equal(stats.reusedPromptTokens, prompt.length - 1, 'every prompt row but the root was still cached');
   });
 
-  it('DecodeStats: a completion too short for plain probes is measured on ar steps replayed over the last cached tokens, which keep the cache reusable', async () => {
+  it('measureSpeedup replays the last tree generation on its cache, with its trees and with plain greedy, and leaves the cache reusable', async () => {
     const prompt = engine.plainPrompt('def area(radius):\n    return 3.14159 * radius * radius\n\n'.repeat(3), 40);
-    const SHORT = 4; // at most 4 steps: no probe (the 5th and 6th steps)
-    const first = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
-    assert.equal(first.stats.baselineSteps, 0, 'nothing replayed yet');
-    assert.equal(first.stats.speedupVsAr, 0, 'no figure without a measured baseline');
-    const cached = engine.kvCache.length;
-    await engine.replayPlainSteps(() => false);
-    assert.equal(engine.kvCache.length, cached, 'the replay decodes the last cached tokens again, as ar would, and no more');
-    const { result, stats } = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
-    assert.deepEqual(result.tokens, first.result.tokens);
-    assert.equal(stats.reusedPromptTokens, prompt.length - 1, 'the prompt rows are still reusable after the replay');
-    assert.equal(stats.baselineSteps, PLAIN_STEPS_REPLAYED - 1, 'the replay\'s first pass only warms up');
-    assert.ok(stats.arTokensPerSecond > 0);
-    assert.ok(stats.stepLoad.length <= stats.forwardPasses && stats.stepLoad.every((load) => load > 0), 'a load per drafting step');
-    assert.ok(Math.abs(stats.speedupVsAr / measuredSpeedup(stats) - 1) < 0.01, "the figure is measuredSpeedup of the steps reported (to their rounding)");
-    assert.deepEqual(engine.recentStats.at(-1), stats);
-    const unmeasured = await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running);
-    assert.equal(unmeasured.stats.baselineSteps, 0, 'each replay is reported once');
-    await engine.replayPlainSteps(() => true);
-    assert.equal((await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld' }, running)).stats.baselineSteps, 0, 'a replay stops when work waits');
-    await engine.replayPlainSteps(() => false);
-    assert.equal((await engine.run({ prompt, maxTokens: SHORT, strategy: 'pld', measureBaseline: false }, running)).stats.baselineSteps, 0);
-    const ar = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
-    assert.equal(ar.stats.baselineSteps, ar.result.forwardPasses, 'every ar step is a plain greedy step');
-    assert.equal(ar.stats.stepLoad.length, ar.result.forwardPasses, 'every ar step has a load');
-    assert.ok(Math.abs(ar.stats.speedupVsAr - 1) < 0.05, `ar is its own baseline: ${ar.stats.speedupVsAr}`);
-    assert.equal(stats.meanAcceptedPerPass, stats.tokens / stats.forwardPasses);
+    const { result, stats } = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
+    assert.ok(result.tokens.length >= MIN_SPEED_TOKENS, `${result.tokens.length} tokens`);
+    assert.equal(result.steps!.length, result.forwardPasses, 'every step recorded');
+    const cached = [...engine.cachedTokens];
+    const measured = await engine.measureSpeedup(() => false);
+    assert.ok(measured, 'a measurement');
+    assert.equal(measured.strategy, 'pld');
+    assert.equal(measured.tokens, result.tokens.length, 'a short generation is replayed whole');
+    assert.ok(measured.liveMs <= stats.elapsedMs && measured.liveMs > 0.9 * stats.elapsedMs, `its steps as they ran are its decoding time: ${measured.liveMs} of ${stats.elapsedMs} ms`);
+    assert.ok(measured.treeIdleMs > 0 && measured.arIdleMs > 0);
+    assert.deepEqual(engine.cachedTokens, cached, 'the replays leave the cache holding what it held');
+    assert.equal(await engine.measureSpeedup(() => false), null, 'each generation is measured once');
+    const again = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
+    assert.deepEqual(again.result.tokens, result.tokens);
+    assert.equal(again.stats.reusedPromptTokens, prompt.length - 1, 'the prompt rows are still reusable after the replay');
   });
 
-  it('probe steps come in pairs, the second timed: steps 4 and 5 (0-based), then two every 16', () => {
-    const probes = { first: 4, every: 16 };
-    const phases = Array.from({ length: 40 }, (_, step) => probePhase(step, probes));
-    assert.deepEqual(phases.flatMap((phase, step) => (phase === 'warm-up' ? [step] : [])), [4, 20, 36]);
-    assert.deepEqual(phases.flatMap((phase, step) => (phase === 'timed' ? [step] : [])), [5, 21, 37]);
-    assert.equal(probePhase(5, undefined), null);
+  it('measureSpeedup: nothing for ar, a short generation, a cancelled replay, a cache used since, or when not asked', async () => {
+    const prompt = engine.plainPrompt('class Point:\n    def __init__(self, x, y):\n        self.x = x\n'.repeat(3), 40);
+    await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
+    assert.equal(await engine.measureSpeedup(() => false), null, 'plain greedy is its own baseline');
+    await engine.run({ prompt, maxTokens: MIN_SPEED_TOKENS - 1, strategy: 'tr-jacobi' }, running);
+    assert.equal(await engine.measureSpeedup(() => false), null, 'too short to mean anything');
+    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
+    assert.equal(await engine.measureSpeedup(() => true), null, 'work waits: no replay');
+    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
+    await engine.run({ prompt: engine.plainPrompt('import os\n', 8), maxTokens: 8, strategy: 'ar' }, running);
+    assert.equal(await engine.measureSpeedup(() => false), null, 'another request used the cache since');
+    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', measureSpeedup: false }, running);
+    assert.equal(await engine.measureSpeedup(() => false), null, 'the bench times ar itself');
+    const after = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
+    const reference = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
+    assert.deepEqual(reference.result.tokens, after.result.tokens, 'still lossless after the replays');
   });
 
-  it('a tree generation times plain probe steps of its own (pairs of root-only steps, the second timed), still identical to ar', async () => {
+  it('measureSpeedup replays a long generation\'s last steps only, from a step boundary', async () => {
     const random = seededRandom(7);
     const prompt = Array.from({ length: 64 }, () => 10 + Math.floor(random() * 500));
     const ar = await engine.run({ prompt, maxTokens: 200, strategy: 'ar' }, running);
-    await engine.replayPlainSteps(() => false); // a replayed baseline is waiting, and loses to the probes
-    const { result, stats } = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi' }, running);
+    const { result } = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi' }, running);
     assert.deepEqual(result.tokens, ar.result.tokens);
-    const steps = result.forwardPasses;
-    assert.ok(steps >= 48, `${steps} steps: enough for probes`);
-    assert.equal(stats.baselineSteps, 1 + Math.floor((steps - 6) / 16), 'steps 4 and 5 (0-based), the second timed, then two every 16');
-    assert.ok(stats.stepLoad.length <= steps - 2 * stats.baselineSteps, 'probe steps (one node) carry no load');
-    assert.ok(stats.arTokensPerSecond > 0);
-    const unmeasured = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi', measureBaseline: false }, running);
-    assert.equal(unmeasured.stats.baselineSteps, 0, 'no probes when no baseline is asked for (the bench times ar itself)');
-    assert.deepEqual(unmeasured.result.tokens, ar.result.tokens);
+    assert.ok(result.tokens.length > REPLAYED_TOKENS_MAX, `${result.tokens.length} tokens`);
+    const measured = (await engine.measureSpeedup(() => false))!;
+    assert.ok(measured.tokens <= REPLAYED_TOKENS_MAX && measured.tokens > REPLAYED_TOKENS_MAX / 2, `${measured.tokens} tokens replayed`);
+    const boundaries = result.steps!.map((step) => prompt.length - 1 + result.tokens.length - step.past);
+    assert.ok(boundaries.includes(measured.tokens), 'the replay starts where a step started');
+  });
+
+  it('RecordedTreesStrategy verifies the recorded tree where it lines up, else the root alone', () => {
+    const tree = { nodes: [{ token: 5, parent: -1, depth: 0, source: 'root' as const }, { token: 6, parent: 0, depth: 1, source: 'retrieval' as const }] };
+    const replay = new RecordedTreesStrategy('tr-jacobi', [{ past: 3, tree, draftMs: 0.1 }]);
+    assert.equal(replay.draft(5, [1, 2, 3, 5]), tree);
+    assert.equal(replay.draft(9, [1, 2, 3, 9]).nodes.length, 1, 'another root at that position');
+    assert.deepEqual(replay.draft(5, [1, 2, 3, 4, 5]).nodes, [{ token: 5, parent: -1, depth: 0, source: 'root' }], 'no step recorded there');
   });
 });

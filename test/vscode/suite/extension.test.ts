@@ -5,7 +5,7 @@ import type { MsnCompleteApi } from '../../../extension/host/extension';
 import { acceptInlineCompletion, editorWithCursorAfter as editorWithCursorAfterIn, waitFor } from './editing';
 
 const EXTENSION_ID = 'msn-complete.msn-complete';
-/** extension/host/logic/statsHistory.ts MIN_SPEED_TOKENS (the suite runs compiled file by file, without the extension's sources). */
+/** extension/speedup.ts MIN_SPEED_TOKENS (the suite runs compiled file by file, without the extension's sources). */
 const MIN_SPEED_TOKENS = 8;
 const COMMANDS = [
   'msn-complete.generate',
@@ -67,8 +67,8 @@ describe('MSN Complete in a real VS Code', function () {
     assert.ok(inserted.trim().length > 0, `accepted completion is not blank: ${JSON.stringify(inserted)}`);
     const stats = api.recentStats().at(-1);
     assert.ok(stats && stats.tokens > 0 && stats.tokensPerSecond > 0, `stats of the completion: ${JSON.stringify(stats)}`);
-    // A speed figure needs a completion long enough to time plain greedy steps inside it.
-    const measurable = api.recentStats().some((s) => s.tokens >= MIN_SPEED_TOKENS && s.baselineSteps > 0);
+    // A speed figure needs a completion long enough to mean anything.
+    const measurable = api.recentStats().some((s) => s.tokens >= MIN_SPEED_TOKENS && s.stopReason !== 'cancelled');
     if (measurable) assert.match(api.statusText(), /tok\/s/, `status bar shows the speed: ${api.statusText()}`);
     else assert.match(api.statusText(), /MSN: ready/, `no figure from too short a completion: ${api.statusText()}`);
   });
