@@ -184,7 +184,7 @@ describe('decoder process protocol (node dist/decoder/main.js)', function () {
     const deadline = Date.now() + 5000;
     while (speedups(first.id).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const [event] = speedups(first.id);
-    assert.ok(event, 'a speedup event for the generation');
+    assert.ok(event, `a speedup event for the generation; stderr: ${decoder.stderr.slice(-2000)}`);
     assert.equal(event.data.strategy, 'tr-jacobi');
     assert.equal(event.data.tokens, stats.tokens);
     assert.ok(isSpeedupMeasurement(event.data) && event.data.arIdleMs > 0 && event.data.treeIdleMs > 0, JSON.stringify(event.data));

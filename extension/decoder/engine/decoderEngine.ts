@@ -47,6 +47,14 @@ export const DEFAULT_STRATEGY: StrategyName = 'tr-jacobi';
 
 export type PromptLocation = DocumentLocation & { chunks?: boolean };
 
+/** A tree generation that measureSpeedup can replay while the cache still holds its rows. */
+export interface ReplayableRun {
+  prompt: readonly number[];
+  result: GenerationResult;
+  /** Generator.generations right after it: any later generation changed the cache. */
+  generation: number;
+}
+
 /**
  * The stats with what the prompt's repo-level header named (its folder, the current path, the files
  * of the chunks picked for it; the token budget may still drop the worst of those), so the editor
@@ -122,8 +130,8 @@ export class DecoderEngine {
   private readonly memo = new CompletionMemo();
   private loaded: Loaded | null = null;
   private readonly recent: DecodeStats[] = [];
-  /** The last tree generation, its steps recorded, until measureSpeedup replays it. */
-  private lastTreeRun: { prompt: readonly number[]; result: GenerationResult; generation: number } | null = null;
+  /** The last tree generation, its steps recorded, until taken for measureSpeedup. */
+  private lastTreeRun: ReplayableRun | null = null;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -261,6 +269,7 @@ export class DecoderEngine {
   /** One generation with a named strategy on a ready prompt (also used by the bench). */
   async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats }> {
     const loaded = this.require();
+    this.lastTreeRun = null; // set again below only by a tree generation of this request
     const name = request.strategy ?? DEFAULT_STRATEGY;
     const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop };
     // Per strategy too: the answer would be the same, but its stats would be another strategy's.
@@ -295,15 +304,24 @@ export class DecoderEngine {
   }
 
   /**
+   * The last generation, for a later measureSpeedup, when it was a tree generation whose steps were kept
+   * (taken once: the caller that answered it holds it, so a later request's generation is not measured
+   * in its name). Null otherwise.
+   */
+  takeReplayableRun(): ReplayableRun | null {
+    const run = this.lastTreeRun;
+    this.lastTreeRun = null;
+    return run;
+  }
+
+  /**
    * The last tree generation's speed-up, MEASURED on the cache it left, once idle: its steps' trees are
    * verified again (RecordedTreesStrategy) and plain greedy decodes the same tokens, at the same past
    * lengths, one after the other (its last REPLAYED_TOKENS_MAX tokens when longer). Null: there is none,
    * it is too short to mean anything, another request used the cache since, or `isCancelled` said stop.
    */
-  async measureSpeedup(isCancelled: () => boolean): Promise<SpeedupMeasurement | null> {
+  async measureSpeedup(isCancelled: () => boolean, last = this.takeReplayableRun()): Promise<SpeedupMeasurement | null> {
     const loaded = this.loaded;
-    const last = this.lastTreeRun;
-    this.lastTreeRun = null;
     if (!loaded || !last || loaded.generator.generations !== last.generation) return null;
     const { prompt, result } = last;
     const steps = result.steps ?? [];
@@ -328,12 +346,14 @@ export class DecoderEngine {
     const same = (tokensOut: readonly number[]) => tokensOut.length === tokens && tokensOut.every((t, i) => t === expected[i]);
     if (!same(tree.tokens) || !same(ar.tokens)) throw new Error('a replay decoded other tokens than the generation it replays');
     const sum = (values: readonly number[]) => values.reduce((n, v) => n + v, 0);
+    // The replays' own work: what the process did in their yields (a corpus update after an edit, say) is
+    // no cost of either, while plain greedy, with a yield per token, would absorb more of it.
     return {
       strategy: result.strategy,
       tokens,
       liveMs: sum(result.stepMs.slice(k)),
-      treeIdleMs: tree.decodeMs + sum(steps.slice(k).map((s) => s.draftMs)),
-      arIdleMs: ar.decodeMs,
+      treeIdleMs: tree.decodeMs - tree.yieldedMs + sum(steps.slice(k).map((s) => s.draftMs)),
+      arIdleMs: ar.decodeMs - ar.yieldedMs,
     };
   }
 
@@ -354,7 +374,7 @@ export class DecoderEngine {
     return {
       strategy, tokens: recalled.tokens, text: cut >= 0 ? detokenizer.finalText.slice(0, cut) : detokenizer.finalText,
       stopReason: cut >= 0 ? 'stop-string' : recalled.endedBy, promptTokens: prompt.length, reusedPromptTokens: prompt.length,
-      prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0, acceptedFromRetrieval: 0, acceptedFromJacobi: 0,
+      prefillMs: 0, decodeMs: 0, yieldedMs: 0, forwardPasses: 0, treeNodes: 0, acceptedFromRetrieval: 0, acceptedFromJacobi: 0,
       acceptedFromNoise: 0, stepMs: [], stepNodes: [], fromMemo: true,
     };
   }

@@ -56,6 +56,8 @@ export interface GenerationResult {
   prefillMs: number;
   /** Wall time of the decoding steps (drafting, forward passes, acceptance). */
   decodeMs: number;
+  /** The part of decodeMs spent in the yields between steps, where other work of the process ran. */
+  yieldedMs: number;
   forwardPasses: number;
   /** Sum over steps of the tree size (nodes incl. the root). */
   treeNodes: number;
@@ -164,7 +166,7 @@ export class Generator {
     const cancelled = () => signal?.aborted === true || options.isCancelled?.() === true;
     const result: GenerationResult = {
       strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
-      reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, forwardPasses: 0, treeNodes: 0,
+      reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, yieldedMs: 0, forwardPasses: 0, treeNodes: 0,
       acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, stepMs: [], stepNodes: [],
       steps: options.recordSteps ? [] : undefined,
     };
@@ -236,7 +238,9 @@ export class Generator {
         // Other work (protocol messages, corpus indexing) runs here; it is no step's cost.
         const yielded = this.now();
         await yieldToEventLoop();
-        strategy.exclude?.(this.now() - yielded);
+        const otherWorkMs = this.now() - yielded;
+        result.yieldedMs += otherWorkMs;
+        strategy.exclude?.(otherWorkMs);
       }
       // A step's time includes the yield: ar's loop pays it per token, a tree's per step.
       result.stepMs.push(this.now() - stepStart);

@@ -143,6 +143,10 @@ describe('generation loop (fixture model)', function () {
     assert.equal(await engine.measureSpeedup(() => false), null, 'another request used the cache since');
     await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', measureSpeedup: false }, running);
     assert.equal(await engine.measureSpeedup(() => false), null, 'the bench times ar itself');
+    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
+    const recalled = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', memo: true }, running);
+    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', memo: true }, running);
+    assert.equal(engine.takeReplayableRun(), null, `a memo answer (${recalled.stats.fromMemo}) is no generation to measure, nor does it pass on an earlier one`);
     const after = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
     const reference = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
     assert.deepEqual(reference.result.tokens, after.result.tokens, 'still lossless after the replays');
