@@ -406,7 +406,8 @@ describe('MSN Complete end to end (VSIX in code-server, Chromium)', function () 
     assert.ok(!lastLine.test(await visibleEditorText(page)), 'the suggestion is not in the document before Tab');
     await page.keyboard.press('Tab');
     await page.locator(GHOST_TEXT).first().waitFor({ state: 'detached', timeout: 5_000 });
-    assert.ok(lastLine.test(await visibleEditorText(page)), `after Tab the editor matches ${lastLine}`);
+    const accepted = await visibleEditorText(page);
+    assert.ok(lastLine.test(accepted), `after Tab the editor matches ${lastLine} (ghost text ${JSON.stringify(shown)}); its end: ${JSON.stringify(lastLines(accepted, 4))}`);
     await shots.take(page, 'ghost-text-accepted');
     await undoUntil(page, original);
   });
