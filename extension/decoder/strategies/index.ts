@@ -64,6 +64,7 @@ export function createStrategy(name: StrategyName, deps: StrategyDeps = {}): Dra
       return new TreeDraftStrategy({
         ...common,
         jacobi: { ranks: 4, maxDepth: 8 },
+        gateJacobi: true,
         noise: true,
         maxDrafts: MAX_AUTO_DRAFTS,
         minDrafts: 0,

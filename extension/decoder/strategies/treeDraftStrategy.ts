@@ -5,6 +5,7 @@
 
 import type { StrategyName } from '../../protocol';
 import { AcceptanceStats, LatencyCurve, StepCost, type RetrievalOrigin } from '../draft/costModel';
+import { JacobiGate } from '../draft/jacobiGate';
 import { TreePlanner, type JacobiTable, type PlannedContinuation } from '../draft/planner';
 import { SeededRandom } from '../draft/prng';
 import type { DraftStrategy, DraftTreeView, StepOutcome } from '../draft/types';
@@ -32,6 +33,8 @@ export interface TreeDraftOptions {
   trajectoryTail?: number;
   /** Jacobi guesses: the top `ranks` at each of up to `maxDepth` depths. */
   jacobi?: { ranks: number; maxDepth: number };
+  /** When sizing automatically, draft the Jacobi guesses (and their noise and tail) only while they pay (draft/jacobiGate.ts). */
+  gateJacobi?: boolean;
   /** Fill Jacobi slots without a guess with tokens drawn from the context. */
   noise: boolean;
   /** Prompt-lookup over the request's own context (orders of its n-gram index). */
@@ -66,6 +69,9 @@ export class TreeDraftStrategy implements DraftStrategy {
   private observedQ = 0;
   private observedForwardMs = NaN;
   private readonly drawNoise = () => this.context[this.random.below(this.context.length)];
+  private readonly jacobiGate: JacobiGate | null;
+  /** Whether the tree drafted last had Jacobi guesses to draft (a table that knew something). */
+  private draftedGuesses = false;
 
   constructor(private readonly options: TreeDraftOptions) {
     this.name = options.name;
@@ -77,6 +83,12 @@ export class TreeDraftStrategy implements DraftStrategy {
     const ranks = options.jacobi?.ranks ?? 1;
     const depth = options.jacobi?.maxDepth ?? 0;
     this.table = { tokens: new Int32Array(Math.max(1, ranks * depth)).fill(-1), stride: ranks, knownDepth: 0 };
+    this.jacobiGate = options.jacobi && options.gateJacobi ? new JacobiGate() : null;
+  }
+
+  /** Whether this step drafts Jacobi guesses (always, under a fixed tree budget: its noise fills the budget). */
+  private get jacobiDrafting(): boolean {
+    return this.options.jacobi !== undefined && (Boolean(this.options.treeBudget) || (this.jacobiGate?.drafting ?? true));
   }
 
   /** Expected tokens per step of the last drafted tree, by the cost model. */
@@ -112,16 +124,18 @@ export class TreeDraftStrategy implements DraftStrategy {
     }
     if (options.workspace) this.retrieve(options.workspace.index, options.workspace, 'workspace', context, continuations);
     if (options.history) this.retrieve(options.history.outputs.index, options.history, 'history', context, continuations);
+    const jacobi = this.jacobiDrafting;
+    this.draftedGuesses = jacobi && this.table.knownDepth > 0;
     return this.planner.plan({
       root,
-      jacobi: options.jacobi ? { table: this.table, ranks: options.jacobi.ranks, maxDepth: options.jacobi.maxDepth } : undefined,
-      noise: options.noise && context.length > 0 ? this.drawNoise : undefined,
+      jacobi: jacobi ? { table: this.table, ranks: options.jacobi!.ranks, maxDepth: options.jacobi!.maxDepth } : undefined,
+      noise: jacobi && options.noise && context.length > 0 ? this.drawNoise : undefined,
       continuations,
       maxDepth: tokensLeft - 1,
       budget: options.treeBudget,
       maxDrafts: options.maxDrafts,
       minDrafts: options.minDrafts,
-      trajectoryTail: options.trajectoryTail,
+      trajectoryTail: jacobi ? options.trajectoryTail : 0,
       explore: ++this.steps % EXPLORE_EVERY === 0 ? EXPLORE_NODES : 0,
     });
   }
@@ -139,7 +153,10 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.options.latency.observe(outcome.tree.nodes.length, outcome.forwardMs);
     this.observedQ = outcome.tree.nodes.length;
     this.observedForwardMs = outcome.forwardMs;
-    if (this.options.jacobi) this.updateJacobiTable(outcome);
+    const jacobi = this.jacobiDrafting;
+    this.jacobiGate?.observe(outcome.acceptance.acceptedBySource.jacobi, jacobi && this.draftedGuesses);
+    if (jacobi && this.jacobiDrafting) this.updateJacobiTable(outcome);
+    else this.table.knownDepth = 0; // no guesses kept while off: the first step back starts cold
   }
 
   /** Time the generator spent elsewhere between steps (other requests, corpus indexing): no tree's cost. */

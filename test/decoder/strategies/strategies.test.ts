@@ -97,6 +97,19 @@ describe('strategies: speed on predictable text', () => {
     assert.ok(withWorkspace.passes * 1.5 < without.passes, `${withWorkspace.passes} vs ${without.passes}`);
   });
 
+  it('tr-jacobi drops Jacobi guesses that never pay, after probing them (draft/jacobiGate.ts: the rule itself)', async () => {
+    const jacobiNodes = (trees: { nodes: readonly { source: string }[] }[]) => trees.map((t) => t.nodes.filter((n) => n.source === 'jacobi' || n.source === 'noise').length);
+    // A hash model over a large vocabulary: guesses made on a rejected chain are wrong.
+    const random = seeded(9);
+    const noisy = hashModel(2000, 5);
+    const start = Array.from({ length: 50 }, () => random(2000));
+    const wasted = await decodeWith(createStrategy('tr-jacobi', {}), noisy, start, 40, true);
+    assert.deepEqual(wasted.tokens, greedyReference(noisy, start, 40));
+    const nodes = jacobiNodes(wasted.trees);
+    assert.ok(nodes.slice(0, 5).some((n) => n > 0), `Jacobi is probed first: ${nodes.join(',')}`);
+    assert.ok(nodes.slice(-10).every((n) => n === 0), `and dropped once it does not pay: ${nodes.join(',')}`);
+  });
+
   it('jacobi converges on a model with a fixed point', async () => {
     // Halves the distance to 40 at every token: from any guess the Jacobi iteration
     // reaches the fixed point in a few passes, after which the whole chain is accepted.
