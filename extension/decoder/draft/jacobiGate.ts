@@ -1,10 +1,9 @@
 // Whether a tree strategy drafts Jacobi guesses: only while they pay. Jacobi's cost is partly fixed
-// per step (the next table's top-k at every chain node, its candidates and the noise and tail nodes
-// in the plan), so a source that adds almost no accepted tokens slows every step. Measured with
-// msn-code-v5 on held-out packages: 0.01-0.05 accepted Jacobi tokens per step, and tr-jacobi ran
-// 1.31x / 1.04x over ar with Jacobi against 1.56x / 1.17x without (zod / express, `npm run bench`).
+// per step (the next table's top-k at every chain node, its candidates, the noise and tail nodes in the
+// plan), so a source that adds almost no accepted tokens slows every step. With msn-code-v5 on held-out
+// packages Jacobi gave 0.01-0.05 accepted tokens per step (docs/decoding.md "Jacobi where it pays").
 // A model that Jacobi suits (the paper's MSN models) keeps it on; one that it does not gets a fresh
-// probe every RETRY_AFTER_STEPS steps, so a change of code or model is noticed. Pure.
+// probe every JACOBI_RETRY_AFTER_STEPS steps, so a change of code or model is noticed. Pure.
 
 /** Accepted Jacobi tokens per step below which the guesses are not drafted. */
 export const JACOBI_MIN_TOKENS_PER_STEP = 0.1;
