@@ -143,7 +143,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   observe(outcome: StepOutcome): void {
     this.options.history?.outputs.record(outcome.acceptance.emitted);
     if (outcome.tree !== this.planner.tree) {
-      // The runtime verified a tree of its own (root only: a plain probe, or near the context limit). Its
+      // The runtime verified a tree of its own (root only: near the context limit, or a replay that did not line up). Its
       // step is no tree's overhead, and the guesses still stand for their positions, one token on.
       this.observedForwardMs = NaN;
       this.shiftJacobiTable(outcome.acceptance.path.length, 0);
