@@ -211,7 +211,7 @@ describe('strategies: shape and determinism', () => {
     assert.ok(strategy.draft(4, [1, 2, 3, 4]).nodes.length >= 1);
   });
 
-  it('keeps its Jacobi guesses, one token on, across a root-only step of the runtime (a plain probe)', async () => {
+  it('keeps its Jacobi guesses, one token on, across a root-only step of the runtime (near the context limit)', async () => {
     const strategy = createStrategy('tr-jacobi', { treeBudget: 8 });
     strategy.begin([1, 2, 3]);
     const tree = strategy.draft(3, [1, 2, 3]);
