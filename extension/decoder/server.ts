@@ -176,9 +176,10 @@ export class DecoderServer {
   }
 
   /**
-   * After a tree generation, once nothing else waits (and the editor had REPLAY_SETTLE_MS to apply the answer): replay it on the cache it left, with its trees and
-   * with plain greedy (DecoderEngine.measureSpeedup), and send the measured speed-up as a `speedup`
-   * event for its request. It yields to any request that arrives, after at most one pass.
+   * After a tree generation, once nothing else waits and the editor had REPLAY_SETTLE_MS to apply the
+   * answer: replay it on the cache it left, with its trees and with plain greedy (DecoderEngine.measureSpeedup),
+   * and send the measured speed-up as a `speedup` event for its request. It yields to any request that
+   * arrives, after at most one pass.
    */
   private measureWhenIdle(id: number, run: ReplayableRun | null): void {
     if (!run) return;

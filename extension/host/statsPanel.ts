@@ -4,7 +4,7 @@
 import * as crypto from 'node:crypto';
 import * as vscode from 'vscode';
 import type { CompletionRecord, StatsHistory } from './logic/statsHistory';
-import { summarize } from './logic/statsHistory';
+import { measurementOf, summarize } from './logic/statsHistory';
 import { plainTokensPerSecond } from '../speedup';
 
 export class StatsPanel implements vscode.Disposable {
@@ -45,7 +45,10 @@ export class StatsPanel implements vscode.Disposable {
   private post(): void {
     const records: readonly CompletionRecord[] = this.history.all;
     // Plain greedy's measured tokens/s per completion, 0 where none was measured (the chart's reference line).
-    const plain = (r: CompletionRecord) => (r.speedup ? plainTokensPerSecond(r.speedup) : r.stats.strategy === 'ar' ? r.stats.tokensPerSecond : 0);
+    const plain = (r: CompletionRecord) => {
+      const measurement = measurementOf(r);
+      return measurement ? plainTokensPerSecond(measurement) : 0;
+    };
     const charted = records.map((record) => ({ ...record, plainTokensPerSecond: plain(record) }));
     void this.panel?.webview.postMessage({ type: 'stats', records: charted, summary: summarize(records) });
   }

@@ -383,7 +383,7 @@ export class DecoderEngine {
       strategy, tokens: recalled.tokens, text: cut >= 0 ? detokenizer.finalText.slice(0, cut) : detokenizer.finalText,
       stopReason: cut >= 0 ? 'stop-string' : recalled.endedBy, promptTokens: prompt.length, reusedPromptTokens: prompt.length,
       prefillMs: 0, decodeMs: 0, yieldedMs: 0, forwardPasses: 0, treeNodes: 0, acceptedFromRetrieval: 0, acceptedFromJacobi: 0,
-      acceptedFromNoise: 0, stepMs: [], stepNodes: [], fromMemo: true,
+      acceptedFromNoise: 0, stepMs: [], fromMemo: true,
     };
   }
 

@@ -64,9 +64,8 @@ export interface GenerationResult {
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
   acceptedFromNoise: number;
-  /** Every step's wall ms (its start to the next one's, the yield included) and tree size (nodes, the root included). */
+  /** Every step's wall ms, its start to the next one's, the yield included. */
   stepMs: number[];
-  stepNodes: number[];
   /** Served from a remembered continuation, with no forward pass. */
   fromMemo?: boolean;
   /** Every step, when GenerateOptions.recordSteps asked for them. */
@@ -90,7 +89,8 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T |
   });
 }
 
-function rootOnlyTree(root: number): DraftTreeView {
+/** The tree of a plain greedy step: the root alone. */
+export function rootOnlyTree(root: number): DraftTreeView {
   return { nodes: [{ token: root, parent: -1, depth: 0, source: 'root' }] };
 }
 
@@ -167,7 +167,7 @@ export class Generator {
     const result: GenerationResult = {
       strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
       reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, yieldedMs: 0, forwardPasses: 0, treeNodes: 0,
-      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, stepMs: [], stepNodes: [],
+      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, stepMs: [],
       steps: options.recordSteps ? [] : undefined,
     };
 
@@ -244,7 +244,6 @@ export class Generator {
       }
       // A step's time includes the yield: ar's loop pays it per token, a tree's per step.
       result.stepMs.push(this.now() - stepStart);
-      result.stepNodes.push(tree.nodes.length);
     }
 
     result.decodeMs = this.now() - decodeStart - pausedMs;

@@ -5,7 +5,7 @@
 
 import type { StrategyName } from '../../protocol';
 import type { DraftStrategy, DraftTreeView } from '../draft/types';
-import type { RecordedStep } from '../engine/generator';
+import { rootOnlyTree, type RecordedStep } from '../engine/generator';
 
 export class RecordedTreesStrategy implements DraftStrategy {
   private readonly byPast = new Map<number, DraftTreeView>();
@@ -18,7 +18,7 @@ export class RecordedTreesStrategy implements DraftStrategy {
 
   draft(root: number, context: readonly number[]): DraftTreeView {
     const tree = this.byPast.get(context.length - 1);
-    return tree && tree.nodes[0].token === root ? tree : { nodes: [{ token: root, parent: -1, depth: 0, source: 'root' }] };
+    return tree && tree.nodes[0].token === root ? tree : rootOnlyTree(root);
   }
 
   observe(): void {}

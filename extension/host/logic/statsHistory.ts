@@ -140,7 +140,7 @@ export interface StatsSummary {
  * A completion's speed-up measurement: its replay's, or for plain greedy itself its own time (it saved
  * nothing: 1x). None for a tree completion not measured (too short, or the decoder was never idle).
  */
-function measurementOf({ stats, speedup }: MeasuredStats): SpeedupMeasurement | undefined {
+export function measurementOf({ stats, speedup }: MeasuredStats): SpeedupMeasurement | undefined {
   if (speedup) return speedup;
   if (stats.strategy !== 'ar' || stats.tokens === 0) return undefined;
   return { strategy: 'ar', tokens: stats.tokens, liveMs: stats.elapsedMs, treeIdleMs: 0, arIdleMs: 0 };
