@@ -22,6 +22,7 @@ const entryPoints = {
   'cli/demo': 'extension/cli/demo.ts',
   'cli/bench': 'extension/cli/bench.ts',
   'cli/profile': 'extension/cli/stepProfile.ts',
+  'cli/fit-mixture': 'extension/cli/fitMixture.ts',
 };
 
 const existing = Object.fromEntries(

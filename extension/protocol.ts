@@ -20,6 +20,11 @@ export interface DecodeOptions {
   treeBudget?: number;
   /** Extra stop strings; the completion is cut before the first one. */
   stop?: string[];
+  /**
+   * Decode the workspace mixture (the model's next-token distribution mixed with the workspace's
+   * n-grams, docs/decoding.md) instead of the model alone. Default: on when the model has mixture weights.
+   */
+  workspaceMixture?: boolean;
 }
 
 /** Why a generation ended. */
@@ -56,6 +61,8 @@ export interface DecodeStats {
   requestId?: number;
   /** The repo-level header of the prompt, when it had one (the model declares repo tokens and a path was given). */
   context?: PromptContext;
+  /** Decoded with the workspace mixture (greedy decoding of the mixture, not of the model alone). */
+  workspaceMixture: boolean;
 }
 
 /** What a repo-level prompt named: its repository, the current file, and the files its chunks came from. */

@@ -1,6 +1,6 @@
 // npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N
 //   --seed S --max-tokens M --json FILE [--strategies a,b] [--tree-budget K] [--no-retrieval]
-//   [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show]
+//   [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--mixture on|off]
 // Runs every strategy on the same FIM prompts and reports speed, acceptance, identity
 // with `ar` and quality. The prompt is the one the extension builds for inline completions
 // (its 6000/2000-character window around the cursor, then the decoder's FIM layout cut to
@@ -19,7 +19,7 @@ import { firstLine } from './quality';
 import { retrievalCopy } from './retrievalCopy';
 import { formatTable } from './table';
 
-const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--in-thread]';
+const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--in-thread] [--mixture on|off]';
 
 function parseStrategies(raw: string | undefined): StrategyName[] {
   if (raw === undefined) return [...STRATEGIES];
@@ -30,7 +30,7 @@ function parseStrategies(raw: string | undefined): StrategyName[] {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2), ['--no-retrieval', '--compare-context', '--check-status-bar', '--show', '--in-thread'], [
-    '--model', '--workspace', '--fim-benchmark', '--samples', '--seed', '--max-tokens', '--json', '--strategies', '--tree-budget', '--threads', '--mode', '--warmup',
+    '--model', '--workspace', '--fim-benchmark', '--samples', '--seed', '--max-tokens', '--json', '--strategies', '--tree-budget', '--threads', '--mode', '--warmup', '--mixture',
   ]);
   const modelDir = args.values.get('--model') ?? 'model';
   const workspace = args.values.get('--workspace');
@@ -46,6 +46,8 @@ async function main(): Promise<void> {
   if (mode !== 'block' && mode !== 'line') throw new UsageError('--mode must be block or line');
   const strategies = parseStrategies(args.values.get('--strategies'));
   const retrieval = !args.flags.has('--no-retrieval');
+  const mixtureArg = args.values.get('--mixture');
+  if (mixtureArg !== undefined && mixtureArg !== 'on' && mixtureArg !== 'off') throw new UsageError('--mixture must be on or off');
 
   let samples: BenchSample[];
   let corpusFiles: SourceFile[] | undefined;
@@ -64,8 +66,11 @@ async function main(): Promise<void> {
   const engine = await openEngine(modelDir, threads, { inThread });
   const info = engine.modelInfo!;
   process.stderr.write(`model ${info.name} (${info.parameters ?? '?'} parameters), ${threads} thread(s), forward passes ${inThread ? 'in the main thread' : 'in a worker thread'}\n`);
+  // The product's default: the mixture is on when the model has weights for it.
+  const mixture = mixtureArg === undefined ? engine.hasMixture : mixtureArg === 'on' && engine.hasMixture;
+  if (mixtureArg === 'on' && !engine.hasMixture) process.stderr.write(`--mixture on: ${info.name} has no mixture.json, decoding the model alone\n`);
   const result = await runBench(engine, samples, {
-    strategies, maxTokens, mode, treeBudget, corpusFiles, warmupRuns: warmup,
+    strategies, maxTokens, mode, treeBudget, corpusFiles, warmupRuns: warmup, mixture,
     repoName: workspace !== undefined ? path.basename(path.resolve(workspace)) : undefined,
     compareContext: args.flags.has('--compare-context'),
     statusBarCheck: args.flags.has('--check-status-bar'),
@@ -90,17 +95,16 @@ async function main(): Promise<void> {
       String(d.acceptedFromRetrieval), String(d.acceptedFromJacobi), d.meanTreeBudget.toFixed(1),
     ];
   });
-  console.log(`model: ${info.modelDir} (${info.name}); ${samples.length} samples, max ${maxTokens} tokens, ${mode} mode, ${threads} thread(s), retrieval ${retrieval && workspace ? 'workspace' : 'off'}, tree budget ${treeBudget ?? 'auto'}`);
+  console.log(`model: ${info.modelDir} (${info.name}); ${samples.length} samples, max ${maxTokens} tokens, ${mode} mode, ${threads} thread(s), retrieval ${retrieval && workspace ? 'workspace' : 'off'}, tree budget ${treeBudget ?? 'auto'}, workspace mixture ${mixture ? 'on' : 'off'}`);
   console.log(`latency curve (median ms per forward pass): ${formatLatencyCurve(engine.latencyCurve)}`);
   console.log(formatTable(
     ['strategy', 'tok/s (total)', 'tok/s (median)', 'acc/pass', 'passes', 'vs ar', 'identical', 'line-1 EM', 'edit sim', 'acc retr', 'acc jacobi', 'tree'],
     rows,
   ));
   console.log('tok/s (total) = all generated tokens / all decoding time (prefill excluded); vs ar = its ratio to ar\'s, measured in this run.');
-  console.log(formatTable(['quality row', 'line-1 EM', 'edit sim', 'samples'], [
-    ['model (ar)', `${(100 * result.summary.ar.first_line_exact_match).toFixed(1)}%`, result.summary.ar.edit_similarity.toFixed(3), String(result.summary.ar.samples)],
-    ...Object.entries(result.quality).map(([name, q]) => [name, `${(100 * q.first_line_exact_match).toFixed(1)}%`, q.edit_similarity.toFixed(3), String(q.samples)]),
-  ]));
+  console.log(formatTable(['quality row', 'line-1 EM', 'edit sim', 'samples'],
+    Object.entries(result.quality).map(([name, q]) => [name, `${(100 * q.first_line_exact_match).toFixed(1)}%`, q.edit_similarity.toFixed(3), String(q.samples)])));
+  console.log('model = greedy decoding of the model alone; model+workspace = of the workspace mixture (docs/decoding.md); retrieval-copy = no model.');
 
   if (Object.keys(result.statusBar).length > 0) {
     console.log(formatTable(['as in the editor', 'completions', 'status bar', 'vs ar, same completions'],

@@ -8,6 +8,7 @@ import { median, replayedSpeedup } from '../speedup';
 import type { BenchSample, SourceFile } from './benchSamples';
 import { editSimilarity, firstLineExactMatch } from './quality';
 import { retrievalCopy } from './retrievalCopy';
+import type { PromptParts } from '../decoder/engine/fimPrompt';
 
 export interface BenchOptions {
   strategies: StrategyName[];
@@ -24,6 +25,8 @@ export interface BenchOptions {
    *  speed-up the status bar would show with the one measured against ar on the same completions. */
   statusBarCheck?: boolean;
   warmupRuns: number;
+  /** Decode the workspace mixture (every strategy); the quality rows `model` and `model+workspace` show both either way. */
+  mixture: boolean;
   onSample?: (index: number, sample: BenchSample, outputs: Map<StrategyName, SampleOutput>) => void;
 }
 
@@ -35,7 +38,7 @@ export interface SampleOutput {
   measured?: SpeedupMeasurement | null;
 }
 
-/** The JSON the bench writes per strategy: exactly the fields of issue 2. */
+/** The JSON the bench writes per strategy. */
 export interface StrategySummary {
   tokens_per_second: number;
   mean_accepted_per_pass: number;
@@ -80,14 +83,14 @@ export interface BenchResult {
 const NEVER_CANCELLED = { isCancelled: () => false };
 
 /** The prompt the extension would send for this cursor: its window and location, then the decoder's layout. */
-export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxTokens: number, repoName?: string, chunks = true): number[] {
+export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxTokens: number, repoName?: string, chunks = true): PromptParts {
   const location = sample.file !== undefined ? { uri: sample.file, path: sample.file, repoName, chunks } : undefined;
-  return engine.fimPrompt(boundPrefix(sample.prefix, PREFIX_CHARS), boundSuffix(sample.suffix, SUFFIX_CHARS), maxTokens, location);
+  return engine.fimPromptParts(boundPrefix(sample.prefix, PREFIX_CHARS), boundSuffix(sample.suffix, SUFFIX_CHARS), maxTokens, location);
 }
 
 /**
- * Keeps the corpus equal to the workspace except the file under the current cursor,
- * which is in it only as its prefix and suffix (never the hidden middle).
+ * Keeps the corpus equal to the workspace except the file under the current cursor, which is in it
+ * as the editor has it while the user types there: its prefix followed by its suffix (never the hidden middle).
  */
 class CursorCorpus {
   private current: BenchSample | undefined;
@@ -102,18 +105,11 @@ class CursorCorpus {
     if (!this.files) return;
     const previous = this.current?.file;
     if (previous) {
-      await this.engine.corpus.remove([`${previous}#prefix`, `${previous}#suffix`]);
       const original = this.files.find((f) => f.path === previous);
       if (original) await this.engine.corpus.upsert([{ uri: original.path, path: original.path, text: original.text }]);
     }
     this.current = sample;
-    if (sample?.file) {
-      await this.engine.corpus.remove([sample.file]);
-      await this.engine.corpus.upsert([
-        { uri: `${sample.file}#prefix`, path: sample.file, text: sample.prefix },
-        { uri: `${sample.file}#suffix`, path: sample.file, text: sample.suffix },
-      ]);
-    }
+    if (sample?.file) await this.engine.corpus.upsert([{ uri: sample.file, path: sample.file, text: sample.prefix + sample.suffix }]);
   }
 }
 
@@ -122,10 +118,13 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   const corpus = new CursorCorpus(engine, options.corpusFiles);
   await corpus.init();
 
-  const runOne = async (sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true, measureSpeedup = false): Promise<SampleOutput> => {
-    const prompt = editorPrompt(engine, sample, maxTokens, options.repoName, chunks);
+  const runOne = async (
+    sample: BenchSample, strategy: StrategyName, maxTokens: number, chunks = true, measureSpeedup = false, withMixture = options.mixture,
+  ): Promise<SampleOutput> => {
+    const { prompt, mixture } = engine.plan(editorPrompt(engine, sample, maxTokens, options.repoName, chunks), sample.file, withMixture);
     // No replay unless asked: the bench times ar itself, in the same run.
-    const { result, stats } = await engine.run({ prompt, maxTokens, mode: options.mode, stopOnLoop: true, strategy, treeBudget: options.treeBudget, measureSpeedup }, NEVER_CANCELLED);
+    const { result, stats } = await engine.run(
+      { prompt, maxTokens, mode: options.mode, stopOnLoop: true, strategy, treeBudget: options.treeBudget, measureSpeedup, mixture }, NEVER_CANCELLED);
     // As the decoding process does once idle after a completion.
     const measured = measureSpeedup ? await engine.measureSpeedup(() => false) : undefined;
     return { tokens: result.tokens, text: result.text, stats, measured };
@@ -142,10 +141,14 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   const outputs = new Map<StrategyName, SampleOutput[]>(strategies.map((s) => [s, []]));
   const asInEditor = new Map<StrategyName, SampleOutput[]>(strategies.filter((s) => s !== 'ar').map((s) => [s, []]));
   const baselines: Record<string, string[]> = { 'retrieval-copy': [] };
+  // The pure model and the mixture side by side: ar decodes one of them below, this the other.
+  const otherArm = engine.hasMixture ? (options.mixture ? 'model' : 'model+workspace') : undefined;
+  if (otherArm) baselines[otherArm] = [];
   if (options.compareContext) baselines['ar, no context'] = [];
   for (let i = 0; i < samples.length; i++) {
     await corpus.moveTo(samples[i]);
     baselines['retrieval-copy'].push(retrievalCopy(samples[i], options.corpusFiles ?? []));
+    if (otherArm) baselines[otherArm].push((await runOne(samples[i], 'ar', options.maxTokens, true, false, !options.mixture)).text);
     if (options.compareContext) baselines['ar, no context'].push((await runOne(samples[i], 'ar', options.maxTokens, false)).text);
     const perSample = new Map<StrategyName, SampleOutput>();
     // Rotate the order so no strategy always runs first (machine noise, cache warmth).
@@ -167,6 +170,8 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   await corpus.moveTo(undefined);
   const result = summarize(samples, strategies, outputs);
   if (options.statusBarCheck) result.statusBar = checkStatusBar(outputs.get('ar')!, asInEditor);
+  const arTexts = outputs.get('ar')!.map((o) => o.text);
+  result.quality[options.mixture && engine.hasMixture ? 'model+workspace' : 'model'] = quality(samples, arTexts);
   for (const [name, texts] of Object.entries(baselines)) result.quality[name] = quality(samples, texts);
   return result;
 }

@@ -1,4 +1,4 @@
-// npm run demo [-- --model DIR --threads T --max-tokens M]
+// npm run demo [-- --model DIR --threads T --max-tokens M --mixture on|off]
 // Completes a cursor position in the bundled sample workspace with the shipped model:
 // the rest of the workspace is the retrieval corpus; `ar` and `tr-jacobi` decode the same
 // prompt, must give identical tokens, and the speed-up of tr-jacobi over ar is printed.
@@ -25,7 +25,9 @@ function demoSample(text: string): BenchSample {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2), [], ['--model', '--threads', '--max-tokens']);
+  const args = parseArgs(process.argv.slice(2), [], ['--model', '--threads', '--max-tokens', '--mixture']);
+  const mixtureArg = args.values.get('--mixture');
+  if (mixtureArg !== undefined && mixtureArg !== 'on' && mixtureArg !== 'off') throw new UsageError('--mixture must be on or off');
   const modelDir = args.values.get('--model') ?? path.join(REPO_ROOT, 'model');
   const threads = intArg(args, '--threads', 1, 1);
   const maxTokens = intArg(args, '--max-tokens', 96, 1);
@@ -34,16 +36,15 @@ async function main(): Promise<void> {
   const cursorFile = files.find((f) => f.path === CURSOR_FILE)!;
   const sample = demoSample(cursorFile.text);
   const engine = await openEngine(modelDir, threads);
-  // The workspace is the corpus; the file under the cursor only as its prefix and suffix.
+  // The workspace is the corpus; the file under the cursor as the editor holds it while typing there: prefix + suffix.
   await engine.corpus.upsert(files.filter((f) => f !== cursorFile).map((f) => ({ uri: f.path, path: f.path, text: f.text })));
-  await engine.corpus.upsert([
-    { uri: `${CURSOR_FILE}#prefix`, path: CURSOR_FILE, text: sample.prefix },
-    { uri: `${CURSOR_FILE}#suffix`, path: CURSOR_FILE, text: sample.suffix },
-  ]);
+  await engine.corpus.upsert([{ uri: CURSOR_FILE, path: CURSOR_FILE, text: sample.prefix + sample.suffix }]);
 
   // The prompt the editor builds: repo-level context from the other files where the model has the tokens.
-  const prompt = editorPrompt(engine, sample, maxTokens, path.basename(WORKSPACE));
-  const run = (strategy: StrategyName) => engine.run({ prompt, maxTokens, mode: 'block', stopOnLoop: true, strategy }, { isCancelled: () => false });
+  // The product's default: the workspace mixture when the model has weights for it.
+  const { prompt, mixture } = engine.plan(editorPrompt(engine, sample, maxTokens, path.basename(WORKSPACE)), CURSOR_FILE, mixtureArg !== 'off');
+  const run = (strategy: StrategyName) =>
+    engine.run({ prompt, maxTokens, mode: 'block', stopOnLoop: true, strategy, mixture }, { isCancelled: () => false });
   for (let i = 0; i < 2; i++) { await run('ar'); await run('tr-jacobi'); } // warm-up, not timed
   const ar = await run('ar');
   const tr = await run('tr-jacobi');
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
 
   const info = engine.modelInfo!;
   const context = sample.prefix.split('\n').slice(-3).join('\n');
-  console.log(`model: ${info.name} (${info.modelDir}), ${threads} thread(s)`);
+  console.log(`model: ${info.name} (${info.modelDir}), ${threads} thread(s), workspace mixture ${mixture ? 'on' : 'off'}`);
   console.log(`workspace: ${WORKSPACE}, cursor in ${CURSOR_FILE} (${engine.corpus.counts().documents} corpus documents, ${engine.corpus.counts().tokens} tokens)`);
   console.log(`latency curve: ${formatLatencyCurve(engine.latencyCurve)}`);
   console.log('--- context before the cursor ---');

@@ -22,7 +22,7 @@ function stats(overrides: Partial<DecodeStats> = {}): DecodeStats {
   return {
     strategy: 'tr-jacobi', tokens: 40, forwardPasses: 16, elapsedMs: 325, tokensPerSecond: 123.4, meanAcceptedPerPass: 2.44,
     acceptedFromRetrieval: 12, acceptedFromJacobi: 8, treeBudget: 12,
-    stopReason: 'eos', promptTokens: 900, reusedPromptTokens: 850, prefillMs: 12, fromMemo: false, queueMs: 1,
+    stopReason: 'eos', promptTokens: 900, reusedPromptTokens: 850, prefillMs: 12, fromMemo: false, queueMs: 1, workspaceMixture: false,
     ...overrides,
   };
 }

@@ -51,6 +51,11 @@ export class CorpusStore {
     return { documents: this.texts.size, tokens };
   }
 
+  /** The text kept for a document, or undefined. */
+  textOf(uri: string): string | undefined {
+    return this.texts.get(uri);
+  }
+
   has(uri: string): boolean {
     return this.texts.has(uri);
   }

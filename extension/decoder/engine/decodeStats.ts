@@ -3,7 +3,7 @@ import type { DecodeStats } from '../../protocol';
 import type { GenerationResult } from './generator';
 
 /** The stats of one generation; its speed-up is measured later, once idle (DecoderEngine.measureSpeedup). */
-export function toDecodeStats(result: GenerationResult, treeBudget: number): DecodeStats {
+export function toDecodeStats(result: GenerationResult, treeBudget: number, workspaceMixture: boolean): DecodeStats {
   const tokens = result.tokens.length;
   const seconds = result.decodeMs / 1000;
   return {
@@ -22,5 +22,6 @@ export function toDecodeStats(result: GenerationResult, treeBudget: number): Dec
     prefillMs: result.prefillMs,
     fromMemo: result.fromMemo === true,
     queueMs: 0,
+    workspaceMixture,
   };
 }

@@ -11,7 +11,11 @@ import { loadModelDir, type LoadedModel } from '../model/modelDir';
 import type { SessionOpener } from '../model/onnxModel';
 import type { OutputHistory } from '../retrieval/outputHistory';
 import { toDecodeStats } from './decodeStats';
-import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, type RepoContext } from './fimPrompt';
+import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, withoutPrefixEnd, type PromptParts, type RepoContext } from './fimPrompt';
+import type { MixtureWeights } from '../mixture/mixtureWeights';
+import { HealingConstraint, healedTokenCount } from '../mixture/tokenHealing';
+import { RequestMixture } from '../mixture/workspaceMixture';
+import { TokenIndex } from '../retrieval/tokenIndex';
 import { CompletionMemo } from './completionMemo';
 import { Detokenizer } from './detokenizer';
 import { Generator, type GenerationResult } from './generator';
@@ -52,6 +56,8 @@ export type PromptLocation = DocumentLocation & { chunks?: boolean };
 /** A tree generation that measureSpeedup can replay while the cache still holds its rows. */
 export interface ReplayableRun {
   prompt: readonly number[];
+  /** The workspace mixture it decoded with, if any (the replays must choose tokens by the same rule). */
+  mixture?: RequestMixture;
   result: GenerationResult;
   /** Generator.generations right after it: any later generation changed the cache. */
   generation: number;
@@ -81,6 +87,8 @@ export interface StrategySet {
   readonly corpusSink: DocumentTokenSink;
   /** What the model emitted for earlier requests, which tree strategies draft from. */
   readonly outputs: OutputHistory;
+  /** The workspace retrieval index (the corpus sink): the workspace mixture's datastore too. */
+  readonly workspace: TokenIndex;
   create(name: StrategyName, options: { treeBudget?: number }): DraftStrategy;
 }
 
@@ -116,10 +124,20 @@ export interface RunRequest extends DecodeOptions {
   onText?: (chunk: string) => void;
   /** The repo-level context the prompt was built with: named in the stats. */
   context?: RepoContext;
+  /** Decode the workspace mixture's greedy choice instead of the model's (engine.mixtureFor). */
+  mixture?: RequestMixture;
+}
+
+/** What a generation decodes: the prompt, and the workspace mixture when it is on. */
+export interface DecodingPlan {
+  prompt: number[];
+  mixture?: RequestMixture;
 }
 
 interface Loaded {
   model: LoadedModel;
+  /** Every token's text, made when the mixture first needs it. */
+  tokenTexts?: string[];
   generator: Generator;
   curve: MeasuredLatencies;
   strategies: StrategySet;
@@ -232,27 +250,60 @@ export class DecoderEngine {
   }
 
   fimPrompt(prefix: string, suffix: string, maxTokens: number, location?: PromptLocation): number[] {
+    return this.fimPromptParts(prefix, suffix, maxTokens, location).tokens;
+  }
+
+  /** The FIM prompt with the prefix and suffix tokens it holds (what mixtureFor reads). */
+  fimPromptParts(prefix: string, suffix: string, maxTokens: number, location?: PromptLocation): PromptParts {
     return this.fimPromptWith(prefix, suffix, maxTokens, this.repoContext(prefix, suffix, maxTokens, location));
   }
 
   plainPrompt(text: string, maxTokens: number, location?: PromptLocation): number[] {
-    return this.plainPromptWith(text, maxTokens, this.repoContext(text, '', maxTokens, location));
+    return this.plainPromptWith(text, maxTokens, this.repoContext(text, '', maxTokens, location)).tokens;
   }
 
-  private fimPromptWith(prefix: string, suffix: string, maxTokens: number, context: RepoContext | undefined): number[] {
+  /** Whether the loaded model has mixture weights (mixture.json): the workspace mixture is on by default then. */
+  get hasMixture(): boolean {
+    return this.require().model.mixture !== null;
+  }
+
+  /**
+   * The prompt to decode and, when the workspace mixture is on (`enabled`, and the model has weights or
+   * `weights` are given), the mixture: the prompt then ends before its prefix's last token(s), which the
+   * mixture decodes again (token healing). `currentUri`: the document under the cursor, left out of
+   * the mixture's workspace side (its indexed text continues with the text below the cursor).
+   */
+  plan(parts: PromptParts, currentUri: string | undefined, enabled = true, weights: MixtureWeights | null = this.require().model.mixture): DecodingPlan {
+    const loaded = this.require();
+    if (!enabled || weights === null) return { prompt: parts.tokens };
+    const { tokenizer } = loaded.model;
+    const texts = (loaded.tokenTexts ??= Array.from({ length: loaded.model.config.vocabSize }, (_, id) => tokenizer.decode([id])));
+    const special = new Set(tokenizer.allSpecialIds);
+    const healed = Math.min(healedTokenCount(parts.prefix, texts, special), parts.tokens.length - 1);
+    const kept = withoutPrefixEnd(parts, healed);
+    const healedText = tokenizer.decode(parts.prefix.slice(parts.prefix.length - healed));
+    const mixture = new RequestMixture({
+      weights, workspace: loaded.strategies.workspace, excludedUris: new Set(currentUri !== undefined ? [currentUri] : []),
+      prefix: kept.prefix, suffix: kept.suffix, tokenTexts: texts,
+      healing: healed > 0 ? new HealingConstraint(healedText, texts, special) : undefined,
+    }, new TokenIndex());
+    return { prompt: kept.tokens, mixture };
+  }
+
+  private fimPromptWith(prefix: string, suffix: string, maxTokens: number, context: RepoContext | undefined): PromptParts {
     const { tokenizer, config } = this.require().model;
     return buildFimPrompt(tokenizer, config.prompt, prefix, suffix, this.promptBudget(maxTokens), context, config.bosTokenId);
   }
 
-  private plainPromptWith(text: string, maxTokens: number, context: RepoContext | undefined): number[] {
+  private plainPromptWith(text: string, maxTokens: number, context: RepoContext | undefined): PromptParts {
     const { tokenizer, config } = this.require().model;
     return buildPlainPrompt(tokenizer, config.prompt, text, this.promptBudget(maxTokens), config.bosTokenId, context);
   }
 
   async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions & DocumentLocation, control: RequestControl) {
     const context = this.repoContext(params.prefix, params.suffix, params.maxTokens, params);
-    const prompt = this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context);
-    const { result, stats } = await this.run({ ...params, prompt, memo: true, stopOnLoop: true, context }, control);
+    const { prompt, mixture } = this.plan(this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context), params.uri, params.workspaceMixture !== false);
+    const { result, stats } = await this.run({ ...params, prompt, memo: true, stopOnLoop: true, context, mixture }, control);
     return { text: result.text, stats };
   }
 
@@ -261,10 +312,11 @@ export class DecoderEngine {
     preemption?: PreemptionGate,
   ) {
     const context = this.repoContext(params.prefix, params.suffix ?? '', params.maxTokens, params);
-    const prompt = params.suffix !== undefined
+    const parts = params.suffix !== undefined
       ? this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context)
       : this.plainPromptWith(params.prefix, params.maxTokens, context);
-    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, stopOnLoop: true, preemption, context }, control);
+    const { prompt, mixture } = this.plan(parts, params.uri, params.workspaceMixture !== false);
+    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, stopOnLoop: true, preemption, context, mixture }, control);
     return { text: result.text, stats };
   }
 
@@ -276,10 +328,13 @@ export class DecoderEngine {
     const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop };
     // Per strategy too: the answer would be the same, but its stats would be another strategy's.
     const rulesKey = JSON.stringify({ ...stopRules, strategy: name });
-    const recalled = request.memo !== true ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);
+    // The memo answers a prompt that extends an earlier one by its own tokens; under the mixture the answer
+    // also depends on the text order around the cursor (and healing), which that does not capture: no memo.
+    const memo = request.memo === true && request.mixture === undefined;
+    const recalled = !memo ? null : this.recall(request.prompt, stopRules, rulesKey, request.maxTokens, name);
     if (recalled) {
       request.onText?.(recalled.text);
-      const stats = withContext(toDecodeStats(recalled, 0), request.context);
+      const stats = withContext(toDecodeStats(recalled, 0, request.mixture !== undefined), request.context);
       this.record(stats);
       return { result: recalled, stats };
     }
@@ -293,14 +348,15 @@ export class DecoderEngine {
       onText: request.onText,
       preemption: request.preemption,
       recordSteps: name !== 'ar' && request.measureSpeedup !== false,
+      rule: request.mixture,
     });
     this.lastTreeRun = result.steps && result.stopReason !== 'cancelled'
-      ? { prompt: request.prompt, result, generation: loaded.generator.generations } : null;
+      ? { prompt: request.prompt, result, generation: loaded.generator.generations, mixture: request.mixture } : null;
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
     const treeBudget = name === 'ar' ? 0 : request.treeBudget || Math.round(meanDraftNodes);
-    const stats = withContext(toDecodeStats(result, treeBudget), request.context);
-    this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
+    const stats = withContext(toDecodeStats(result, treeBudget, request.mixture !== undefined), request.context);
+    if (memo) this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
     this.record(stats);
     return { result, stats };
   }
@@ -339,11 +395,13 @@ export class DecoderEngine {
     const expected = context.slice(first + 1);
     const stopRules = { stopStrings: [] };
     const generator = loaded.generator;
+    // The replays start `first - promptRows` tokens into the generation: the mixture's text goes on from there.
+    const rule = last.mixture?.after(result.tokens.slice(0, first - promptRows));
     const same = (tokensOut: readonly number[]) => tokensOut.length === tokens && tokensOut.every((t, i) => t === expected[i]);
     // The replays' own work: what the process did in their yields (a corpus update after an edit, say) is
     // no cost of either, while plain greedy, with a yield per token, would absorb more of it.
     const replay = async (strategy: DraftStrategy): Promise<number | null> => {
-      const run = await generator.generate(replayPrompt, { maxTokens: tokens, stopRules, strategy, isCancelled });
+      const run = await generator.generate(replayPrompt, { maxTokens: tokens, stopRules, strategy, isCancelled, rule });
       if (run.stopReason === 'cancelled' || run.reusedPromptTokens < first) return null;
       if (!same(run.tokens)) throw new Error('a replay decoded other tokens than the generation it replays');
       return run.decodeMs - run.yieldedMs;

@@ -132,11 +132,32 @@ function boundedEncode(tokenizer: CodeTokenizer, text: string, maxTokens: number
   return tokenizer.encode(keep === 'end' ? text.slice(prefixWindowStart(text.length, charCap)) : text.slice(0, charCap));
 }
 
+/** A prompt and the text it holds around the cursor: the workspace mixture reads the prefix and suffix in text order. */
+export interface PromptParts {
+  tokens: number[];
+  /** The tokens of the text above the cursor, as the prompt holds them. */
+  prefix: number[];
+  /** The tokens of the text below the cursor (empty for a plain prompt). */
+  suffix: number[];
+  /** Index in `tokens` just past the prefix's tokens. */
+  prefixEnd: number;
+}
+
+/** The prompt without the last `count` tokens of its prefix (token healing: mixture/tokenHealing.ts). */
+export function withoutPrefixEnd(parts: PromptParts, count: number): PromptParts {
+  if (count === 0) return parts;
+  const cut = Math.min(count, parts.prefix.length);
+  return {
+    tokens: [...parts.tokens.slice(0, parts.prefixEnd - cut), ...parts.tokens.slice(parts.prefixEnd)],
+    prefix: parts.prefix.slice(0, parts.prefix.length - cut), suffix: parts.suffix, prefixEnd: parts.prefixEnd - cut,
+  };
+}
+
 /** A FIM prompt of at most `maxPromptTokens` tokens, with repo-level context where the model has its tokens. */
 export function buildFimPrompt(
   tokenizer: CodeTokenizer, format: PromptFormat, prefix: string, suffix: string, maxPromptTokens: number, context?: RepoContext,
   bosTokenId: number | null = null,
-): number[] {
+): PromptParts {
   // Models with a beginning-of-sequence token (DeepSeek-Coder) were trained with it before FIM too.
   const lead = bosTokenId !== null ? [bosTokenId] : [];
   const header = [...lead, ...buildRepoHeader(tokenizer, format, context, Math.floor(maxPromptTokens * CONTEXT_SHARE))];
@@ -144,23 +165,27 @@ export function buildFimPrompt(
   const prefixIds = boundedEncode(tokenizer, prefix, room, 'end');
   const suffixIds = boundedEncode(tokenizer, suffix, room, 'start');
   const { prefixTokens, suffixTokens } = splitBudget(prefixIds.length, suffixIds.length, room);
-  const keptPrefix = keptEnd(tokenizer, prefixIds, prefixTokens, room);
+  const keptPrefix = [...keptEnd(tokenizer, prefixIds, prefixTokens, room)];
   const keptSuffix = suffixTokens < suffixIds.length ? suffixToLineEnd(tokenizer, suffixIds.slice(0, suffixTokens), maxLineCutChars(room)) : suffixIds;
   const { fimPrefix, fimSuffix, fimMiddle } = tokenizer.special;
-  return fimOrderOf(format) === 'spm'
+  const spm = fimOrderOf(format) === 'spm';
+  const tokens = spm
     ? [...header, fimPrefix, fimSuffix, ...keptSuffix, fimMiddle, ...keptPrefix]
     : [...header, fimPrefix, ...keptPrefix, fimSuffix, ...keptSuffix, fimMiddle];
+  const prefixEnd = spm ? tokens.length : header.length + 1 + keptPrefix.length;
+  return { tokens, prefix: keptPrefix, suffix: keptSuffix, prefixEnd };
 }
 
 /** A plain continuation prompt; never empty (an empty text starts after end-of-text, as between training documents). */
 export function buildPlainPrompt(
   tokenizer: CodeTokenizer, format: PromptFormat, text: string, maxPromptTokens: number, bosTokenId: number | null, context?: RepoContext,
-): number[] {
+): PromptParts {
   const header = buildRepoHeader(tokenizer, format, context, Math.floor(maxPromptTokens * CONTEXT_SHARE));
   const lead = bosTokenId !== null ? [bosTokenId] : [];
   const room = Math.max(1, maxPromptTokens - lead.length - header.length);
   const ids = boundedEncode(tokenizer, text, room, 'end');
-  const kept = keptEnd(tokenizer, ids, room, room);
+  const kept = [...keptEnd(tokenizer, ids, room, room)];
   const prompt = [...lead, ...header, ...kept];
-  return prompt.length > 0 ? prompt : [tokenizer.special.eot];
+  if (prompt.length === 0) return { tokens: [tokenizer.special.eot], prefix: [], suffix: [], prefixEnd: 1 };
+  return { tokens: prompt, prefix: kept, suffix: [], prefixEnd: prompt.length };
 }

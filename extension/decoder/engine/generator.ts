@@ -14,6 +14,7 @@ import { Detokenizer } from './detokenizer';
 import { KvCache } from './kvCache';
 import type { PreemptionGate } from './preemption';
 import { argmaxAlongTree, topKOfRow } from './logits';
+import type { NextTokenRule } from '../mixture/workspaceMixture';
 import { stableLength, StopScanner, type StopRules } from './stopRules';
 
 // Larger chunks prefill faster per token on CPU; 128 keeps a cancel within ~one chunk.
@@ -34,6 +35,8 @@ export interface GenerateOptions {
   preemption?: PreemptionGate;
   /** Keep every step's tree, past length and drafting time (result.steps), so the steps can be replayed. */
   recordSteps?: boolean;
+  /** What is emitted at a node: the model's argmax (default) or the workspace mixture's choice (mixture/). */
+  rule?: NextTokenRule;
 }
 
 /** One decoding step as it ran: enough to verify the same tree again on the same cache rows. */
@@ -181,6 +184,9 @@ export class Generator {
     }
 
     const detokenizer = new Detokenizer(this.tokenizer);
+    // Token healing: the first tokens spell text the prompt dropped, which is not part of the completion.
+    const hidden = options.rule?.hiddenText.length ?? 0;
+    const visible = () => detokenizer.text.slice(hidden);
     const stops = new StopScanner(options.stopRules);
     const context = [...prompt];
     let root = prompt[prompt.length - 1];
@@ -210,7 +216,7 @@ export class Generator {
       // Near the end of the context window a deep tree would run past max_positions.
       if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
       const past = this.cache.length;
-      const acceptance = await this.verify(tree, result, signal);
+      const acceptance = await this.verify(tree, result, signal, options.rule);
       if (!acceptance) { stop = { reason: 'cancelled' }; break; }
       const observed = this.now();
       strategy.observe(acceptance.outcome);
@@ -222,15 +228,16 @@ export class Generator {
         result.tokens.push(token);
         context.push(token);
         detokenizer.push(token);
-        const cut = stops.find(detokenizer.text);
+        const cut = stops.find(visible());
         if (cut >= 0) { stop = { reason: 'stop-string', cut }; break; }
         if (result.tokens.length >= options.maxTokens) { stop = { reason: 'max-tokens' }; break; }
       }
       root = context[context.length - 1];
       if (stop === null && options.onText) {
-        const stable = stableLength(detokenizer.text, options.stopRules);
+        const text = visible();
+        const stable = stableLength(text, options.stopRules);
         if (stable > streamed) {
-          options.onText(detokenizer.text.slice(streamed, stable));
+          options.onText(text.slice(streamed, stable));
           streamed = stable;
         }
       }
@@ -248,7 +255,7 @@ export class Generator {
 
     result.decodeMs = this.now() - decodeStart - pausedMs;
     result.stopReason = stop.reason;
-    result.text = stop.cut !== undefined ? detokenizer.text.slice(0, stop.cut) : detokenizer.finalText;
+    result.text = stop.cut !== undefined ? visible().slice(0, stop.cut) : detokenizer.finalText.slice(hidden);
     if (options.onText && result.text.length > streamed) options.onText(result.text.slice(streamed));
     // The cache now holds prompt + accepted tokens minus the last root, and after a stop inside a step
     // the rows of tokens accepted past the stop, which are dropped: every row is one of cachedTokens.
@@ -278,7 +285,7 @@ export class Generator {
   }
 
   /** One forward pass over `tree`; commits the accepted path's KV rows. Null: cancelled during the pass, nothing committed. */
-  private async verify(tree: DraftTreeView, result: GenerationResult, signal: AbortSignal | undefined) {
+  private async verify(tree: DraftTreeView, result: GenerationResult, signal: AbortSignal | undefined, rule: NextTokenRule | undefined) {
     const past = this.cache.length;
     const inputs = this.treeInputs.build(tree, past, this.config.maskValue);
     const start = this.now();
@@ -287,7 +294,7 @@ export class Generator {
     const forwardMs = this.now() - start;
     const q = tree.nodes.length;
     const vocab = this.config.vocabSize;
-    const argmax = argmaxAlongTree(out.logits, tree.nodes, vocab);
+    const argmax = rule ? rule.alongTree(out.logits, tree.nodes, vocab, result.tokens) : argmaxAlongTree(out.logits, tree.nodes, vocab);
     const accepted: Acceptance = acceptGreedy(tree, argmax);
     this.cache.appendRows(out.newKeys, out.newValues, accepted.path);
     result.forwardPasses++;

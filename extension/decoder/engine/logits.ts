@@ -24,7 +24,8 @@ export function topKOfRow(logits: Float32Array, row: number, vocab: number, k: n
   return ids;
 }
 
-function argmaxOfRow(logits: Float32Array, row: number, vocab: number): number {
+/** The largest entry of one row (ties: lower id first). */
+export function argmaxOfRow(logits: Float32Array, row: number, vocab: number): number {
   const base = row * vocab;
   let best = 0;
   let bestValue = logits[base];

@@ -20,6 +20,7 @@ export function createStrategySet(_model: LoadedModel, curve: MeasuredLatencies)
   const instances = new Map<string, DraftStrategy>();
   return {
     corpusSink: workspace,
+    workspace,
     outputs,
     create(name, { treeBudget }) {
       const key = `${name}:${treeBudget ?? 0}`;

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelInvalidError } from './errors';
 import { parseMsnConfig, type MsnConfig } from './msnConfig';
+import { MIXTURE_FILE, parseMixtureWeights, type MixtureWeights } from '../mixture/mixtureWeights';
 import type { ModelSession, SessionOpener, SessionSettings } from './onnxModel';
 import { CodeTokenizer } from './tokenizer';
 
@@ -17,6 +18,19 @@ export interface LoadedModel {
   model: ModelSession;
   /** sha256 of model.onnx, hex; keys per-model caches (latency curve). */
   modelHash: string;
+  /** The workspace mixture's weights (optional mixture.json); null: the model has none, the mixture is off. */
+  mixture: MixtureWeights | null;
+}
+
+/** mixture.json when the folder has one; a malformed one is a broken model folder. */
+function readMixture(dir: string): MixtureWeights | null {
+  const full = path.join(dir, MIXTURE_FILE);
+  if (!fs.existsSync(full)) return null;
+  try {
+    return parseMixtureWeights(JSON.parse(fs.readFileSync(full, 'utf8')));
+  } catch (error) {
+    throw new ModelInvalidError(MIXTURE_FILE, (error as Error).message.replace(/^mixture\.json /, ''));
+  }
 }
 
 function readRequired(dir: string, file: string): Buffer {
@@ -42,8 +56,9 @@ export async function loadModelDir(dir: string, open: SessionOpener, settings: S
   const contents = new Map(MODEL_FILES.map((f) => [f, readRequired(absolute, f)]));
   const config = parseMsnConfig(contents.get('msn.json')!.toString('utf8'));
   const tokenizer = CodeTokenizer.fromJson(contents.get('tokenizer.json')!.toString('utf8'), config);
+  const mixture = readMixture(absolute);
   const onnxBytes = contents.get('model.onnx')!;
   const modelHash = createHash('sha256').update(onnxBytes).digest('hex');
   const model = await open(path.join(absolute, 'model.onnx'), config, settings);
-  return { dir: absolute, config, tokenizer, model, modelHash };
+  return { dir: absolute, config, tokenizer, model, modelHash, mixture };
 }

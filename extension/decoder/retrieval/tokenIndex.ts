@@ -62,6 +62,18 @@ export interface Continuation {
   occurrences: number;
 }
 
+/** The next-token counts after the longest suffix match of a tail (TokenIndex.nextTokenCounts). */
+export interface NextTokenCounts {
+  /** Length of the longest suffix of the tail found (capped at maxMatchLength); 0: none. */
+  matchLength: number;
+  /** Distinct tokens that followed the occurrences of that suffix, in order of first sight (newest first). */
+  tokens: number[];
+  /** How often each of `tokens` followed it. */
+  counts: number[];
+  /** Occurrences counted: the sum of `counts`. */
+  total: number;
+}
+
 export interface TokenIndexStats {
   documents: number;
   /** Live tokens (sum of document lengths). */
@@ -253,6 +265,60 @@ export class TokenIndex {
     return this.rank(candidates, maxContinuations);
   }
 
+  /**
+   * What followed the longest suffix of `tail` that occurs in the index, outside the documents in
+   * `excluded`: the length of that suffix and the next token of each of its occurrences (among the
+   * examined ones: each order's chain is walked newest first up to its caps). A pure function of the
+   * index's contents and the tail's last maxMatchLength tokens, so every caller asking about the same
+   * context gets the same answer (what lossless decoding of a mixture with it needs).
+   */
+  nextTokenCounts(tail: ArrayLike<number>, excluded?: ReadonlySet<string>): NextTokenCounts {
+    const none: NextTokenCounts = { matchLength: 0, tokens: [], counts: [], total: 0 };
+    if (tail.length === 0 || this.liveTokens === 0) return none;
+    const skip: number[] = [];
+    if (excluded) {
+      for (const uri of excluded) {
+        const doc = this.byUri.get(uri);
+        if (doc) skip.push(doc.start, doc.start + doc.length);
+      }
+    }
+    this.hashTail(tail);
+    const arena = this.arena;
+    const end = tail.length - 1;
+    const maxMatch = Math.min(this.maxMatchLength, tail.length);
+    let best = 0;
+    const next: number[] = [];
+    const lengths: number[] = [];
+    for (let o = 0; o < this.orders.length && next.length === 0; o++) {
+      const n = this.orders[o];
+      if (n > tail.length) continue;
+      let p = this.heads[o][this.tailHashes[n] & this.bucketMask];
+      let found = 0;
+      for (let visits = 0; p !== NONE && visits < this.maxVisitsPerOrder && found < this.maxCandidatesPerOrder; visits++, p = this.prev[o][p]) {
+        let k = 0;
+        while (k < n && arena[p - k] === tail[end - k]) k++;
+        if (k < n) continue;
+        if (p + 1 >= this.arenaLength || arena[p + 1] < 0) continue;
+        if (inRanges(skip, p)) continue;
+        found++;
+        while (k < maxMatch && p - k >= 0 && arena[p - k] === tail[end - k]) k++;
+        if (k > best) best = k;
+        next.push(arena[p + 1]);
+        lengths.push(k);
+      }
+    }
+    if (best === 0) return none;
+    const tokens: number[] = [];
+    const counts: number[] = [];
+    for (let i = 0; i < next.length; i++) {
+      if (lengths[i] !== best) continue;
+      const at = tokens.indexOf(next[i]);
+      if (at >= 0) counts[at]++;
+      else { tokens.push(next[i]); counts.push(1); }
+    }
+    return { matchLength: best, tokens, counts, total: counts.reduce((a, b) => a + b, 0) };
+  }
+
   // ---- indexing ----
 
   private appendDocument(uri: string, tokens: ArrayLike<number>): void {
@@ -440,6 +506,12 @@ interface Group {
   representative: Candidate;
   matchLength: number;
   occurrences: number;
+}
+
+/** Whether p lies in one of the [start, end) pairs of `ranges` (flat). */
+function inRanges(ranges: readonly number[], p: number): boolean {
+  for (let i = 0; i < ranges.length; i += 2) if (p >= ranges[i] && p < ranges[i + 1]) return true;
+  return false;
 }
 
 function isPrefixOf(prefix: Int32Array, whole: Int32Array): boolean {

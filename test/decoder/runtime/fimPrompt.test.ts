@@ -44,7 +44,7 @@ describe('prompt building', () => {
   it('PSM is <fim_prefix> prefix <fim_suffix> suffix <fim_middle>, with special tokens as single ids', () => {
     const { tokenizer } = m;
     const s = tokenizer.special;
-    const prompt = buildFimPrompt(tokenizer, psm, 'def add(a, b):\n    ', '\n\nprint(add(1, 2))\n', 1000);
+    const prompt = buildFimPrompt(tokenizer, psm, 'def add(a, b):\n    ', '\n\nprint(add(1, 2))\n', 1000).tokens;
     const prefixIds = tokenizer.encode('def add(a, b):\n    ');
     const suffixIds = tokenizer.encode('\n\nprint(add(1, 2))\n');
     assert.deepEqual(prompt, [s.fimPrefix, ...prefixIds, s.fimSuffix, ...suffixIds, s.fimMiddle]);
@@ -54,7 +54,7 @@ describe('prompt building', () => {
   it('SPM puts the suffix first, so typing at the cursor changes only the end of the prompt', () => {
     const { tokenizer } = m;
     const s = tokenizer.special;
-    const prompt = buildFimPrompt(tokenizer, spm, 'def add(a, b):\n    ', '\n\nprint(add(1, 2))\n', 1000);
+    const prompt = buildFimPrompt(tokenizer, spm, 'def add(a, b):\n    ', '\n\nprint(add(1, 2))\n', 1000).tokens;
     assert.deepEqual(prompt, [s.fimPrefix, s.fimSuffix, ...tokenizer.encode('\n\nprint(add(1, 2))\n'), s.fimMiddle,
       ...tokenizer.encode('def add(a, b):\n    ')]);
     const line = Array.from({ length: 300 }, (_, i) => `value_${i} = compute(${i})\n`).join('');
@@ -62,7 +62,7 @@ describe('prompt building', () => {
     let previous: number[] | null = null;
     let reusedShare = 1;
     for (const typed of ['r', 're', 'ret', 'retu', 'retur', 'return']) {
-      const p = buildFimPrompt(tokenizer, spm, line + typed, suffix, 600);
+      const p = buildFimPrompt(tokenizer, spm, line + typed, suffix, 600).tokens;
       assert.ok(p.length <= 600);
       if (previous) {
         let common = 0;
@@ -76,7 +76,7 @@ describe('prompt building', () => {
 
   it('a model with a beginning-of-sequence token gets it first', () => {
     const { tokenizer } = m;
-    const prompt = buildFimPrompt(tokenizer, psm, 'a', 'b', 100, undefined, 7);
+    const prompt = buildFimPrompt(tokenizer, psm, 'a', 'b', 100, undefined, 7).tokens;
     assert.deepEqual(prompt.slice(0, 2), [7, tokenizer.special.fimPrefix]);
   });
 
@@ -93,7 +93,7 @@ describe('prompt building', () => {
     const s = tokenizer.special;
     const prefix = Array.from({ length: 400 }, (_, i) => `line_${i} = ${i}\n`).join('');
     const suffix = Array.from({ length: 400 }, (_, i) => `after_${i}()\n`).join('');
-    const prompt = buildFimPrompt(tokenizer, psm, prefix, suffix, 200);
+    const prompt = buildFimPrompt(tokenizer, psm, prefix, suffix, 200).tokens;
     assert.ok(prompt.length <= 200, `prompt has ${prompt.length} tokens`);
     const middleAt = prompt.indexOf(s.fimSuffix);
     const keptPrefix = tokenizer.decode(prompt.slice(1, middleAt));
@@ -109,7 +109,7 @@ describe('prompt building', () => {
     const prefix = Array.from({ length: 300 }, (_, i) => `    value_${i} = compute(${i}, "item ${i}")\n`).join('');
     const suffix = Array.from({ length: 300 }, (_, i) => `    after_${i}(call, "arg ${i}")\n`).join('');
     for (const budget of [120, 200, 333, 517]) {
-      const prompt = buildFimPrompt(tokenizer, psm, prefix, suffix, budget);
+      const prompt = buildFimPrompt(tokenizer, psm, prefix, suffix, budget).tokens;
       assert.ok(prompt.length <= budget, `${prompt.length} tokens for ${budget}`);
       const middleAt = prompt.indexOf(s.fimSuffix);
       const keptPrefix = tokenizer.decode(prompt.slice(1, middleAt));
@@ -137,7 +137,7 @@ describe('prompt building', () => {
   it('a suffix that fits is not cut, even when it stops mid-line (the end of the file)', () => {
     const { tokenizer } = m;
     const s = tokenizer.special;
-    const prompt = buildFimPrompt(tokenizer, psm, 'def f():\n    return ', '\nprint(f())', 1000);
+    const prompt = buildFimPrompt(tokenizer, psm, 'def f():\n    return ', '\nprint(f())', 1000).tokens;
     const middleAt = prompt.indexOf(s.fimSuffix);
     assert.equal(tokenizer.decode(prompt.slice(middleAt + 1, -1)), '\nprint(f())');
     assert.equal(tokenizer.decode(prompt.slice(1, middleAt)), 'def f():\n    return ');
@@ -153,24 +153,24 @@ describe('prompt building', () => {
     assert.equal(tokenizer.decode(small), '<|repo_name|>shop\n<|file_sep|>src/b.ts\nexport const b = 2;\n<|file_sep|>src/cart.ts\n',
       'the worst chunk (first) goes first');
     assert.deepEqual(buildRepoHeader(tokenizer, { ...psm, repo: null }, context, 1000), []);
-    const prompt = buildFimPrompt(tokenizer, psm, 'x = ', '\n', 1000, context);
+    const prompt = buildFimPrompt(tokenizer, psm, 'x = ', '\n', 1000, context).tokens;
     assert.deepEqual(prompt.slice(0, header.length), header);
     assert.equal(prompt[header.length], tokenizer.special.fimPrefix);
   });
 
   it('a plain prompt is never empty and keeps the end of the text, from the start of a line', () => {
     const { tokenizer } = m;
-    assert.deepEqual(buildPlainPrompt(tokenizer, psm, '', 100, null), [tokenizer.special.eot]);
+    assert.deepEqual(buildPlainPrompt(tokenizer, psm, '', 100, null).tokens, [tokenizer.special.eot]);
     const line = '    value = compute(x, "item")\n';
     const long = line.repeat(500);
     for (const budget of [50, 120, 333]) {
-      const prompt = buildPlainPrompt(tokenizer, psm, long, budget, null);
+      const prompt = buildPlainPrompt(tokenizer, psm, long, budget, null).tokens;
       const lineTokens = tokenizer.encode(line).length;
       assert.ok(prompt.length <= budget && prompt.length > budget - cutStep(budget) - lineTokens, `${prompt.length} tokens for ${budget}`);
       const kept = tokenizer.decode(prompt);
       assert.ok(long.endsWith(kept) && kept.startsWith(line), JSON.stringify(kept.slice(0, 20)));
     }
-    const short = buildPlainPrompt(tokenizer, psm, 'x = 1\ny = ', 50, null);
+    const short = buildPlainPrompt(tokenizer, psm, 'x = 1\ny = ', 50, null).tokens;
     assert.equal(tokenizer.decode(short), 'x = 1\ny = ', 'a text that fits is not cut');
   });
 });

@@ -1,0 +1,55 @@
+// The weights of the workspace mixture: λ(n, c), the share of the n-gram distribution in
+//   p = (1 − λ) · p_model + λ · p_ngram
+// as a table over the length n of the longest suffix match and the number c of its occurrences.
+// Fitted per model by maximum likelihood on training-split packages (extension/cli/fitMixture.ts)
+// and shipped beside the model as `mixture.json`. Pure: parsing and lookup only.
+
+export const MIXTURE_FORMAT = 'msn-mixture/1';
+export const MIXTURE_FILE = 'mixture.json';
+
+export interface MixtureWeights {
+  /** Lower edges of the match-length buckets, ascending; matches shorter than the first get λ = 0. */
+  matchEdges: number[];
+  /** Lower edges of the occurrence-count buckets, ascending, the first 1. */
+  countEdges: number[];
+  /** λ per [match bucket][count bucket], each in [0, 1). */
+  lambda: number[][];
+}
+
+/** Index of the last edge that `value` reaches, or -1 below the first. */
+export function bucketOf(edges: readonly number[], value: number): number {
+  let at = -1;
+  for (let i = 0; i < edges.length && value >= edges[i]; i++) at = i;
+  return at;
+}
+
+/** λ for a match of `matchLength` tokens seen `count` times; 0 where there is no match. */
+export function lambdaFor(weights: MixtureWeights, matchLength: number, count: number): number {
+  const m = bucketOf(weights.matchEdges, matchLength);
+  const c = bucketOf(weights.countEdges, count);
+  return m < 0 || c < 0 ? 0 : weights.lambda[m][c];
+}
+
+function ascendingIntegers(value: unknown, name: string): number[] {
+  if (!Array.isArray(value) || value.length === 0 || !value.every((v) => Number.isInteger(v) && v >= 1)) {
+    throw new Error(`${name} must be a non-empty list of positive integers`);
+  }
+  for (let i = 1; i < value.length; i++) if (value[i] <= value[i - 1]) throw new Error(`${name} must be ascending`);
+  return value as number[];
+}
+
+/** Checks a parsed mixture.json; throws one sentence naming what is wrong. */
+export function parseMixtureWeights(json: unknown): MixtureWeights {
+  const o = json as Record<string, unknown> | null;
+  if (typeof o !== 'object' || o === null) throw new Error('mixture.json is not a JSON object');
+  if (o.format !== MIXTURE_FORMAT) throw new Error(`mixture.json has format ${JSON.stringify(o.format)}, expected "${MIXTURE_FORMAT}"`);
+  const matchEdges = ascendingIntegers(o.match_edges, 'match_edges');
+  const countEdges = ascendingIntegers(o.count_edges, 'count_edges');
+  if (countEdges[0] !== 1) throw new Error('count_edges must start at 1');
+  const lambda = o.lambda;
+  const validRow = (row: unknown) => Array.isArray(row) && row.length === countEdges.length && row.every((x) => typeof x === 'number' && x >= 0 && x < 1);
+  if (!Array.isArray(lambda) || lambda.length !== matchEdges.length || !lambda.every(validRow)) {
+    throw new Error(`lambda must be ${matchEdges.length} rows of ${countEdges.length} numbers in [0, 1)`);
+  }
+  return { matchEdges, countEdges, lambda: lambda as number[][] };
+}

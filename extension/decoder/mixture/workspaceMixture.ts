@@ -1,0 +1,198 @@
+// The workspace-aware next-token distribution of one request, and its greedy choice:
+//   p(v | context) = (1 − λ) · p_model(v | context) + λ · p_ngram(v | context)
+// where p_ngram is the distribution of the tokens that followed the longest suffix of the context
+// found in the datastore, and λ = λ(match length, occurrences) (mixtureWeights.ts).
+//
+// The datastore: the workspace index without the current document (whose indexed text holds the
+// cursor's own continuation, the text below it, right after the prefix), plus the request's own
+// prefix and suffix as two separate documents (so a pattern below the cursor can be reused, but the
+// suffix is never continued from the cursor). The context is the text order — prefix tokens, then what
+// was emitted, then a tree node's path — whatever the prompt's FIM order.
+//
+// Lossless: the choice at a tree node depends only on that node's logits row and its own context, so
+// every strategy (and plain greedy, which runs the same rule) emits the same tokens.
+import type { DraftNode } from '../draft/types';
+import type { TokenIndex } from '../retrieval/tokenIndex';
+import { argmaxOfRow } from '../engine/logits';
+import { lambdaFor, type MixtureWeights } from './mixtureWeights';
+import type { HealingConstraint } from './tokenHealing';
+
+/** Tokens of context a lookup reads (the longest match it can measure). */
+export const MIXTURE_CONTEXT_TOKENS = 64;
+const PREFIX_URI = 'request#prefix';
+const SUFFIX_URI = 'request#suffix';
+
+/** Chooses the emitted token at every node a greedy walk can reach (-1 elsewhere). */
+export interface NextTokenRule {
+  /** `emitted`: the tokens this generation emitted before the tree's root was verified. */
+  alongTree(logits: Float32Array, nodes: readonly DraftNode[], vocab: number, emitted: readonly number[]): Int32Array;
+  /** Text the first emitted tokens spell that is not part of the completion (token healing: tokenHealing.ts). */
+  readonly hiddenText: string;
+}
+
+export interface NgramDistribution {
+  matchLength: number;
+  /** Occurrences of the longest match. */
+  occurrences: number;
+  tokens: number[];
+  probabilities: number[];
+  lambda: number;
+}
+
+export interface RequestMixtureOptions {
+  weights: MixtureWeights;
+  /** The workspace index (shared with the strategies' retrieval); absent: the request's own text only. */
+  workspace?: TokenIndex;
+  /** Documents of the workspace index left out (the current document). */
+  excludedUris?: ReadonlySet<string>;
+  /** The prompt's prefix tokens, without the healed ones (the text above the cursor as the prompt holds it). */
+  prefix: readonly number[];
+  /** The prompt's suffix tokens (empty for a plain prompt). */
+  suffix: readonly number[];
+  /** The dropped end of the prefix that the first tokens must spell again; absent: none. */
+  healing?: HealingConstraint;
+  /** Every token's text (for how much of the healed text the emitted tokens spell). */
+  tokenTexts: readonly string[];
+}
+
+export class RequestMixture implements NextTokenRule {
+  readonly hiddenText: string;
+
+  /**
+   * `own`: an empty index the request's prefix and suffix go into (TokenIndex has no I/O); `before`: tokens
+   * emitted before the generation this rule decodes starts (a replay of part of an earlier one).
+   */
+  constructor(private readonly options: RequestMixtureOptions, private readonly own: TokenIndex, private readonly before: readonly number[] = []) {
+    if (own.documentCount === 0) {
+      if (options.prefix.length > 0) own.set(PREFIX_URI, options.prefix);
+      if (options.suffix.length > 0) own.set(SUFFIX_URI, options.suffix);
+    }
+    const healed = options.healing?.text ?? '';
+    this.hiddenText = healed.slice(Math.min(healed.length, this.textLength(before, healed.length)));
+  }
+
+  /** The text before the first emitted token: the prompt's prefix without its healed end. */
+  get leadTokens(): readonly number[] {
+    return this.options.prefix;
+  }
+
+  /** The same mixture for a generation that starts `tokens` later (a replay of part of this one). */
+  after(tokens: readonly number[]): RequestMixture {
+    return new RequestMixture(this.options, this.own, [...this.before, ...tokens]);
+  }
+
+  /** The n-gram side at a context (text order, ending with the last token before the one predicted). */
+  distribution(context: ArrayLike<number>): NgramDistribution | null {
+    const fromWorkspace = this.options.workspace?.nextTokenCounts(context, this.options.excludedUris);
+    const fromOwn = this.own.nextTokenCounts(context);
+    const n = Math.max(fromWorkspace?.matchLength ?? 0, fromOwn.matchLength);
+    if (n === 0) return null;
+    const tokens: number[] = [];
+    const counts: number[] = [];
+    for (const found of [fromWorkspace, fromOwn]) {
+      if (!found || found.matchLength !== n) continue;
+      for (let i = 0; i < found.tokens.length; i++) {
+        const at = tokens.indexOf(found.tokens[i]);
+        if (at >= 0) counts[at] += found.counts[i];
+        else { tokens.push(found.tokens[i]); counts.push(found.counts[i]); }
+      }
+    }
+    const occurrences = counts.reduce((a, b) => a + b, 0);
+    const lambda = lambdaFor(this.options.weights, n, occurrences);
+    return { matchLength: n, occurrences, tokens, probabilities: counts.map((c) => c / occurrences), lambda };
+  }
+
+  /**
+   * The mixture's most probable token at one logits row given the text before it (ties: the lower id,
+   * as the model's argmax), among `allowed` tokens when given (healing).
+   */
+  choose(logits: Float32Array, row: number, vocab: number, context: ArrayLike<number>, allowed?: Int32Array): number {
+    const d = this.distribution(context);
+    if (allowed) return mixedChoiceAmong(logits, row, vocab, allowed, d);
+    const best = argmaxOfRow(logits, row, vocab);
+    return d === null || d.lambda === 0 ? best : mixedChoice(logits, row, vocab, best, d);
+  }
+
+  alongTree(logits: Float32Array, nodes: readonly DraftNode[], vocab: number, emitted: readonly number[]): Int32Array {
+    const chosen = new Int32Array(nodes.length).fill(-1);
+    const generated = this.before.length > 0 ? [...this.before, ...emitted] : emitted;
+    const healing = this.options.healing;
+    const healedLength = healing?.text.length ?? 0;
+    const spelt = this.textLength(generated, healedLength);
+    const path: number[] = [];
+    for (let i = 0; i < nodes.length; i++) {
+      const parent = nodes[i].parent;
+      if (parent >= 0 && !(chosen[parent] >= 0 && chosen[parent] === nodes[i].token)) continue;
+      path.length = 0;
+      for (let n = i; nodes[n].parent >= 0; n = nodes[n].parent) path.push(nodes[n].token);
+      path.reverse();
+      const context = lastTokens([this.options.prefix, generated, path], MIXTURE_CONTEXT_TOKENS);
+      const offset = spelt < healedLength ? spelt + this.textLength(path, healedLength) : healedLength;
+      chosen[i] = this.choose(logits, i, vocab, context, offset < healedLength ? healing!.allowedAt(offset) : undefined);
+    }
+    return chosen;
+  }
+
+  /** Characters `tokens` spell, counted up to `cap`. */
+  private textLength(tokens: readonly number[], cap: number): number {
+    let length = 0;
+    for (let i = 0; i < tokens.length && length < cap; i++) length += this.options.tokenTexts[tokens[i]]?.length ?? 0;
+    return length;
+  }
+}
+
+/** Softmax denominator of a row relative to `top` (its largest logit). */
+function expSum(logits: Float32Array, base: number, vocab: number, top: number): number {
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - top);
+  return sum;
+}
+
+/** The best of the model's argmax and the n-gram tokens under (1 − λ) p_model + λ p_ngram (pure). */
+export function mixedChoice(logits: Float32Array, row: number, vocab: number, argmax: number, d: NgramDistribution): number {
+  const base = row * vocab;
+  const top = logits[base + argmax];
+  const sum = expSum(logits, base, vocab, top);
+  const score = (v: number, pNgram: number) => (1 - d.lambda) * (Math.exp(logits[base + v] - top) / sum) + d.lambda * pNgram;
+  const own = d.tokens.indexOf(argmax);
+  let best = argmax;
+  let bestScore = score(argmax, own >= 0 ? d.probabilities[own] : 0);
+  for (let i = 0; i < d.tokens.length; i++) {
+    const v = d.tokens[i];
+    if (v < 0 || v >= vocab) continue;
+    const s = score(v, d.probabilities[i]);
+    if (s > bestScore || (s === bestScore && v < best)) { best = v; bestScore = s; }
+  }
+  return best;
+}
+
+/** The mixture's best token among `allowed` (ascending ids), the n-gram side restricted to them too (pure). */
+export function mixedChoiceAmong(logits: Float32Array, row: number, vocab: number, allowed: Int32Array, d: NgramDistribution | null): number {
+  const base = row * vocab;
+  const lambda = d?.lambda ?? 0;
+  let best = -1;
+  let bestScore = -Infinity;
+  if (lambda === 0) {
+    for (const v of allowed) if (logits[base + v] > bestScore) { best = v; bestScore = logits[base + v]; }
+    return best;
+  }
+  let top = -Infinity;
+  for (let v = 0; v < vocab; v++) if (logits[base + v] > top) top = logits[base + v];
+  const sum = expSum(logits, base, vocab, top);
+  for (const v of allowed) {
+    const at = d!.tokens.indexOf(v);
+    const s = (1 - lambda) * (Math.exp(logits[base + v] - top) / sum) + lambda * (at >= 0 ? d!.probabilities[at] : 0);
+    if (s > bestScore) { best = v; bestScore = s; }
+  }
+  return best;
+}
+
+/** The last `count` tokens of the concatenated parts (a fresh array). */
+function lastTokens(parts: readonly (readonly number[])[], count: number): number[] {
+  const out: number[] = [];
+  for (let p = parts.length - 1; p >= 0 && out.length < count; p--) {
+    const part = parts[p];
+    for (let i = part.length - 1; i >= 0 && out.length < count; i--) out.push(part[i]);
+  }
+  return out.reverse();
+}
