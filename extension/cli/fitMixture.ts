@@ -13,8 +13,8 @@ import { buildChainInputs } from '../decoder/engine/chainInputs';
 import { KvCache } from '../decoder/engine/kvCache';
 import { argmaxOfRow } from '../decoder/engine/logits';
 import { fitWeights, type Observation } from '../decoder/mixture/fitLambda';
-import { lambdaFor, MIXTURE_FILE, MIXTURE_FORMAT, type MixtureWeights } from '../decoder/mixture/mixtureWeights';
-import { mixedChoice, MIXTURE_CONTEXT_TOKENS, type NgramDistribution } from '../decoder/mixture/workspaceMixture';
+import { MATCH_SOURCES, MIXTURE_FILE, MIXTURE_FORMAT, type MixtureWeights } from '../decoder/mixture/mixtureWeights';
+import { MIXTURE_CONTEXT_TOKENS } from '../decoder/mixture/workspaceMixture';
 import { intArg, parseArgs, UsageError } from './args';
 import { editorPrompt } from './benchRunner';
 import { readWorkspace, sampleWorkspaceCursors } from './benchSamples';
@@ -26,15 +26,36 @@ export const MATCH_EDGES = [2, 3, 4, 6, 8, 12, 16, 24, 32, 48];
 export const COUNT_EDGES = [1, 2, 3, 5, 9, 17];
 const PREFILL_CHUNK = 128;
 /** λ = 0 everywhere: the fit only reads the n-gram side's counts. */
-const NO_MIXING: MixtureWeights = { matchEdges: MATCH_EDGES, countEdges: COUNT_EDGES, lambda: MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)) };
+/** λ = 0 everywhere: the fit only reads the n-gram side's counts. */
+const NO_MIXING: MixtureWeights = {
+  matchEdges: MATCH_EDGES, countEdges: COUNT_EDGES,
+  lambda: { workspace: MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)), own: MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)) },
+};
 
-function softmaxAt(logits: Float32Array, row: number, vocab: number, token: number): number {
+/** Softmax probabilities of `tokens` at one logits row. */
+function probabilitiesAt(logits: Float32Array, row: number, vocab: number, tokens: readonly number[]): number[] {
   const base = row * vocab;
   let top = -Infinity;
   for (let v = 0; v < vocab; v++) top = Math.max(top, logits[base + v]);
   let sum = 0;
   for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - top);
-  return Math.exp(logits[base + token] - top) / sum;
+  return tokens.map((t) => Math.exp(logits[base + t] - top) / sum);
+}
+
+/**
+ * Whether the mixture's greedy choice at λ is `truth`, from the candidates only: the model's argmax and
+ * the n-gram tokens (what mixedChoice compares), with their model and n-gram probabilities.
+ */
+function choiceChecker(candidates: readonly number[], pModel: readonly number[], pNgram: readonly number[], truth: number): (lambda: number) => boolean {
+  return (lambda) => {
+    let best = -1;
+    let bestScore = -Infinity;
+    for (let i = 0; i < candidates.length; i++) {
+      const s = (1 - lambda) * pModel[i] + lambda * pNgram[i];
+      if (s > bestScore || (s === bestScore && candidates[i] < best)) { best = candidates[i]; bestScore = s; }
+    }
+    return best === truth;
+  };
 }
 
 async function main(): Promise<void> {
@@ -52,11 +73,9 @@ async function main(): Promise<void> {
   const vocab = config.vocabSize;
   const cache = new KvCache(config.numLayers, config.maxPositions, config.numKvHeads * config.headDim);
   const points: Observation[] = [];
-  // Every matched position, scored after the fit: the mixture's choice there against the truth.
-  const pending: { logits: Float32Array; argmax: number; truth: number; d: NgramDistribution }[] = [];
   let positions = 0;
   let modelRight = 0;
-  let mixtureRight = 0;
+  let unmatchedRight = 0;
   const byWorkspace: string[][] = [];
 
   for (const workspace of workspaces) {
@@ -90,12 +109,17 @@ async function main(): Promise<void> {
           if (argmax === truth) modelRight++;
           const d = mixture.distribution(context);
           if (d === null) {
-            if (argmax === truth) mixtureRight++;
+            if (argmax === truth) unmatchedRight++;
             continue;
           }
+          const candidates = [argmax, ...d.tokens.filter((t) => t !== argmax)];
+          const pNgram = candidates.map((t) => (d.tokens.includes(t) ? d.probabilities[d.tokens.indexOf(t)] : 0));
+          const pModel = probabilitiesAt(outputs.logits, i, vocab, [...candidates, truth]);
           const at = d.tokens.indexOf(truth);
-          points.push({ matchLength: d.matchLength, occurrences: d.occurrences, pModel: softmaxAt(outputs.logits, i, vocab, truth), pNgram: at >= 0 ? d.probabilities[at] : 0 });
-          pending.push({ logits: outputs.logits.slice(i * vocab, (i + 1) * vocab), argmax, truth, d });
+          points.push({
+            source: d.source, matchLength: d.matchLength, occurrences: d.occurrences, pModel: pModel[candidates.length], pNgram: at >= 0 ? d.probabilities[at] : 0,
+            modelRight: argmax === truth, mixtureRight: choiceChecker(candidates, pModel.slice(0, candidates.length), pNgram, truth),
+          });
         }
       }
       await engine.corpus.upsert([{ uri: sample.file!, path: sample.file, text: files.find((f) => f.path === sample.file)!.text }]);
@@ -106,14 +130,15 @@ async function main(): Promise<void> {
   }
 
   const { weights, cells } = fitWeights(points, MATCH_EDGES, COUNT_EDGES);
-  for (const p of pending) {
-    const lambda = lambdaFor(weights, p.d.matchLength, p.d.occurrences);
-    if (mixedChoice(p.logits, 0, vocab, p.argmax, { ...p.d, lambda }) === p.truth) mixtureRight++;
-  }
-  const gain = cells.flat().reduce((s, c) => s + c.gain * c.positions, 0) / Math.max(1, points.length);
+  const all = MATCH_SOURCES.flatMap((source) => cells[source].flat());
+  const gain = all.reduce((s, c) => s + c.gain * c.positions, 0) / Math.max(1, points.length);
+  const mixtureRight = unmatchedRight + all.reduce((s, c) => s + c.mixtureRight, 0);
   console.log(formatTable(['workspace', 'cursors', 'positions with a match'], byWorkspace));
-  console.log(formatTable(['match length', ...COUNT_EDGES.map((c, i) => `c>=${c}${i + 1 < COUNT_EDGES.length ? `<${COUNT_EDGES[i + 1]}` : ''}`)],
-    MATCH_EDGES.map((n, m) => [`n>=${n}`, ...cells[m].map((c) => `${c.lambda.toFixed(2)} (${c.positions})`)])));
+  for (const source of MATCH_SOURCES) {
+    console.log(`λ (positions; greedy right: model / mixture) where the longest match is in ${source === 'own' ? "the request's own text only" : 'the workspace'}:`);
+    console.log(formatTable(['match length', ...COUNT_EDGES.map((c, i) => `c>=${c}${i + 1 < COUNT_EDGES.length ? `<${COUNT_EDGES[i + 1]}` : ''}`)],
+      MATCH_EDGES.map((n, m) => [`n>=${n}`, ...cells[source][m].map((c) => `${c.lambda.toFixed(2)} (${c.positions}; ${c.modelRight}/${c.mixtureRight})`)])));
+  }
   console.log(`positions: ${positions}, with an n-gram match: ${points.length}; log-likelihood gain ${gain.toFixed(3)} nats per matched position`);
   console.log(`next-token accuracy (teacher-forced, these positions): model ${(100 * modelRight / positions).toFixed(1)}%, mixture ${(100 * mixtureRight / positions).toFixed(1)}%`);
   const record = {

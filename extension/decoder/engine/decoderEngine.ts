@@ -14,7 +14,7 @@ import { toDecodeStats } from './decodeStats';
 import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, withoutPrefixEnd, type PromptParts, type RepoContext } from './fimPrompt';
 import type { MixtureWeights } from '../mixture/mixtureWeights';
 import { HealingConstraint, healedTokenCount } from '../mixture/tokenHealing';
-import { RequestMixture } from '../mixture/workspaceMixture';
+import { MIXTURE_CONTEXT_TOKENS, RequestMixture } from '../mixture/workspaceMixture';
 import { TokenIndex } from '../retrieval/tokenIndex';
 import { CompletionMemo } from './completionMemo';
 import { Detokenizer } from './detokenizer';
@@ -285,8 +285,8 @@ export class DecoderEngine {
     const mixture = new RequestMixture({
       weights, workspace: loaded.strategies.workspace, excludedUris: new Set(currentUri !== undefined ? [currentUri] : []),
       prefix: kept.prefix, suffix: kept.suffix, tokenTexts: texts,
-      healing: healed > 0 ? new HealingConstraint(healedText, texts, special) : undefined,
-    }, new TokenIndex());
+      healing: healed > 0 ? new HealingConstraint(healedText, texts, special, (text) => tokenizer.encode(text)) : undefined,
+    }, new TokenIndex({ maxMatchLength: MIXTURE_CONTEXT_TOKENS }));
     return { prompt: kept.tokens, mixture };
   }
 

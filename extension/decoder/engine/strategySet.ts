@@ -8,12 +8,17 @@ import type { DraftStrategy } from '../draft/types';
 import type { LoadedModel } from '../model/modelDir';
 import { OutputHistory } from '../retrieval/outputHistory';
 import { TokenIndex } from '../retrieval/tokenIndex';
+import { MIXTURE_CONTEXT_TOKENS } from '../mixture/workspaceMixture';
 import { createStrategy } from '../strategies';
 import type { StrategySet } from './decoderEngine';
 import type { MeasuredLatencies } from './latencyCalibration';
 
+export const WORKSPACE_ORDERS = [2, 4, 8, 16];
+
 export function createStrategySet(_model: LoadedModel, curve: MeasuredLatencies): StrategySet {
-  const workspace = new TokenIndex();
+  // Orders 8 and 16 find long verbatim matches in a large workspace, where the newest occurrences of a
+  // common 4-gram (all its chain walk examines) rarely hold the longest one (the mixture's lookups, drafts).
+  const workspace = new TokenIndex({ orders: WORKSPACE_ORDERS, maxMatchLength: MIXTURE_CONTEXT_TOKENS });
   const outputs = new OutputHistory();
   const latency = new LatencyCurve(curve);
   const statsByName = new Map<StrategyName, AcceptanceStats>();

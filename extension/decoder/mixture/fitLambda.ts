@@ -2,20 +2,19 @@
 // At each position of real code after a cursor, with n-gram match length n and c occurrences,
 // the model gave the true next token probability pModel and the n-gram side pNgram; λ of a cell
 // maximises Σ log((1 − λ) pModel + λ pNgram) over its positions, a concave function of λ.
-import { bucketOf, type MixtureWeights } from './mixtureWeights';
+// Greedy decoding then uses the mixture's most probable token, which likelihood does not score:
+// a cell where that choice is right less often than the model's own on the fit's positions gets λ = 0.
+import { bucketOf, MATCH_SOURCES, type MatchSource, type MixtureWeights } from './mixtureWeights';
 
 export interface Observation {
+  source: MatchSource;
   matchLength: number;
   occurrences: number;
   pModel: number;
   pNgram: number;
-}
-
-export interface CellFit {
-  positions: number;
-  lambda: number;
-  /** Mean log-likelihood gain over the model alone, nats per position. */
-  gain: number;
+  /** Whether greedy choice is right at this position: the model's, and the mixture's under λ. */
+  modelRight: boolean;
+  mixtureRight: (lambda: number) => boolean;
 }
 
 /** Largest λ a fit may return: p_model always keeps a share, so no token is ever impossible. */
@@ -49,8 +48,18 @@ export function fitOne(points: readonly Observation[]): number {
   return logLikelihood(points, 0) >= logLikelihood(points, lambda) ? 0 : lambda;
 }
 
-/** The table, and each cell's fit, for the given bucket edges. */
-export function fitWeights(points: readonly Observation[], matchEdges: number[], countEdges: number[]): { weights: MixtureWeights; cells: CellFit[][] } {
+export interface CellFit {
+  positions: number;
+  lambda: number;
+  /** Mean log-likelihood gain over the model alone, nats per position. */
+  gain: number;
+  /** Positions where greedy choice was right: the model's, the mixture's (at this λ). */
+  modelRight: number;
+  mixtureRight: number;
+}
+
+/** One source's table, and each cell's fit, for the given bucket edges. */
+export function fitTable(points: readonly Observation[], matchEdges: number[], countEdges: number[]): { lambda: number[][]; cells: CellFit[][] } {
   const cellsOf = matchEdges.map(() => countEdges.map((): Observation[] => []));
   for (const p of points) {
     const m = bucketOf(matchEdges, p.matchLength);
@@ -67,11 +76,29 @@ export function fitWeights(points: readonly Observation[], matchEdges: number[],
     cells.push([]);
     for (let c = 0; c < countEdges.length; c++) {
       const cell = cellsOf[m][c];
-      const l = cell.length >= MIN_CELL_POSITIONS ? fitOne(cell) : rowLambda ?? (m > 0 ? cells[m - 1][c].lambda : overall);
+      let l = cell.length >= MIN_CELL_POSITIONS ? fitOne(cell) : rowLambda ?? (m > 0 ? cells[m - 1][c].lambda : overall);
+      const modelRight = cell.filter((p) => p.modelRight).length;
+      let mixtureRight = cell.filter((p) => p.mixtureRight(l)).length;
+      if (cell.length >= MIN_CELL_POSITIONS && mixtureRight < modelRight) {
+        l = 0;
+        mixtureRight = modelRight;
+      }
       const gain = cell.length > 0 ? (logLikelihood(cell, l) - logLikelihood(cell, 0)) / cell.length : 0;
       lambda[m].push(Number(l.toFixed(4)));
-      cells[m].push({ positions: cell.length, lambda: l, gain });
+      cells[m].push({ positions: cell.length, lambda: l, gain, modelRight, mixtureRight });
     }
+  }
+  return { lambda, cells };
+}
+
+/** Both sources' tables. */
+export function fitWeights(points: readonly Observation[], matchEdges: number[], countEdges: number[]): { weights: MixtureWeights; cells: Record<MatchSource, CellFit[][]> } {
+  const lambda = {} as Record<MatchSource, number[][]>;
+  const cells = {} as Record<MatchSource, CellFit[][]>;
+  for (const source of MATCH_SOURCES) {
+    const fit = fitTable(points.filter((p) => p.source === source), matchEdges, countEdges);
+    lambda[source] = fit.lambda;
+    cells[source] = fit.cells;
   }
   return { weights: { matchEdges, countEdges, lambda }, cells };
 }

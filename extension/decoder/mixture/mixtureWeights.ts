@@ -1,19 +1,24 @@
 // The weights of the workspace mixture: λ(n, c), the share of the n-gram distribution in
 //   p = (1 − λ) · p_model + λ · p_ngram
-// as a table over the length n of the longest suffix match and the number c of its occurrences.
+// as a table over the length n of the longest suffix match and the number c of its occurrences, one
+// table per source of that match: the workspace, or only the request's own text (prefix and suffix).
 // Fitted per model by maximum likelihood on training-split packages (extension/cli/fitMixture.ts)
 // and shipped beside the model as `mixture.json`. Pure: parsing and lookup only.
 
 export const MIXTURE_FORMAT = 'msn-mixture/1';
 export const MIXTURE_FILE = 'mixture.json';
 
+/** Where the longest match was found: another document of the workspace, or only the request's own text. */
+export type MatchSource = 'workspace' | 'own';
+export const MATCH_SOURCES: readonly MatchSource[] = ['workspace', 'own'];
+
 export interface MixtureWeights {
   /** Lower edges of the match-length buckets, ascending; matches shorter than the first get λ = 0. */
   matchEdges: number[];
   /** Lower edges of the occurrence-count buckets, ascending, the first 1. */
   countEdges: number[];
-  /** λ per [match bucket][count bucket], each in [0, 1). */
-  lambda: number[][];
+  /** λ per source, per [match bucket][count bucket], each in [0, 1). */
+  lambda: Record<MatchSource, number[][]>;
 }
 
 /** Index of the last edge that `value` reaches, or -1 below the first. */
@@ -23,11 +28,11 @@ export function bucketOf(edges: readonly number[], value: number): number {
   return at;
 }
 
-/** λ for a match of `matchLength` tokens seen `count` times; 0 where there is no match. */
-export function lambdaFor(weights: MixtureWeights, matchLength: number, count: number): number {
+/** λ for a match of `matchLength` tokens seen `count` times in `source`; 0 where there is no match. */
+export function lambdaFor(weights: MixtureWeights, source: MatchSource, matchLength: number, count: number): number {
   const m = bucketOf(weights.matchEdges, matchLength);
   const c = bucketOf(weights.countEdges, count);
-  return m < 0 || c < 0 ? 0 : weights.lambda[m][c];
+  return m < 0 || c < 0 ? 0 : weights.lambda[source][m][c];
 }
 
 function ascendingIntegers(value: unknown, name: string): number[] {
@@ -46,10 +51,15 @@ export function parseMixtureWeights(json: unknown): MixtureWeights {
   const matchEdges = ascendingIntegers(o.match_edges, 'match_edges');
   const countEdges = ascendingIntegers(o.count_edges, 'count_edges');
   if (countEdges[0] !== 1) throw new Error('count_edges must start at 1');
-  const lambda = o.lambda;
   const validRow = (row: unknown) => Array.isArray(row) && row.length === countEdges.length && row.every((x) => typeof x === 'number' && x >= 0 && x < 1);
-  if (!Array.isArray(lambda) || lambda.length !== matchEdges.length || !lambda.every(validRow)) {
-    throw new Error(`lambda must be ${matchEdges.length} rows of ${countEdges.length} numbers in [0, 1)`);
+  const tables = o.lambda as Record<string, unknown> | null;
+  const lambda = {} as Record<MatchSource, number[][]>;
+  for (const source of MATCH_SOURCES) {
+    const table = typeof tables === 'object' && tables !== null ? tables[source] : undefined;
+    if (!Array.isArray(table) || table.length !== matchEdges.length || !table.every(validRow)) {
+      throw new Error(`lambda.${source} must be ${matchEdges.length} rows of ${countEdges.length} numbers in [0, 1)`);
+    }
+    lambda[source] = table as number[][];
   }
-  return { matchEdges, countEdges, lambda: lambda as number[][] };
+  return { matchEdges, countEdges, lambda };
 }

@@ -9,6 +9,7 @@
 /** At most this many trailing prefix tokens are healed. */
 export const MAX_HEALED_TOKENS = 4;
 const REPLACEMENT = '\uFFFD';
+const HORIZONTAL_SPACE = /^[ \t]$/;
 
 const isBlank = (text: string) => text.length > 0 && text.trim().length === 0;
 
@@ -29,29 +30,65 @@ export function healedTokenCount(prefix: readonly number[], texts: readonly stri
   return count;
 }
 
-/** The tokens allowed at each offset into the healed text, computed once per offset. */
+/** A letter to probe how the healed whitespace is tokenized when a word follows it. */
+const WORD_PROBE = 'a';
+
+/**
+ * The tokens allowed at each offset into the healed text. When it ends in a space or tab (the cursor
+ * sits where the user's indentation ends, so a word follows), the text is spelt as a file spells it
+ * before a word: the tokens of `text + "a"` but the last are forced one by one, and the last token must
+ * start with what is left and go on with anything but a space or tab (a completion that starts by
+ * indenting further is the wrong line). Otherwise any token that is a prefix of the rest, or starts with
+ * all of it, is allowed.
+ */
 export class HealingConstraint {
   private readonly allowed = new Map<number, Int32Array>();
+  /** Forced tokens and the offsets they start at. */
+  private readonly forced: number[] = [];
+  private readonly forcedAt: number[] = [];
+  private readonly forcedEnd: number;
+  private readonly indented: boolean;
 
-  constructor(readonly text: string, private readonly texts: readonly string[], private readonly special: ReadonlySet<number>) {}
+  constructor(readonly text: string, private readonly texts: readonly string[], private readonly special: ReadonlySet<number>, encode: (text: string) => number[]) {
+    this.indented = HORIZONTAL_SPACE.test(text.charAt(text.length - 1));
+    let end = 0;
+    if (this.indented) {
+      const probe = encode(text + WORD_PROBE);
+      for (const id of probe.slice(0, -1)) {
+        const piece = texts[id] ?? '';
+        if (piece.length === 0 || !text.startsWith(piece, end) || special.has(id)) break;
+        this.forced.push(id);
+        this.forcedAt.push(end);
+        end += piece.length;
+      }
+    }
+    this.forcedEnd = end;
+  }
 
-  /**
-   * Tokens that may follow when `offset` characters of the healed text are spelt: their text is a
-   * prefix of the rest (so more must follow) or starts with all of it.
-   */
+  /** The tokens that may follow when `offset` characters of the healed text are spelt (ascending ids). */
   allowedAt(offset: number): Int32Array {
     let ids = this.allowed.get(offset);
     if (!ids) {
-      const rest = this.text.slice(offset);
-      const list: number[] = [];
-      for (let id = 0; id < this.texts.length; id++) {
-        const t = this.texts[id];
-        if (this.special.has(id) || t.length === 0 || t.includes(REPLACEMENT)) continue;
-        if (rest.startsWith(t) || t.startsWith(rest)) list.push(id);
-      }
-      ids = Int32Array.from(list);
+      ids = offset < this.forcedEnd ? this.forcedTokenAt(offset) : this.completing(offset);
       this.allowed.set(offset, ids);
     }
     return ids;
+  }
+
+  private forcedTokenAt(offset: number): Int32Array {
+    const i = this.forcedAt.indexOf(offset);
+    return i >= 0 ? Int32Array.of(this.forced[i]) : this.completing(offset);
+  }
+
+  private completing(offset: number): Int32Array {
+    const rest = this.text.slice(offset);
+    const list: number[] = [];
+    for (let id = 0; id < this.texts.length; id++) {
+      const t = this.texts[id];
+      if (this.special.has(id) || t.length === 0 || t.includes(REPLACEMENT)) continue;
+      const spells = t.startsWith(rest) && !(this.indented && HORIZONTAL_SPACE.test(t.charAt(rest.length)));
+      if (spells || rest.startsWith(t)) list.push(id);
+    }
+    return Int32Array.from(list);
   }
 }

@@ -14,11 +14,15 @@
 import type { DraftNode } from '../draft/types';
 import type { TokenIndex } from '../retrieval/tokenIndex';
 import { argmaxOfRow } from '../engine/logits';
-import { lambdaFor, type MixtureWeights } from './mixtureWeights';
+import { lambdaFor, type MatchSource, type MixtureWeights } from './mixtureWeights';
 import type { HealingConstraint } from './tokenHealing';
 
-/** Tokens of context a lookup reads (the longest match it can measure). */
-export const MIXTURE_CONTEXT_TOKENS = 64;
+/**
+ * Tokens of context a lookup reads: the longest match it can measure. Long, because among many
+ * occurrences of a common line (a doc comment's "@api private") only a long match tells which one
+ * this is; the indexes must measure as far (their maxMatchLength).
+ */
+export const MIXTURE_CONTEXT_TOKENS = 256;
 const PREFIX_URI = 'request#prefix';
 const SUFFIX_URI = 'request#suffix';
 
@@ -32,6 +36,8 @@ export interface NextTokenRule {
 
 export interface NgramDistribution {
   matchLength: number;
+  /** The workspace when it holds a longest match, else the request's own text. */
+  source: MatchSource;
   /** Occurrences of the longest match. */
   occurrences: number;
   tokens: number[];
@@ -98,8 +104,9 @@ export class RequestMixture implements NextTokenRule {
       }
     }
     const occurrences = counts.reduce((a, b) => a + b, 0);
-    const lambda = lambdaFor(this.options.weights, n, occurrences);
-    return { matchLength: n, occurrences, tokens, probabilities: counts.map((c) => c / occurrences), lambda };
+    const source: MatchSource = fromWorkspace?.matchLength === n ? 'workspace' : 'own';
+    const lambda = lambdaFor(this.options.weights, source, n, occurrences);
+    return { matchLength: n, source, occurrences, tokens, probabilities: counts.map((c) => c / occurrences), lambda };
   }
 
   /**
