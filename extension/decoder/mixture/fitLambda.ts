@@ -45,7 +45,7 @@ export function fitOne(points: readonly Observation[]): number {
   }
   const lambda = (lo + hi) / 2;
   // The end points too: the likelihood may be largest at λ = 0 (the n-grams never help there).
-  return logLikelihood(points, 0) >= logLikelihood(points, lambda) ? 0 : lambda;
+  return logLikelihood(points, 0) >= logLikelihood(points, lambda) - 1e-9 ? 0 : lambda;
 }
 
 export interface CellFit {

@@ -46,7 +46,7 @@ function ascendingIntegers(value: unknown, name: string): number[] {
 /** Checks a parsed mixture.json; throws one sentence naming what is wrong. */
 export function parseMixtureWeights(json: unknown): MixtureWeights {
   const o = json as Record<string, unknown> | null;
-  if (typeof o !== 'object' || o === null) throw new Error('mixture.json is not a JSON object');
+  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new Error('mixture.json is not a JSON object');
   if (o.format !== MIXTURE_FORMAT) throw new Error(`mixture.json has format ${JSON.stringify(o.format)}, expected "${MIXTURE_FORMAT}"`);
   const matchEdges = ascendingIntegers(o.match_edges, 'match_edges');
   const countEdges = ascendingIntegers(o.count_edges, 'count_edges');

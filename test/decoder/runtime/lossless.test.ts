@@ -11,6 +11,8 @@ import { createStrategySet } from '../../../extension/decoder/engine/strategySet
 import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
 import type { StrategyName } from '../../../extension/protocol';
 import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
+import type { PromptParts } from '../../../extension/decoder/engine/fimPrompt';
+import { MIXTURE_FORMAT, parseMixtureWeights } from '../../../extension/decoder/mixture/mixtureWeights';
 
 const PROMPTS = 104;
 const MAX_TOKENS = 24;
@@ -110,4 +112,68 @@ describe('lossless decoding: every strategy equals ar (fixture model)', function
       assert.ok(passes < tokens, `${strategy}: ${passes} forward passes for ${tokens} tokens`);
     });
   }
+});
+
+describe('lossless decoding under the workspace mixture: every strategy equals ar (fixture model)', function () {
+  this.timeout(180_000);
+  const MIXTURE_PROMPTS = 60;
+  // Strong weights, so the n-gram side often decides (the fixture model ships none).
+  const weights = parseMixtureWeights({
+    format: MIXTURE_FORMAT, match_edges: [2, 4, 8], count_edges: [1, 3],
+    lambda: { workspace: [[0.3, 0.4], [0.6, 0.7], [0.9, 0.9]], own: [[0.2, 0.3], [0.5, 0.6], [0.8, 0.8]] },
+  });
+  let engine: DecoderEngine;
+  let cacheDir: string;
+  const requests: { label: string; parts: PromptParts; uri?: string }[] = [];
+
+  before(async () => {
+    cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-lossless-mixture-'));
+    engine = new DecoderEngine({ strategies: createStrategySet, openSession: OnnxModel.open, cacheDir });
+    await engine.load(FIXTURE_MODEL_DIR, 1);
+    const files = readWorkspace(WORKSPACE);
+    await engine.corpus.upsert(files.map((f) => ({ uri: f.path, text: f.text })));
+    const random = seededRandom(7);
+    for (let i = 0; i < MIXTURE_PROMPTS; i++) {
+      const file = files[Math.floor(random() * files.length)];
+      const cursor = Math.floor(random() * file.text.length);
+      const prefix = file.text.slice(0, cursor);
+      const suffix = file.text.slice(cursor + Math.floor(random() * 80));
+      if (i % 3 === 2) {
+        const parts = engine.fimPromptParts('', '', MAX_TOKENS);
+        const tokens = engine.plainPrompt(prefix.slice(-400), MAX_TOKENS);
+        requests.push({ label: 'plain code', parts: { ...parts, tokens, prefix: tokens, suffix: [], prefixEnd: tokens.length } });
+      } else {
+        // Inside a line, after an indentation, at a line's start: whatever the cursor happened to be.
+        requests.push({ label: 'fim code', parts: engine.fimPromptParts(prefix, suffix, MAX_TOKENS, { uri: file.path, path: file.path }), uri: file.path });
+      }
+    }
+  });
+
+  after(async () => {
+    await engine.close();
+    fs.rmSync(cacheDir, { recursive: true, force: true });
+  });
+
+  it('jacobi, pld and tr-jacobi decode the mixture\'s greedy tokens; the mixture changes what is decoded; healed text is hidden', async () => {
+    let changed = 0;
+    let healed = 0;
+    for (const [i, request] of requests.entries()) {
+      const run = async (strategy: StrategyName, withMixture: boolean) => {
+        const { prompt, mixture } = engine.plan(request.parts, request.uri, withMixture, weights);
+        return { ...(await engine.run({ prompt, maxTokens: MAX_TOKENS, strategy, mixture, treeBudget: TREE_BUDGETS[i % TREE_BUDGETS.length] }, { isCancelled: () => false })), mixture };
+      };
+      const reference = await run('ar', true);
+      const plain = await run('ar', false);
+      if (reference.result.text !== plain.result.text) changed++;
+      if ((reference.mixture?.hiddenText.length ?? 0) > 0) healed++;
+      for (const strategy of STRATEGIES) {
+        const { result } = await run(strategy, true);
+        assert.deepEqual(result.tokens, reference.result.tokens, `prompt ${i} (${request.label}), ${strategy}`);
+        assert.equal(result.text, reference.result.text);
+      }
+    }
+    console.log(`      ${requests.length} prompts: the mixture changed ${changed} completions; ${healed} prompts had a healed end`);
+    assert.ok(changed >= requests.length / 4, `the mixture changed only ${changed} of ${requests.length} completions`);
+    assert.ok(healed >= requests.length / 2);
+  });
 });

@@ -69,6 +69,23 @@ describe('model directory loading', () => {
     await rejectsNaming(tokenizer, 'tokenizer.json', /not valid JSON/);
   });
 
+  it('reads mixture.json when there is one (optional), and names a broken one', async () => {
+    const none = await loadModelDir(FIXTURE_MODEL_DIR, OnnxModel.open);
+    assert.equal(none.mixture, null);
+    await none.model.release();
+    const garbage = fresh();
+    fs.writeFileSync(path.join(garbage, 'mixture.json'), '{"format": "msn-mixture/1", ');
+    await rejectsNaming(garbage, 'mixture.json');
+    const short = fresh();
+    fs.writeFileSync(path.join(short, 'mixture.json'), JSON.stringify({ format: 'msn-mixture/1', match_edges: [2], count_edges: [1], lambda: { workspace: [[0.5]] } }));
+    await rejectsNaming(short, 'mixture.json', /lambda.own/);
+    const good = fresh();
+    fs.copyFileSync(path.join(__dirname, '../../../model/mixture.json'), path.join(good, 'mixture.json'));
+    const loaded = await loadModelDir(good, OnnxModel.open);
+    assert.ok(loaded.mixture !== null && loaded.mixture.matchEdges.length > 0);
+    await loaded.model.release();
+  });
+
   it('names a garbage msn.json, a wrong format and missing keys', async () => {
     const garbage = fresh();
     fs.writeFileSync(path.join(garbage, 'msn.json'), '{not json');
