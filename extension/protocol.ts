@@ -84,6 +84,8 @@ export interface ModelInfo {
   promptFormat: string;
   /** Median ms per forward pass by number of query tokens, as measured at start-up. */
   latencyCurve: Record<string, number>;
+  /** Whether the model has weights for the workspace mixture (mixture.json); without, it decodes alone. */
+  workspaceMixture: boolean;
 }
 
 export interface CorpusDocument {

@@ -52,7 +52,7 @@
         if (value <= 0) continue;
         const rect = element('rect', { x, y: y(base + value), width: barWidth, height: y(base) - y(base + value), class: s.className }, svg);
         const title = element('title', {}, rect);
-        title.textContent = `${s.label}: ${options.format(value)} (${record.source}, ${record.stats.strategy}, ${record.stats.tokens} tokens)`;
+        title.textContent = `${s.label}: ${options.format(value)} (${record.source}, ${record.stats.strategy}${record.stats.workspaceMixture ? ' + workspace mixture' : ''}, ${record.stats.tokens} tokens)`;
         base += value;
       }
     });

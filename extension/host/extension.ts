@@ -101,6 +101,10 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
       else if (affectsCorpus(event)) void corpus.reindex();
       if (event.affectsConfiguration(`${SECTION}.enabled`)) status.setInlineEnabled(readSettings().enabled);
       if (event.affectsConfiguration(`${SECTION}.strategy`)) log.info(`[settings] strategy ${readSettings().strategy}`);
+      if (event.affectsConfiguration(`${SECTION}.workspaceMixture`)) {
+        log.info(`[settings] workspace mixture ${readSettings().workspaceMixture ? 'on' : 'off'}`);
+        status.render();
+      }
     }),
     vscode.workspace.onDidGrantWorkspaceTrust(() => status.render()),
     vscode.workspace.onDidCloseTextDocument((document) => cache.forgetDocument(document.uri.toString())),

@@ -49,6 +49,7 @@ export async function runGenerate(decoder: DecoderService, onCompleted: (stats: 
       maxTokens: settings.generateMaxTokens,
       strategy: settings.strategy,
       treeBudget: settings.treeBudget,
+      workspaceMixture: settings.workspaceMixture,
       ...documentLocation(document.uri),
     }, {
       onChunk: (text) => {

@@ -87,7 +87,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   private keyFor(uri: string, cursor: CursorWindow, settings: Settings): CompletionRequestKey {
     return {
       document: uri, prefix: cursor.prefix, suffix: cursor.suffix, mode: cursor.mode, contextVersion: this.contextVersion(uri),
-      strategy: settings.strategy,
+      strategy: settings.strategy, workspaceMixture: settings.workspaceMixture,
     };
   }
 
@@ -99,6 +99,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
       maxTokens: settings.maxTokens,
       strategy: settings.strategy,
       treeBudget: settings.treeBudget,
+      workspaceMixture: settings.workspaceMixture,
       ...documentLocation(document.uri),
     }, { timeoutMs: COMPLETE_TIMEOUT_MS });
   }

@@ -16,6 +16,8 @@ export interface Settings {
   debounceMs: number;
   strategy: StrategyName;
   treeBudget: number;
+  /** Decode the model mixed with the workspace's n-grams (when the model has mixture weights). */
+  workspaceMixture: boolean;
   threads: number;
   corpusInclude: string[];
   corpusExclude: string[];
@@ -39,6 +41,7 @@ export function readSettings(): Settings {
     debounceMs: number('debounceMs'),
     strategy: strategy === 'ar' ? 'ar' : 'tr-jacobi',
     treeBudget: number('treeBudget'),
+    workspaceMixture: config.get<boolean>('workspaceMixture', true),
     threads: number('threads'),
     corpusInclude: config.get<string[]>('corpus.include', []),
     corpusExclude: config.get<string[]>('corpus.exclude', []),

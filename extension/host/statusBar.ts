@@ -7,6 +7,7 @@ import { StatsHistory, type MeasuredStats } from './logic/statsHistory';
 import type { SupervisorState } from './logic/decoderSupervisor';
 import type { IndexingProgress } from '../protocol';
 import { formatStatusText, formatTooltip, type EngineStatus } from './logic/statusText';
+import { readSettings } from './settings';
 
 export const SHOW_STATS_COMMAND = 'msn-complete.showStats';
 const RECENT_KEPT = 100;
@@ -92,6 +93,7 @@ export class StatusBar implements vscode.Disposable {
       model: this.model,
       corpus: this.corpus,
       workspaceTrusted: vscode.workspace.isTrusted,
+      mixtureSetting: readSettings().workspaceMixture,
     }));
     this.item.tooltip = tooltip;
     this.item.backgroundColor = this.engine.kind === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

@@ -151,6 +151,15 @@ describe('status bar text', () => {
     assert.ok(unmeasured.includes('speed-up not measured yet') && !unmeasured.includes('2.12x'), unmeasured);
     assert.ok(!formatTooltip({ ...base, model: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));
   });
+  it('the tooltip says which distribution is decoded: the workspace mixture, or the model alone and why', () => {
+    const model = { name: 'msn-tiny', promptFormat: 'FIM psm' };
+    const on = formatTooltip({ ...base, recent: [measured({ workspaceMixture: true })], model: { ...model, workspaceMixture: true }, corpus: null, workspaceTrusted: true, mixtureSetting: true });
+    assert.ok(on.includes("mixed with the workspace's n-grams") && on.includes('tr-jacobi, model + workspace n-grams'), on);
+    const off = formatTooltip({ ...base, recent: [], model: { ...model, workspaceMixture: true }, corpus: null, workspaceTrusted: true, mixtureSetting: false });
+    assert.ok(off.includes('the model alone (msnComplete.workspaceMixture is off)'), off);
+    const none = formatTooltip({ ...base, recent: [], model: { ...model, workspaceMixture: false }, corpus: null, workspaceTrusted: true, mixtureSetting: true });
+    assert.ok(none.includes('no mixture weights'), none);
+  });
 });
 
 describe('StatsHistory', () => {

@@ -218,6 +218,7 @@ export class DecoderEngine {
       vocabSize: model.config.vocabSize, parameters: model.config.parameters,
       promptFormat: `FIM ${model.config.prompt.fimOrders.join('/')}${model.config.prompt.repo ? ', repo-level context' : ''}`,
       latencyCurve: Object.fromEntries(Object.entries(calibration.curve).map(([q, ms]) => [q, Math.round(ms * 1000) / 1000])),
+      workspaceMixture: model.mixture !== null,
     };
     this.loaded = { model, generator, curve: calibration.curve, strategies, info };
     this.memo.clear();

@@ -15,6 +15,8 @@ export interface CompletionRequestKey {
   contextVersion: number;
   /** The decoding strategy asked for: the text would be the same, its speed not (A/B runs switch it). */
   strategy?: string;
+  /** Whether the workspace mixture was asked for: it changes the text. */
+  workspaceMixture?: boolean;
 }
 
 export interface CacheHit {

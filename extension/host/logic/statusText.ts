@@ -63,7 +63,9 @@ export function formatStatusText(input: StatusInput): string {
 }
 
 export interface TooltipInput extends StatusInput {
-  model: { name: string; parameters?: number; promptFormat: string } | null;
+  model: { name: string; parameters?: number; promptFormat: string; workspaceMixture?: boolean } | null;
+  /** The msnComplete.workspaceMixture setting. */
+  mixtureSetting?: boolean;
   corpus: { documents: number; tokens: number } | null;
   workspaceTrusted: boolean;
 }
@@ -79,6 +81,7 @@ export function formatTooltip(input: TooltipInput): string {
     case 'ready': lines.push(`Ready${input.model ? ` — model ${describeModel(input.model)}` : ''}`); break;
   }
   lines.push('', `Inline completions: ${input.inlineEnabled ? 'on' : 'off'}`);
+  if (input.model) lines.push('', `Decoding: ${describeDecoding(input.model.workspaceMixture === true, input.mixtureSetting !== false)}`);
   if (input.indexing && input.indexing.done < input.indexing.total) {
     lines.push('', `Indexing workspace files: ${input.indexing.done} of ${input.indexing.total}`);
   }
@@ -100,7 +103,7 @@ export function formatTooltip(input: TooltipInput): string {
       : s.strategy === 'ar' ? 'plain greedy itself' : 'speed-up not measured';
     lines.push(
       '',
-      `Last completion (${s.strategy}): ${s.tokens} tokens in ${Math.round(s.elapsedMs)} ms; prompt ${s.promptTokens} tokens, ` +
+      `Last completion (${s.strategy}, ${s.workspaceMixture ? 'model + workspace n-grams' : 'model alone'}): ${s.tokens} tokens in ${Math.round(s.elapsedMs)} ms; prompt ${s.promptTokens} tokens, ` +
         `${s.reusedPromptTokens} reused from the cache, prefill ${Math.round(s.prefillMs)} ms`,
       `- ${s.tokensPerSecond.toFixed(0)} tokens/s (${baseline})`,
       `- ${s.meanAcceptedPerPass.toFixed(2)} tokens per forward pass over ${s.forwardPasses} passes (tree budget ${s.treeBudget})`,
@@ -112,6 +115,14 @@ export function formatTooltip(input: TooltipInput): string {
   }
   lines.push('', 'Click for decoding stats.');
   return lines.join('\n');
+}
+
+/** Which distribution is decoded greedily: the model's, or its mixture with the workspace's n-grams. */
+export function describeDecoding(modelHasMixture: boolean, setting: boolean): string {
+  if (!modelHasMixture) return 'the model alone (it has no mixture weights, mixture.json)';
+  return setting
+    ? 'the model mixed with the workspace\'s n-grams (msnComplete.workspaceMixture), greedily: every strategy gives the same text'
+    : 'the model alone (msnComplete.workspaceMixture is off)';
 }
 
 function describeModel(model: NonNullable<TooltipInput['model']>): string {
