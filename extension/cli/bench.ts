@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     rows,
   ));
   console.log('tok/s (total) = all generated tokens / all decoding time (prefill excluded); vs ar = its ratio to ar\'s, measured in this run.');
+  if (result.otherArm) console.log(`${result.otherArm.name}: ${result.otherArm.tokensPerSecond.toFixed(1)} tok/s on the same prompts (its own tokens), in this run`);
   console.log(formatTable(['quality row', 'line-1 EM', 'edit sim', 'samples'],
     Object.entries(result.quality).map(([name, q]) => [name, `${(100 * q.first_line_exact_match).toFixed(1)}%`, q.edit_similarity.toFixed(3), String(q.samples)])));
   console.log('model = greedy decoding of the model alone; model+workspace = of the workspace mixture (docs/decoding.md); retrieval-copy = no model.');

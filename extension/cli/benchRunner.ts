@@ -78,6 +78,8 @@ export interface BenchResult {
   statusBar: Record<string, StatusBarCheck>;
   /** Quality of the rows that are not strategies: the non-neural retrieval-copy baseline, ar without context. */
   quality: Record<string, QualitySummary>;
+  /** Plain greedy's speed with the mixture the other way round (its cost per token), when the model has a mixture. */
+  otherArm?: { name: string; tokensPerSecond: number };
 }
 
 const NEVER_CANCELLED = { isCancelled: () => false };
@@ -144,11 +146,18 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   // The pure model and the mixture side by side: ar decodes one of them below, this the other.
   const otherArm = engine.hasMixture ? (options.mixture ? 'model' : 'model+workspace') : undefined;
   if (otherArm) baselines[otherArm] = [];
+  let otherTokens = 0;
+  let otherMs = 0;
   if (options.compareContext) baselines['ar, no context'] = [];
   for (let i = 0; i < samples.length; i++) {
     await corpus.moveTo(samples[i]);
     baselines['retrieval-copy'].push(retrievalCopy(samples[i], options.corpusFiles ?? []));
-    if (otherArm) baselines[otherArm].push((await runOne(samples[i], 'ar', options.maxTokens, true, false, !options.mixture)).text);
+    if (otherArm) {
+      const other = await runOne(samples[i], 'ar', options.maxTokens, true, false, !options.mixture);
+      baselines[otherArm].push(other.text);
+      otherTokens += other.stats.tokens;
+      otherMs += other.stats.elapsedMs;
+    }
     if (options.compareContext) baselines['ar, no context'].push((await runOne(samples[i], 'ar', options.maxTokens, false)).text);
     const perSample = new Map<StrategyName, SampleOutput>();
     // Rotate the order so no strategy always runs first (machine noise, cache warmth).
@@ -173,6 +182,7 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   const arTexts = outputs.get('ar')!.map((o) => o.text);
   result.quality[options.mixture && engine.hasMixture ? 'model+workspace' : 'model'] = quality(samples, arTexts);
   for (const [name, texts] of Object.entries(baselines)) result.quality[name] = quality(samples, texts);
+  if (otherArm) result.otherArm = { name: `ar, ${options.mixture ? 'model alone' : 'with the workspace mixture'}`, tokensPerSecond: otherMs > 0 ? (1000 * otherTokens) / otherMs : 0 };
   return result;
 }
 

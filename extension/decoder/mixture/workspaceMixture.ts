@@ -157,11 +157,13 @@ function expSum(logits: Float32Array, base: number, vocab: number, top: number):
 
 /** The best of the model's argmax and the n-gram tokens under (1 − λ) p_model + λ p_ngram (pure). */
 export function mixedChoice(logits: Float32Array, row: number, vocab: number, argmax: number, d: NgramDistribution): number {
+  // The model's argmax also first on the n-gram side beats every other token: no softmax needed.
+  const own = d.tokens.indexOf(argmax);
+  if (own >= 0 && d.probabilities.every((p, i) => i === own || p < d.probabilities[own])) return argmax;
   const base = row * vocab;
   const top = logits[base + argmax];
   const sum = expSum(logits, base, vocab, top);
   const score = (v: number, pNgram: number) => (1 - d.lambda) * (Math.exp(logits[base + v] - top) / sum) + d.lambda * pNgram;
-  const own = d.tokens.indexOf(argmax);
   let best = argmax;
   let bestScore = score(argmax, own >= 0 ? d.probabilities[own] : 0);
   for (let i = 0; i < d.tokens.length; i++) {
