@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 ALL_TARGETS="linux-x64 linux-arm64 darwin-arm64 darwin-x64 win32-x64"
 BIN_ROOT=node_modules/onnxruntime-node/bin/napi-v6
 REQUIRED="extension.vsixmanifest extension/package.json extension/dist/host/extension.js
-extension/dist/decoder/main.js extension/dist/decoder/forwardWorker.js extension/model/model.onnx extension/model/tokenizer.json extension/model/msn.json
+extension/dist/decoder/main.js extension/dist/decoder/forwardWorker.js extension/model/model.onnx extension/model/tokenizer.json extension/model/msn.json extension/model/mixture.json
 extension/node_modules/onnxruntime-node/package.json extension/node_modules/onnxruntime-node/dist/index.js
 extension/node_modules/onnxruntime-common/package.json"
 FORBIDDEN='providers_(cuda|tensorrt)|\.map$|\.ts$|/(adm-zip|global-agent)/'

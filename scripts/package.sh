@@ -98,7 +98,7 @@ fi
 
 npm run --silent build
 
-for required in dist/host/extension.js dist/decoder/main.js dist/decoder/forwardWorker.js model/model.onnx model/tokenizer.json model/msn.json; do
+for required in dist/host/extension.js dist/decoder/main.js dist/decoder/forwardWorker.js model/model.onnx model/tokenizer.json model/msn.json model/mixture.json; do
   if [ ! -f "$required" ]; then
     echo "package: $required is missing" >&2
     exit 1
