@@ -1,7 +1,7 @@
 // The machinery shared by the drafting strategies: keep the request's context indexed,
 // gather Jacobi guesses, noise and retrieved continuations, let the planner size the
 // tree by the cost model, and learn from every verified step. `jacobi`, `pld` and
-// `tr-jacobi` are configurations of it (see their files).
+// `tr-jacobi` are configurations of it (strategies/index.ts).
 
 import type { StrategyName } from '../../protocol';
 import { AcceptanceStats, LatencyCurve, StepCost, type RetrievalOrigin } from '../draft/costModel';
