@@ -20,7 +20,7 @@ fake_vsix() {
     "$tree/extension/node_modules/onnxruntime-node/dist" "$tree/extension/node_modules/onnxruntime-common"
   echo "<Identity Id=\"msn-complete\" TargetPlatform=\"$declared\"/>" >"$tree/extension.vsixmanifest"
   for file in package.json dist/host/extension.js dist/decoder/main.js dist/decoder/forwardWorker.js model/model.onnx model/tokenizer.json \
-    model/msn.json node_modules/onnxruntime-node/package.json node_modules/onnxruntime-node/dist/index.js \
+    model/msn.json model/mixture.json node_modules/onnxruntime-node/package.json node_modules/onnxruntime-node/dist/index.js \
     node_modules/onnxruntime-common/package.json; do
     : >"$tree/extension/$file"
   done
