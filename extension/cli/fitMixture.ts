@@ -24,13 +24,12 @@ import { formatTable } from './table';
 const USAGE = 'usage: npm run fit-mixture -- --model DIR --workspaces DIR1,DIR2,... [--samples N] [--seed S] [--max-tokens M] [--out FILE]';
 export const MATCH_EDGES = [2, 3, 4, 6, 8, 12, 16, 24, 32, 48];
 export const COUNT_EDGES = [1, 2, 3, 5, 9, 17];
+export const CONFIDENCE_EDGES = [0, 0.2, 0.4, 0.7];
 const PREFILL_CHUNK = 128;
 /** λ = 0 everywhere: the fit only reads the n-gram side's counts. */
 /** λ = 0 everywhere: the fit only reads the n-gram side's counts. */
-const NO_MIXING: MixtureWeights = {
-  matchEdges: MATCH_EDGES, countEdges: COUNT_EDGES,
-  lambda: { workspace: MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)), own: MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)) },
-};
+const zeros = () => CONFIDENCE_EDGES.map(() => MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)));
+const NO_MIXING: MixtureWeights = { matchEdges: MATCH_EDGES, countEdges: COUNT_EDGES, confidenceEdges: CONFIDENCE_EDGES, lambda: { workspace: zeros(), own: zeros() } };
 
 /** Softmax probabilities of `tokens` at one logits row. */
 function probabilitiesAt(logits: Float32Array, row: number, vocab: number, tokens: readonly number[]): number[] {
@@ -117,7 +116,7 @@ async function main(): Promise<void> {
           const pModel = probabilitiesAt(outputs.logits, i, vocab, [...candidates, truth]);
           const at = d.tokens.indexOf(truth);
           points.push({
-            source: d.source, matchLength: d.matchLength, occurrences: d.occurrences, pModel: pModel[candidates.length], pNgram: at >= 0 ? d.probabilities[at] : 0,
+            source: d.source, confidence: pModel[0], matchLength: d.matchLength, occurrences: d.occurrences, pModel: pModel[candidates.length], pNgram: at >= 0 ? d.probabilities[at] : 0,
             modelRight: argmax === truth, mixtureRight: choiceChecker(candidates, pModel.slice(0, candidates.length), pNgram, truth),
           });
         }
@@ -129,20 +128,22 @@ async function main(): Promise<void> {
     process.stderr.write(`${workspace}: ${samples.length} cursors, ${points.length - before} positions with a match\n`);
   }
 
-  const { weights, cells } = fitWeights(points, MATCH_EDGES, COUNT_EDGES);
-  const all = MATCH_SOURCES.flatMap((source) => cells[source].flat());
+  const { weights, cells } = fitWeights(points, MATCH_EDGES, COUNT_EDGES, CONFIDENCE_EDGES);
+  const all = MATCH_SOURCES.flatMap((source) => cells[source].flat(2));
   const gain = all.reduce((s, c) => s + c.gain * c.positions, 0) / Math.max(1, points.length);
   const mixtureRight = unmatchedRight + all.reduce((s, c) => s + c.mixtureRight, 0);
   console.log(formatTable(['workspace', 'cursors', 'positions with a match'], byWorkspace));
   for (const source of MATCH_SOURCES) {
-    console.log(`λ (positions; greedy right: model / mixture) where the longest match is in ${source === 'own' ? "the request's own text only" : 'the workspace'}:`);
-    console.log(formatTable(['match length', ...COUNT_EDGES.map((c, i) => `c>=${c}${i + 1 < COUNT_EDGES.length ? `<${COUNT_EDGES[i + 1]}` : ''}`)],
-      MATCH_EDGES.map((n, m) => [`n>=${n}`, ...cells[source][m].map((c) => `${c.lambda.toFixed(2)} (${c.positions}; ${c.modelRight}/${c.mixtureRight})`)])));
+    for (const [k, confidence] of CONFIDENCE_EDGES.entries()) {
+      console.log(`λ (positions; greedy right: model / mixture), longest match in ${source === 'own' ? "the request's own text only" : 'the workspace'}, model's top probability >= ${confidence}:`);
+      console.log(formatTable(['match length', ...COUNT_EDGES.map((c, i) => `c>=${c}${i + 1 < COUNT_EDGES.length ? `<${COUNT_EDGES[i + 1]}` : ''}`)],
+        MATCH_EDGES.map((n, m) => [`n>=${n}`, ...cells[source][k][m].map((c) => `${c.lambda.toFixed(2)} (${c.positions}; ${c.modelRight}/${c.mixtureRight})`)])));
+    }
   }
   console.log(`positions: ${positions}, with an n-gram match: ${points.length}; log-likelihood gain ${gain.toFixed(3)} nats per matched position`);
   console.log(`next-token accuracy (teacher-forced, these positions): model ${(100 * modelRight / positions).toFixed(1)}%, mixture ${(100 * mixtureRight / positions).toFixed(1)}%`);
   const record = {
-    format: MIXTURE_FORMAT, match_edges: weights.matchEdges, count_edges: weights.countEdges, lambda: weights.lambda,
+    format: MIXTURE_FORMAT, match_edges: weights.matchEdges, count_edges: weights.countEdges, confidence_edges: weights.confidenceEdges, lambda: weights.lambda,
     fit: {
       model: config.name, command: `npm run fit-mixture -- ${process.argv.slice(2).join(' ')}`,
       workspaces: workspaces.map((w) => path.basename(w)), cursors_per_workspace: samplesPer, seed, positions, matched_positions: points.length,

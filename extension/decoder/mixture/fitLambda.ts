@@ -8,6 +8,8 @@ import { bucketOf, MATCH_SOURCES, type MatchSource, type MixtureWeights } from '
 
 export interface Observation {
   source: MatchSource;
+  /** The model's top probability at the position. */
+  confidence: number;
   matchLength: number;
   occurrences: number;
   pModel: number;
@@ -58,8 +60,11 @@ export interface CellFit {
   mixtureRight: number;
 }
 
-/** One source's table, and each cell's fit, for the given bucket edges. */
-export function fitTable(points: readonly Observation[], matchEdges: number[], countEdges: number[]): { lambda: number[][]; cells: CellFit[][] } {
+/**
+ * One table, and each cell's fit, for the given bucket edges. A cell with too few positions takes
+ * `fallback`'s λ for it when given, else its row's, else the shorter match's, else the overall λ.
+ */
+export function fitTable(points: readonly Observation[], matchEdges: number[], countEdges: number[], fallback?: number[][]): { lambda: number[][]; cells: CellFit[][] } {
   const cellsOf = matchEdges.map(() => countEdges.map((): Observation[] => []));
   for (const p of points) {
     const m = bucketOf(matchEdges, p.matchLength);
@@ -71,12 +76,12 @@ export function fitTable(points: readonly Observation[], matchEdges: number[], c
   const cells: CellFit[][] = [];
   for (let m = 0; m < matchEdges.length; m++) {
     const row = cellsOf[m].flat();
-    const rowLambda = row.length >= MIN_CELL_POSITIONS ? fitOne(row) : undefined;
+    const rowLambda = fallback ? undefined : row.length >= MIN_CELL_POSITIONS ? fitOne(row) : undefined;
     lambda.push([]);
     cells.push([]);
     for (let c = 0; c < countEdges.length; c++) {
       const cell = cellsOf[m][c];
-      let l = cell.length >= MIN_CELL_POSITIONS ? fitOne(cell) : rowLambda ?? (m > 0 ? cells[m - 1][c].lambda : overall);
+      let l = cell.length >= MIN_CELL_POSITIONS ? fitOne(cell) : fallback?.[m][c] ?? rowLambda ?? (m > 0 ? cells[m - 1][c].lambda : overall);
       const modelRight = cell.filter((p) => p.modelRight).length;
       let mixtureRight = cell.filter((p) => p.mixtureRight(l)).length;
       if (cell.length >= MIN_CELL_POSITIONS && mixtureRight < modelRight) {
@@ -91,14 +96,22 @@ export function fitTable(points: readonly Observation[], matchEdges: number[], c
   return { lambda, cells };
 }
 
-/** Both sources' tables. */
-export function fitWeights(points: readonly Observation[], matchEdges: number[], countEdges: number[]): { weights: MixtureWeights; cells: Record<MatchSource, CellFit[][]> } {
-  const lambda = {} as Record<MatchSource, number[][]>;
-  const cells = {} as Record<MatchSource, CellFit[][]>;
+/**
+ * Both sources' tables, one per confidence bucket; a sparse cell of a confidence bucket takes the λ of
+ * the same cell fitted over every confidence.
+ */
+export function fitWeights(
+  points: readonly Observation[], matchEdges: number[], countEdges: number[], confidenceEdges: number[],
+): { weights: MixtureWeights; cells: Record<MatchSource, CellFit[][][]> } {
+  const lambda = {} as Record<MatchSource, number[][][]>;
+  const cells = {} as Record<MatchSource, CellFit[][][]>;
   for (const source of MATCH_SOURCES) {
-    const fit = fitTable(points.filter((p) => p.source === source), matchEdges, countEdges);
-    lambda[source] = fit.lambda;
-    cells[source] = fit.cells;
+    const ofSource = points.filter((p) => p.source === source);
+    const pooled = fitTable(ofSource, matchEdges, countEdges);
+    const fits = confidenceEdges.map((_, k) =>
+      fitTable(ofSource.filter((p) => bucketOf(confidenceEdges, p.confidence) === k), matchEdges, countEdges, pooled.lambda));
+    lambda[source] = fits.map((f) => f.lambda);
+    cells[source] = fits.map((f) => f.cells);
   }
-  return { weights: { matchEdges, countEdges, lambda }, cells };
+  return { weights: { matchEdges, countEdges, confidenceEdges, lambda }, cells };
 }

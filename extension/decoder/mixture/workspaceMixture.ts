@@ -42,8 +42,10 @@ export interface NgramDistribution {
   occurrences: number;
   tokens: number[];
   probabilities: number[];
-  lambda: number;
 }
+
+/** λ given the model's top probability at the position (it depends on the model's confidence too). */
+export type LambdaAt = (confidence: number) => number;
 
 export interface RequestMixtureOptions {
   weights: MixtureWeights;
@@ -105,8 +107,12 @@ export class RequestMixture implements NextTokenRule {
     }
     const occurrences = counts.reduce((a, b) => a + b, 0);
     const source: MatchSource = fromWorkspace?.matchLength === n ? 'workspace' : 'own';
-    const lambda = lambdaFor(this.options.weights, source, n, occurrences);
-    return { matchLength: n, source, occurrences, tokens, probabilities: counts.map((c) => c / occurrences), lambda };
+    return { matchLength: n, source, occurrences, tokens, probabilities: counts.map((c) => c / occurrences) };
+  }
+
+  /** λ for a distribution, by the model's confidence at the position. */
+  lambdaAt(d: NgramDistribution): LambdaAt {
+    return (confidence) => lambdaFor(this.options.weights, d.source, d.matchLength, d.occurrences, confidence);
   }
 
   /**
@@ -115,9 +121,9 @@ export class RequestMixture implements NextTokenRule {
    */
   choose(logits: Float32Array, row: number, vocab: number, context: ArrayLike<number>, allowed?: Int32Array): number {
     const d = this.distribution(context);
-    if (allowed) return mixedChoiceAmong(logits, row, vocab, allowed, d);
+    if (allowed) return mixedChoiceAmong(logits, row, vocab, allowed, d, d && this.lambdaAt(d));
     const best = argmaxOfRow(logits, row, vocab);
-    return d === null || d.lambda === 0 ? best : mixedChoice(logits, row, vocab, best, d);
+    return d === null ? best : mixedChoice(logits, row, vocab, best, d, this.lambdaAt(d));
   }
 
   alongTree(logits: Float32Array, nodes: readonly DraftNode[], vocab: number, emitted: readonly number[]): Int32Array {
@@ -155,15 +161,20 @@ function expSum(logits: Float32Array, base: number, vocab: number, top: number):
   return sum;
 }
 
-/** The best of the model's argmax and the n-gram tokens under (1 − λ) p_model + λ p_ngram (pure). */
-export function mixedChoice(logits: Float32Array, row: number, vocab: number, argmax: number, d: NgramDistribution): number {
-  // The model's argmax also first on the n-gram side beats every other token: no softmax needed.
+/**
+ * The best of the model's argmax and the n-gram tokens under (1 − λ) p_model + λ p_ngram, λ by the
+ * model's top probability there (pure).
+ */
+export function mixedChoice(logits: Float32Array, row: number, vocab: number, argmax: number, d: NgramDistribution, lambdaAt: LambdaAt): number {
+  // The model's argmax also first on the n-gram side beats every other token for any λ: no softmax needed.
   const own = d.tokens.indexOf(argmax);
   if (own >= 0 && d.probabilities.every((p, i) => i === own || p < d.probabilities[own])) return argmax;
   const base = row * vocab;
   const top = logits[base + argmax];
   const sum = expSum(logits, base, vocab, top);
-  const score = (v: number, pNgram: number) => (1 - d.lambda) * (Math.exp(logits[base + v] - top) / sum) + d.lambda * pNgram;
+  const lambda = lambdaAt(1 / sum);
+  if (lambda === 0) return argmax;
+  const score = (v: number, pNgram: number) => (1 - lambda) * (Math.exp(logits[base + v] - top) / sum) + lambda * pNgram;
   let best = argmax;
   let bestScore = score(argmax, own >= 0 ? d.probabilities[own] : 0);
   for (let i = 0; i < d.tokens.length; i++) {
@@ -176,18 +187,20 @@ export function mixedChoice(logits: Float32Array, row: number, vocab: number, ar
 }
 
 /** The mixture's best token among `allowed` (ascending ids), the n-gram side restricted to them too (pure). */
-export function mixedChoiceAmong(logits: Float32Array, row: number, vocab: number, allowed: Int32Array, d: NgramDistribution | null): number {
+export function mixedChoiceAmong(logits: Float32Array, row: number, vocab: number, allowed: Int32Array, d: NgramDistribution | null, lambdaAt: LambdaAt | null): number {
   const base = row * vocab;
-  const lambda = d?.lambda ?? 0;
   let best = -1;
   let bestScore = -Infinity;
-  if (lambda === 0) {
+  const modelAlone = () => {
     for (const v of allowed) if (logits[base + v] > bestScore) { best = v; bestScore = logits[base + v]; }
     return best;
-  }
+  };
+  if (d === null || lambdaAt === null) return modelAlone();
   let top = -Infinity;
   for (let v = 0; v < vocab; v++) if (logits[base + v] > top) top = logits[base + v];
   const sum = expSum(logits, base, vocab, top);
+  const lambda = lambdaAt(1 / sum);
+  if (lambda === 0) return modelAlone();
   for (const v of allowed) {
     const at = d!.tokens.indexOf(v);
     const s = (1 - lambda) * (Math.exp(logits[base + v] - top) / sum) + lambda * (at >= 0 ? d!.probabilities[at] : 0);

@@ -7,8 +7,8 @@ import { TokenIndex } from '../../../extension/decoder/retrieval/tokenIndex';
 
 const VOCAB = 8;
 const weights = (lambda: number) => parseMixtureWeights({
-  format: MIXTURE_FORMAT, match_edges: [2], count_edges: [1],
-  lambda: { workspace: [[lambda]], own: [[lambda]] },
+  format: MIXTURE_FORMAT, match_edges: [2], count_edges: [1], confidence_edges: [0],
+  lambda: { workspace: [[[lambda]]], own: [[[lambda]]] },
 });
 /** One logits row per entry: the given token ids get the given logits, the rest -10. */
 function rows(...entries: Record<number, number>[]): Float32Array {
@@ -39,24 +39,33 @@ describe('TokenIndex.nextTokenCounts', () => {
 });
 
 describe('the mixture\'s greedy choice', () => {
-  const d = (tokens: number[], probabilities: number[], lambda: number): NgramDistribution => ({ matchLength: 4, source: 'workspace', occurrences: 1, tokens, probabilities, lambda });
+  const d = (tokens: number[], probabilities: number[]): NgramDistribution => ({ matchLength: 4, source: 'workspace', occurrences: 1, tokens, probabilities });
+  const fixed = (lambda: number) => () => lambda;
 
   it('is the model\'s argmax at λ = 0 and the n-gram token when λ outweighs the model\'s margin', () => {
     const logits = rows({ 1: 2, 2: 1.5 });
-    assert.equal(mixedChoice(logits, 0, VOCAB, 1, d([2], [1], 0)), 1);
-    assert.equal(mixedChoice(logits, 0, VOCAB, 1, d([2], [1], 0.2)), 2);
-    assert.equal(mixedChoice(logits, 0, VOCAB, 1, d([5], [1], 0.01)), 1);
+    assert.equal(mixedChoice(logits, 0, VOCAB, 1, d([2], [1]), fixed(0)), 1);
+    assert.equal(mixedChoice(logits, 0, VOCAB, 1, d([2], [1]), fixed(0.2)), 2);
+    assert.equal(mixedChoice(logits, 0, VOCAB, 1, d([5], [1]), fixed(0.01)), 1);
+  });
+
+  it('asks for λ with the model\'s top probability', () => {
+    const logits = rows({ 1: 2, 2: 1.5 });
+    let seen = -1;
+    mixedChoice(logits, 0, VOCAB, 1, d([2], [1]), (confidence) => { seen = confidence; return 0.5; });
+    const sum = Math.exp(0) + Math.exp(-0.5) + 6 * Math.exp(-12);
+    assert.ok(Math.abs(seen - 1 / sum) < 1e-6, `confidence ${seen}`);
   });
 
   it('breaks exact ties toward the lower id, as the model\'s argmax does', () => {
     const logits = rows({ 3: 1, 4: 1 });
-    assert.equal(mixedChoice(logits, 0, VOCAB, 3, d([4, 3], [0.5, 0.5], 0.5)), 3);
+    assert.equal(mixedChoice(logits, 0, VOCAB, 3, d([4, 3], [0.5, 0.5]), fixed(0.5)), 3);
   });
 
   it('among allowed tokens only', () => {
     const logits = rows({ 1: 5, 2: 1, 3: 0 });
-    assert.equal(mixedChoiceAmong(logits, 0, VOCAB, Int32Array.of(2, 3), null), 2);
-    assert.equal(mixedChoiceAmong(logits, 0, VOCAB, Int32Array.of(2, 3), d([3, 1], [0.5, 0.5], 0.9)), 3);
+    assert.equal(mixedChoiceAmong(logits, 0, VOCAB, Int32Array.of(2, 3), null, null), 2);
+    assert.equal(mixedChoiceAmong(logits, 0, VOCAB, Int32Array.of(2, 3), d([3, 1], [0.5, 0.5]), fixed(0.9)), 3);
   });
 });
 

@@ -119,8 +119,11 @@ describe('lossless decoding under the workspace mixture: every strategy equals a
   const MIXTURE_PROMPTS = 60;
   // Strong weights, so the n-gram side often decides (the fixture model ships none).
   const weights = parseMixtureWeights({
-    format: MIXTURE_FORMAT, match_edges: [2, 4, 8], count_edges: [1, 3],
-    lambda: { workspace: [[0.3, 0.4], [0.6, 0.7], [0.9, 0.9]], own: [[0.2, 0.3], [0.5, 0.6], [0.8, 0.8]] },
+    format: MIXTURE_FORMAT, match_edges: [2, 4, 8], count_edges: [1, 3], confidence_edges: [0, 0.5],
+    lambda: {
+      workspace: [[[0.3, 0.4], [0.6, 0.7], [0.9, 0.9]], [[0.1, 0.2], [0.4, 0.5], [0.8, 0.8]]],
+      own: [[[0.2, 0.3], [0.5, 0.6], [0.8, 0.8]], [[0.1, 0.1], [0.3, 0.4], [0.7, 0.7]]],
+    },
   });
   let engine: DecoderEngine;
   let cacheDir: string;

@@ -77,7 +77,7 @@ describe('model directory loading', () => {
     fs.writeFileSync(path.join(garbage, 'mixture.json'), '{"format": "msn-mixture/1", ');
     await rejectsNaming(garbage, 'mixture.json');
     const short = fresh();
-    fs.writeFileSync(path.join(short, 'mixture.json'), JSON.stringify({ format: 'msn-mixture/1', match_edges: [2], count_edges: [1], lambda: { workspace: [[0.5]] } }));
+    fs.writeFileSync(path.join(short, 'mixture.json'), JSON.stringify({ format: 'msn-mixture/1', match_edges: [2], count_edges: [1], confidence_edges: [0], lambda: { workspace: [[[0.5]]] } }));
     await rejectsNaming(short, 'mixture.json', /lambda.own/);
     const good = fresh();
     fs.copyFileSync(path.join(__dirname, '../../../model/mixture.json'), path.join(good, 'mixture.json'));
