@@ -47,6 +47,8 @@ export interface DecodeStats {
   /** Draft tokens accepted, split by where the draft came from. */
   acceptedFromRetrieval: number;
   acceptedFromJacobi: number;
+  /** Noise tokens (drawn from the context where no Jacobi guess stood yet) the model happened to confirm. */
+  acceptedFromNoise: number;
   treeBudget: number;
   stopReason: StopReason;
   /** Prompt tokens, and how many of them reused KV rows of the previous request. */

@@ -21,7 +21,7 @@ function measured(statsOverrides: Partial<DecodeStats> = {}, replayOverrides: Pa
 function stats(overrides: Partial<DecodeStats> = {}): DecodeStats {
   return {
     strategy: 'tr-jacobi', tokens: 40, forwardPasses: 16, elapsedMs: 325, tokensPerSecond: 123.4, meanAcceptedPerPass: 2.44,
-    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, treeBudget: 12,
+    acceptedFromRetrieval: 12, acceptedFromJacobi: 8, acceptedFromNoise: 1, treeBudget: 12,
     stopReason: 'eos', promptTokens: 900, reusedPromptTokens: 850, prefillMs: 12, fromMemo: false, queueMs: 1, workspaceMixture: false,
     ...overrides,
   };
@@ -144,7 +144,7 @@ describe('status bar text', () => {
   });
   it('the tooltip has the details, says how the speed-up is measured and what restricted mode limits', () => {
     const tooltip = formatTooltip({ ...base, recent: [measured()], model: { name: 'msn-tiny', parameters: 158016, promptFormat: 'FIM psm, repo-level context' }, corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
-    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.12x', 'measured, not estimated', 'plain greedy measured: 58 tokens/s', '850 reused', '12 from retrieval, 8 from Jacobi', '5 documents', 'Restricted mode']) {
+    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.12x', 'measured, not estimated', 'plain greedy measured: 58 tokens/s', '850 reused', '12 from retrieval, 8 from Jacobi, 1 from noise', '5 documents', 'Restricted mode']) {
       assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
     }
     const unmeasured = formatTooltip({ ...base, recent: [{ stats: stats() }], model: null, corpus: null, workspaceTrusted: true });

@@ -15,6 +15,7 @@ export function toDecodeStats(result: GenerationResult, treeBudget: number, work
     meanAcceptedPerPass: result.forwardPasses > 0 ? tokens / result.forwardPasses : 0,
     acceptedFromRetrieval: result.acceptedFromRetrieval,
     acceptedFromJacobi: result.acceptedFromJacobi,
+    acceptedFromNoise: result.acceptedFromNoise,
     treeBudget,
     stopReason: result.stopReason,
     promptTokens: result.promptTokens,

@@ -107,7 +107,7 @@ export function formatTooltip(input: TooltipInput): string {
         `${s.reusedPromptTokens} reused from the cache, prefill ${Math.round(s.prefillMs)} ms`,
       `- ${s.tokensPerSecond.toFixed(0)} tokens/s (${baseline})`,
       `- ${s.meanAcceptedPerPass.toFixed(2)} tokens per forward pass over ${s.forwardPasses} passes (tree budget ${s.treeBudget})`,
-      `- draft tokens accepted: ${s.acceptedFromRetrieval} from retrieval, ${s.acceptedFromJacobi} from Jacobi`,
+      `- draft tokens accepted: ${s.acceptedFromRetrieval} from retrieval, ${s.acceptedFromJacobi} from Jacobi, ${s.acceptedFromNoise} from noise`,
     );
   }
   if (!input.workspaceTrusted) {
