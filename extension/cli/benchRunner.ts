@@ -125,10 +125,10 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
   ): Promise<SampleOutput> => {
     const { prompt, mixture } = engine.plan(editorPrompt(engine, sample, maxTokens, options.repoName, chunks), sample.file, withMixture);
     // No replay unless asked: the bench times ar itself, in the same run.
-    const { result, stats } = await engine.run(
+    const { result, stats, replayable } = await engine.run(
       { prompt, maxTokens, mode: options.mode, stopOnLoop: true, strategy, treeBudget: options.treeBudget, measureSpeedup, mixture }, NEVER_CANCELLED);
     // As the decoding process does once idle after a completion.
-    const measured = measureSpeedup ? await engine.measureSpeedup(() => false) : undefined;
+    const measured = measureSpeedup ? await engine.measureSpeedup(() => false, replayable) : undefined;
     return { tokens: result.tokens, text: result.text, stats, measured };
   };
 

@@ -147,8 +147,7 @@ export class DecoderServer {
       }
       case 'complete': {
         const params = request.params as RequestParams['complete'];
-        const result = await this.engine.complete(params, { isCancelled, signal });
-        const replayable = this.engine.takeReplayableRun();
+        const { replayable, ...result } = await this.engine.complete(params, { isCancelled, signal });
         this.reply(id, 'complete', { ...result, stats: { ...result.stats, queueMs, requestId: id } });
         if (!this.generation) this.measureWhenIdle(id, replayable);
         return;
@@ -159,9 +158,8 @@ export class DecoderServer {
         this.generation = gate;
         const chunks = new ChunkBatcher((text) => this.io.send({ id, event: 'chunk', data: { text } }));
         try {
-          const result = await this.engine.generate(params, { isCancelled, signal }, (text) => chunks.push(text), gate);
+          const { replayable, ...result } = await this.engine.generate(params, { isCancelled, signal }, (text) => chunks.push(text), gate);
           chunks.flush();
-          const replayable = this.engine.takeReplayableRun();
           this.reply(id, 'generate', { ...result, stats: { ...result.stats, queueMs, requestId: id } });
           this.measureWhenIdle(id, replayable);
         } finally {

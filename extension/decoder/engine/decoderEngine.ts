@@ -150,8 +150,6 @@ export class DecoderEngine {
   private readonly memo = new CompletionMemo();
   private loaded: Loaded | null = null;
   private readonly recent: DecodeStats[] = [];
-  /** The last tree generation, its steps recorded, until taken for measureSpeedup. */
-  private lastTreeRun: ReplayableRun | null = null;
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -304,8 +302,8 @@ export class DecoderEngine {
   async complete(params: { prefix: string; suffix: string; mode: CompletionMode } & DecodeOptions & DocumentLocation, control: RequestControl) {
     const context = this.repoContext(params.prefix, params.suffix, params.maxTokens, params);
     const { prompt, mixture } = this.plan(this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context), params.uri, params.workspaceMixture !== false);
-    const { result, stats } = await this.run({ ...params, prompt, memo: true, stopOnLoop: true, context, mixture }, control);
-    return { text: result.text, stats };
+    const { result, stats, replayable } = await this.run({ ...params, prompt, memo: true, stopOnLoop: true, context, mixture }, control);
+    return { text: result.text, stats, replayable };
   }
 
   async generate(
@@ -317,14 +315,16 @@ export class DecoderEngine {
       ? this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context)
       : this.plainPromptWith(params.prefix, params.maxTokens, context);
     const { prompt, mixture } = this.plan(parts, params.uri, params.workspaceMixture !== false);
-    const { result, stats } = await this.run({ ...params, prompt, onText, memo: true, stopOnLoop: true, preemption, context, mixture }, control);
-    return { text: result.text, stats };
+    const { result, stats, replayable } = await this.run({ ...params, prompt, onText, memo: true, stopOnLoop: true, preemption, context, mixture }, control);
+    return { text: result.text, stats, replayable };
   }
 
-  /** One generation with a named strategy on a ready prompt (also used by the bench). */
-  async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats }> {
+  /**
+   * One generation with a named strategy on a ready prompt (also used by the bench); `replayable`: the
+   * run measureSpeedup can replay once idle, when it was a tree generation whose steps were kept.
+   */
+  async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats; replayable: ReplayableRun | null }> {
     const loaded = this.require();
-    this.lastTreeRun = null; // set again below only by a tree generation of this request
     const name = request.strategy ?? DEFAULT_STRATEGY;
     const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop };
     // Per strategy too: the answer would be the same, but its stats would be another strategy's.
@@ -337,7 +337,7 @@ export class DecoderEngine {
       request.onText?.(recalled.text);
       const stats = withContext(toDecodeStats(recalled, 0, request.mixture !== undefined), request.context);
       this.record(stats);
-      return { result: recalled, stats };
+      return { result: recalled, stats, replayable: null };
     }
     const strategy = loaded.strategies.create(name, { treeBudget: request.treeBudget || undefined });
     const result = await loaded.generator.generate(request.prompt, {
@@ -351,7 +351,7 @@ export class DecoderEngine {
       recordSteps: name !== 'ar' && request.measureSpeedup !== false,
       rule: request.mixture,
     });
-    this.lastTreeRun = result.steps && result.stopReason !== 'cancelled'
+    const replayable = result.steps && result.stopReason !== 'cancelled'
       ? { prompt: request.prompt, result, generation: loaded.generator.generations, mixture: request.mixture } : null;
     const meanDraftNodes = result.forwardPasses > 0 ? result.treeNodes / result.forwardPasses - 1 : 0;
     // ar drafts nothing whatever budget was asked for; report what the trees really held.
@@ -359,27 +359,17 @@ export class DecoderEngine {
     const stats = withContext(toDecodeStats(result, treeBudget, request.mixture !== undefined), request.context);
     if (memo) this.memo.remember(request.prompt, result.tokens, rulesKey, result.stopReason);
     this.record(stats);
-    return { result, stats };
+    return { result, stats, replayable };
   }
 
   /**
-   * The last generation, for a later measureSpeedup, when it was a tree generation whose steps were kept
-   * (taken once: the caller that answered it holds it, so a later request's generation is not measured
-   * in its name). Null otherwise.
-   */
-  takeReplayableRun(): ReplayableRun | null {
-    const run = this.lastTreeRun;
-    this.lastTreeRun = null;
-    return run;
-  }
-
-  /**
-   * The last tree generation's speed-up, MEASURED on the cache it left, once idle: its steps' trees are
+   * A tree generation's speed-up (`run`'s replayable), MEASURED on the cache it left, once idle: its steps' trees are
    * verified again (RecordedTreesStrategy) and plain greedy decodes the same tokens, at the same past
    * lengths, alternating for REPLAY_ROUNDS rounds, each arm keeping its fastest (its last REPLAYED_TOKENS_MAX tokens when longer). Null: there is none,
-   * it is too short to mean anything, another request used the cache since, or `isCancelled` said stop.
+   * it is too short to mean anything, another request (or this measurement) used the cache since, or
+   * `isCancelled` said stop.
    */
-  async measureSpeedup(isCancelled: () => boolean, last = this.takeReplayableRun()): Promise<SpeedupMeasurement | null> {
+  async measureSpeedup(isCancelled: () => boolean, last: ReplayableRun | null): Promise<SpeedupMeasurement | null> {
     const loaded = this.loaded;
     if (!loaded || !last || loaded.generator.generations !== last.generation) return null;
     const { prompt, result } = last;

@@ -113,18 +113,18 @@ describe('generation loop (fixture model)', function () {
 
   it('measureSpeedup replays the last tree generation on its cache, with its trees and with plain greedy, and leaves the cache reusable', async () => {
     const prompt = engine.plainPrompt('def area(radius):\n    return 3.14159 * radius * radius\n\n'.repeat(3), 40);
-    const { result, stats } = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
+    const { result, stats, replayable } = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
     assert.ok(result.tokens.length >= MIN_SPEED_TOKENS, `${result.tokens.length} tokens`);
     assert.equal(result.steps!.length, result.forwardPasses, 'every step recorded');
     const cached = [...engine.cachedTokens];
-    const measured = await engine.measureSpeedup(() => false);
+    const measured = await engine.measureSpeedup(() => false, replayable);
     assert.ok(measured, 'a measurement');
     assert.equal(measured.strategy, 'pld');
     assert.equal(measured.tokens, result.tokens.length, 'a short generation is replayed whole');
     assert.ok(measured.liveMs <= stats.elapsedMs && measured.liveMs > 0.9 * stats.elapsedMs, `its steps as they ran are its decoding time: ${measured.liveMs} of ${stats.elapsedMs} ms`);
     assert.ok(measured.treeIdleMs > 0 && measured.arIdleMs > 0);
     assert.deepEqual(engine.cachedTokens, cached, 'the replays leave the cache holding what it held');
-    assert.equal(await engine.measureSpeedup(() => false), null, 'each generation is measured once');
+    assert.equal(await engine.measureSpeedup(() => false, replayable), null, 'each generation is measured once (its replays used the cache)');
     const again = await engine.run({ prompt, maxTokens: 40, strategy: 'pld' }, running);
     assert.deepEqual(again.result.tokens, result.tokens);
     assert.equal(again.stats.reusedPromptTokens, prompt.length - 1, 'the prompt rows are still reusable after the replay');
@@ -132,21 +132,21 @@ describe('generation loop (fixture model)', function () {
 
   it('measureSpeedup: nothing for ar, a short generation, a cancelled replay, a cache used since, or when not asked', async () => {
     const prompt = engine.plainPrompt('class Point:\n    def __init__(self, x, y):\n        self.x = x\n'.repeat(3), 40);
-    await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
-    assert.equal(await engine.measureSpeedup(() => false), null, 'plain greedy is its own baseline');
-    await engine.run({ prompt, maxTokens: MIN_SPEED_TOKENS - 1, strategy: 'tr-jacobi' }, running);
-    assert.equal(await engine.measureSpeedup(() => false), null, 'too short to mean anything');
-    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
-    assert.equal(await engine.measureSpeedup(() => true), null, 'work waits: no replay');
-    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
+    const ar = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
+    assert.equal(ar.replayable, null, 'plain greedy is its own baseline');
+    const short = await engine.run({ prompt, maxTokens: MIN_SPEED_TOKENS - 1, strategy: 'tr-jacobi' }, running);
+    assert.equal(await engine.measureSpeedup(() => false, short.replayable), null, 'too short to mean anything');
+    const waiting = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
+    assert.equal(await engine.measureSpeedup(() => true, waiting.replayable), null, 'work waits: no replay');
+    const earlier = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
     await engine.run({ prompt: engine.plainPrompt('import os\n', 8), maxTokens: 8, strategy: 'ar' }, running);
-    assert.equal(await engine.measureSpeedup(() => false), null, 'another request used the cache since');
-    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', measureSpeedup: false }, running);
-    assert.equal(await engine.measureSpeedup(() => false), null, 'the bench times ar itself');
+    assert.equal(await engine.measureSpeedup(() => false, earlier.replayable), null, 'another request used the cache since');
+    const unasked = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', measureSpeedup: false }, running);
+    assert.equal(unasked.replayable, null, 'the bench times ar itself');
     await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
     const recalled = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', memo: true }, running);
-    await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', memo: true }, running);
-    assert.equal(engine.takeReplayableRun(), null, `a memo answer (${recalled.stats.fromMemo}) is no generation to measure, nor does it pass on an earlier one`);
+    const again = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi', memo: true }, running);
+    assert.ok(again.stats.fromMemo && again.replayable === null, `a memo answer (${recalled.stats.fromMemo}) is no generation to measure`);
     const after = await engine.run({ prompt, maxTokens: 40, strategy: 'ar' }, running);
     const reference = await engine.run({ prompt, maxTokens: 40, strategy: 'tr-jacobi' }, running);
     assert.deepEqual(reference.result.tokens, after.result.tokens, 'still lossless after the replays');
@@ -156,10 +156,10 @@ describe('generation loop (fixture model)', function () {
     const random = seededRandom(7);
     const prompt = Array.from({ length: 64 }, () => 10 + Math.floor(random() * 500));
     const ar = await engine.run({ prompt, maxTokens: 200, strategy: 'ar' }, running);
-    const { result } = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi' }, running);
+    const { result, replayable } = await engine.run({ prompt, maxTokens: 200, strategy: 'jacobi' }, running);
     assert.deepEqual(result.tokens, ar.result.tokens);
     assert.ok(result.tokens.length > REPLAYED_TOKENS_MAX, `${result.tokens.length} tokens`);
-    const measured = (await engine.measureSpeedup(() => false))!;
+    const measured = (await engine.measureSpeedup(() => false, replayable))!;
     assert.ok(measured.tokens <= REPLAYED_TOKENS_MAX && measured.tokens > REPLAYED_TOKENS_MAX / 2, `${measured.tokens} tokens replayed`);
     const boundaries = result.steps!.map((step) => prompt.length - 1 + result.tokens.length - step.past);
     assert.ok(boundaries.includes(measured.tokens), 'the replay starts where a step started');
