@@ -15,7 +15,12 @@ import { readSettings } from './settings';
 export const GENERATE_COMMAND = 'msn-complete.generate';
 
 /** Documents Generate is working in: inline completions stay quiet there meanwhile. */
-export const documentsBeingGenerated = new Set<string>();
+const documentsBeingGenerated = new Set<string>();
+
+/** Whether Generate is writing into the document with this uri right now. */
+export function isGenerating(documentUri: string): boolean {
+  return documentsBeingGenerated.has(documentUri);
+}
 
 const PREVIEW_INTERVAL_MS = 50;
 const PREVIEW_CHARS = 120;

@@ -12,7 +12,7 @@ import { DecoderError, type RequestHandle } from './logic/decoderClient';
 import { shapeSuggestion } from './logic/suggestion';
 import type { DecoderService } from './decoderService';
 import { cursorWindow, documentLocation } from './documentContext';
-import { documentsBeingGenerated } from './generateCommand';
+import { isGenerating } from './generateCommand';
 import { readSettings, type Settings } from './settings';
 
 const COMPLETE_TIMEOUT_MS = 20_000;
@@ -41,7 +41,7 @@ export class InlineCompletionProvider implements vscode.InlineCompletionItemProv
   ): Promise<vscode.InlineCompletionItem[] | undefined> {
     const calledAt = Date.now();
     const settings = readSettings();
-    if (!settings.enabled || documentsBeingGenerated.has(document.uri.toString())) return undefined;
+    if (!settings.enabled || isGenerating(document.uri.toString())) return undefined;
     const cursor = cursorWindow(document, position);
     const uri = document.uri.toString();
     const key = this.keyFor(uri, cursor, settings);
