@@ -10,6 +10,7 @@
 export const MAX_HEALED_TOKENS = 4;
 const REPLACEMENT = '\uFFFD';
 const HORIZONTAL_SPACE = /^[ \t]$/;
+const WHITESPACE = /^\s$/;
 
 const isBlank = (text: string) => text.length > 0 && text.trim().length === 0;
 
@@ -37,9 +38,9 @@ const WORD_PROBE = 'a';
  * The tokens allowed at each offset into the healed text. When it ends in a space or tab (the cursor
  * sits where the user's indentation ends, so a word follows), the text is spelt as a file spells it
  * before a word: the tokens of `text + "a"` but the last are forced one by one, and the last token must
- * start with what is left and go on with anything but a space or tab (a completion that starts by
- * indenting further is the wrong line). Otherwise any token that is a prefix of the rest, or starts with
- * all of it, is allowed.
+ * start with what is left and go on with no whitespace (a completion that starts by indenting further,
+ * or by ending the indented line, is the wrong line). Otherwise any token that is a prefix of the rest,
+ * or starts with all of it, is allowed.
  */
 export class HealingConstraint {
   private readonly allowed = new Map<number, Int32Array>();
@@ -86,7 +87,7 @@ export class HealingConstraint {
     for (let id = 0; id < this.texts.length; id++) {
       const t = this.texts[id];
       if (this.special.has(id) || t.length === 0 || t.includes(REPLACEMENT)) continue;
-      const spells = t.startsWith(rest) && !(this.indented && HORIZONTAL_SPACE.test(t.charAt(rest.length)));
+      const spells = t.startsWith(rest) && !(this.indented && WHITESPACE.test(t.charAt(rest.length)));
       if (spells || rest.startsWith(t)) list.push(id);
     }
     return Int32Array.from(list);

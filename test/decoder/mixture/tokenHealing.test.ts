@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { HealingConstraint, healedTokenCount, MAX_HEALED_TOKENS } from '../../../extension/decoder/mixture/tokenHealing';
 
 // A toy vocabulary: id -> text.
-const texts = ['<eot>', '\n', '\n   ', '\n    ', ' ', '  ', ' return', 'return', 'ret', 'urn', 'ba', 'bar', 'b', '    ', '\n       ', '   ', ' x', 'x'];
+const texts = ['<eot>', '\n', '\n   ', '\n    ', ' ', '  ', ' return', 'return', 'ret', 'urn', 'ba', 'bar', 'b', '    ', '\n       ', '   ', ' x', 'x', ' \n'];
 const id = (t: string) => texts.indexOf(t);
 const special = new Set([0]);
 // The toy tokenizer for the probe: the whitespace before a word as a file spells it.
@@ -25,7 +25,7 @@ describe('token healing', () => {
   it('after an indentation: forces the file\'s spelling, then a token that starts the line\'s content', () => {
     const healing = new HealingConstraint('\n    ', texts, special, encode);
     assert.deepEqual(list(healing.allowedAt(0)), ['\n   ']);
-    // One space is left: " return", " x" or " " itself, never more indentation ("  ").
+    // One space is left: " return", " x" or " " itself, never more indentation ("  ") nor the line's end (" \n").
     assert.deepEqual(list(healing.allowedAt(4)).sort(), [' ', ' return', ' x'].sort());
   });
 
