@@ -15,15 +15,19 @@ simulator asserts that the emitted tokens equal plain greedy decoding.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 import torch
 
 # Node cost of one pass relative to a single-token step, for the 5M model on this CPU with the
-# contract's cache layout (docs/model-contract.md): q tokens in the pass -> latency ratio.
-CPU_LATENCY_RATIO = {1: 1.0, 4: 1.25, 8: 1.5, 16: 1.9, 32: 2.8, 64: 4.75}
+# contract's cache layout (docs/model-contract.md): q tokens in the pass -> latency ratio. The engine's
+# cost model starts from the same numbers: one file for both.
+RELATIVE_LATENCY_FILE = Path(__file__).resolve().parents[1] / "extension/decoder/draft/relativeLatency.json"
+CPU_LATENCY_RATIO = {int(q): float(r) for q, r in json.loads(RELATIVE_LATENCY_FILE.read_text())["ratio_by_q"].items()}
 
 
 def latency_ratio(q: int) -> float:

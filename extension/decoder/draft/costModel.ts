@@ -27,10 +27,17 @@
 // EAGLE-2's dynamic trees and Sequoia's hardware-aware trees. A fixed budget
 // (--tree-budget) takes exactly that many draft nodes instead.
 
+import relativeLatency from './relativeLatency.json';
+
 // ---- latency ----
 
-/** Relative cost per forward pass by q on this project's CPUs (measured; docs/decoding.md), when nothing was measured. */
-export const DEFAULT_RELATIVE_LATENCY: Readonly<Record<number, number>> = { 1: 1, 2: 1.1, 4: 1.25, 8: 1.5, 16: 1.9, 32: 2.8, 64: 4.7 };
+/**
+ * Relative cost per forward pass by q on this project's CPUs (measured; docs/decoding.md), when nothing was
+ * measured. One file with training/acceptance.py, which reads the same numbers.
+ */
+export const DEFAULT_RELATIVE_LATENCY: Readonly<Record<number, number>> = Object.fromEntries(
+  Object.entries(relativeLatency.ratio_by_q).map(([q, ratio]) => [Number(q), ratio]),
+);
 
 const LATENCY_SMOOTHING = 0.05;
 /** Past lengths are bucketed by this many cached rows for the past-length factor. */
