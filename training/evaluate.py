@@ -122,13 +122,15 @@ class TorchModel:
 
     def __init__(self, checkpoint: Path | object, threads: int = 1):
         import torch
-        from transformers import AutoModelForCausalLM
+
+        from training.prev_token import has_prev_token_path, load_causal_lm
 
         torch.set_num_threads(threads)
         self.torch = torch
-        model = checkpoint if isinstance(checkpoint, torch.nn.Module) else AutoModelForCausalLM.from_pretrained(checkpoint)
+        model = checkpoint if isinstance(checkpoint, torch.nn.Module) else load_causal_lm(checkpoint)
         self.model = model.float().eval()
         self.max_positions = self.model.config.max_position_embeddings
+        self.prev_token_path = has_prev_token_path(self.model)  # then each pass gets its first position's previous token
 
     def logits(self, ids: Sequence[int]) -> np.ndarray:
         with self.torch.no_grad():
@@ -137,9 +139,12 @@ class TorchModel:
     def greedy(self, prompt: Sequence[int], max_new_tokens: int, stop: Callable[[list[int]], bool]) -> list[int]:
         torch = self.torch
         cache, step_ids, generated = None, list(prompt), []
+        previous = step_ids[:1]  # position 0's previous token is the token itself (training/prev_token.py)
         with torch.no_grad():
             while len(generated) < max_new_tokens:
-                output = self.model(torch.tensor([step_ids]), cache=cache, use_cache=True, logits_to_keep=1)
+                extra = {"prev_input_ids": torch.tensor([previous + step_ids[:-1]])} if self.prev_token_path else {}
+                output = self.model(torch.tensor([step_ids]), cache=cache, use_cache=True, logits_to_keep=1, **extra)
+                previous = step_ids[-1:]
                 cache = output.cache
                 generated.append(int(output.logits[0, -1].argmax()))
                 if stop(generated):

@@ -46,6 +46,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--model-overrides", type=json.loads, default={},
         help='JSON object of LlamaConfig fields over the preset, e.g. \'{"hidden_size": 128}\'',
     )
+    parser.add_argument(
+        "--prev-token-path", action="store_true",
+        help="add the previous-token path (training/prev_token.py): input = emb(token) + W·emb(previous token), W = 0"
+        " at the start (an --init folder saved with the path has it already)",
+    )
     parser.add_argument("--noise", choices=("msn", "none"), default="msn")
     parser.add_argument("--span-length", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=8, help="rows per process per micro-batch")
@@ -84,17 +89,22 @@ def cosine_with_warmup(step: int, warmup: int, total: int, min_ratio: float) -> 
 
 
 def build_model(args: argparse.Namespace, vocab_size: int) -> torch.nn.Module:
-    """A fresh model of the preset (seeded), or the --init checkpoint in float32."""
+    """A fresh model of the preset (seeded), or the --init checkpoint in float32; with --prev-token-path
+    wrapped in the previous-token path (W = 0, so the wrapped model computes exactly what it did)."""
+    from training.prev_token import PrevTokenLM, has_prev_token_path, load_causal_lm
+
     if args.init is not None:
-        from transformers import AutoModelForCausalLM
+        model = load_causal_lm(args.init, dtype=torch.float32)
+    else:
+        from transformers import LlamaForCausalLM
 
-        return AutoModelForCausalLM.from_pretrained(args.init, dtype=torch.float32)
-    from transformers import LlamaForCausalLM
+        from training.model_config import make_config
 
-    from training.model_config import make_config
-
-    torch.manual_seed(args.seed)  # same seed -> same initial weights (MSN and baseline start equal)
-    return LlamaForCausalLM(make_config(args.preset, vocab_size=vocab_size, **args.model_overrides))
+        torch.manual_seed(args.seed)  # same seed -> same initial weights (MSN and baseline start equal)
+        model = LlamaForCausalLM(make_config(args.preset, vocab_size=vocab_size, **args.model_overrides))
+    if getattr(args, "prev_token_path", False) and not has_prev_token_path(model):
+        model = PrevTokenLM(model)
+    return model
 
 
 def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
@@ -273,7 +283,8 @@ def train(args: argparse.Namespace) -> dict:
     parameters = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
     say(
         f"model {parameters / 1e6:.2f}M parameters, {len(train_rows)} train rows x {seq_len}, noise={args.noise}"
-        f" span={args.span_length}, {tokens_per_step} tokens/step, schedule {total_steps} steps, world {world},"
+        f" span={args.span_length}{' prev-token-path' if getattr(model, 'prev_token_path', False) else ''},"
+        f" {tokens_per_step} tokens/step, schedule {total_steps} steps, world {world},"
         f" {'bf16' if use_bf16(args.precision, device) else 'fp32'}, {args.threads} threads"
     )
     trained = model
