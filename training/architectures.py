@@ -112,6 +112,11 @@ def load_causal_lm(checkpoint: Path, max_positions: int | None = None):
     import transformers
     from transformers import AutoConfig
 
+    from training.prev_token import PREV_TOKEN_FILE
+
+    if (Path(checkpoint) / PREV_TOKEN_FILE).exists():
+        # The msn-onnx/1 graph has no previous-token input yet: exporting would silently drop the path's W.
+        raise UnsupportedModelError(f"it has a previous-token path ({PREV_TOKEN_FILE}), which the msn-onnx/1 export does not carry")
     config = AutoConfig.from_pretrained(checkpoint)
     architecture = architecture_of(config)
     positions = check_exportable(config, architecture, max_positions)

@@ -157,3 +157,13 @@ def test_bos_is_declared_only_when_the_tokenizer_prepends_it():
     template = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}]}
     assert bos_token_prepended({**vocab, "post_processor": template}, 1) == 1
     assert bos_token_prepended({**vocab, "post_processor": {"type": "Sequence", "processors": [{"type": "ByteLevel"}, template]}}, 1) == 1
+
+
+def test_export_refuses_a_checkpoint_with_a_previous_token_path(tmp_path):
+    """The graph has no previous-token input: an export would drop the path's weights silently."""
+    from training.architectures import UnsupportedModelError, load_causal_lm
+    from training.prev_token import PREV_TOKEN_FILE
+
+    (tmp_path / PREV_TOKEN_FILE).write_bytes(b"")
+    with pytest.raises(UnsupportedModelError, match="previous-token path"):
+        load_causal_lm(tmp_path)
