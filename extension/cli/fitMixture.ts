@@ -1,5 +1,5 @@
 // npm run fit-mixture -- --model DIR --workspaces DIR1,DIR2,... [--samples N] [--seed S] [--out FILE]
-// Fits the workspace mixture's λ(n, c) for a model (docs/decoding.md "Workspace mixture") by maximum
+// Fits the workspace mixture's λ(source, confidence, n, c) for a model (docs/decoding.md "The workspace mixture") by maximum
 // likelihood on packages of the training split, each its own workspace (write them with
 // `.venv/bin/python -m training.heldout_workspace --val training/data/corpus-v2/train.jsonl --package P --out DIR`;
 // never the held-out packages the bench measures). At cursors sampled as the bench samples them, the
@@ -26,7 +26,6 @@ export const MATCH_EDGES = [2, 3, 4, 6, 8, 12, 16, 24, 32, 48];
 export const COUNT_EDGES = [1, 2, 3, 5, 9, 17];
 export const CONFIDENCE_EDGES = [0, 0.2, 0.4, 0.7];
 const PREFILL_CHUNK = 128;
-/** λ = 0 everywhere: the fit only reads the n-gram side's counts. */
 /** λ = 0 everywhere: the fit only reads the n-gram side's counts. */
 const zeros = () => CONFIDENCE_EDGES.map(() => MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)));
 const NO_MIXING: MixtureWeights = { matchEdges: MATCH_EDGES, countEdges: COUNT_EDGES, confidenceEdges: CONFIDENCE_EDGES, lambda: { workspace: zeros(), own: zeros() } };
