@@ -10,11 +10,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildChainInputs } from '../decoder/engine/chainInputs';
+import { PREFILL_CHUNK } from '../decoder/engine/generator';
 import { KvCache } from '../decoder/engine/kvCache';
-import { argmaxOfRow } from '../decoder/engine/logits';
+import { argmaxOfRow, expSum } from '../decoder/engine/logits';
 import { fitWeights, type Observation } from '../decoder/mixture/fitLambda';
 import { MATCH_SOURCES, MIXTURE_FILE, MIXTURE_FORMAT, type MixtureWeights } from '../decoder/mixture/mixtureWeights';
-import { MIXTURE_CONTEXT_TOKENS } from '../decoder/mixture/workspaceMixture';
+import { bestUnderMixture, MIXTURE_CONTEXT_TOKENS } from '../decoder/mixture/workspaceMixture';
 import { intArg, parseArgs, UsageError } from './args';
 import { editorPrompt } from './benchRunner';
 import { readWorkspace, sampleWorkspaceCursors } from './benchSamples';
@@ -25,19 +26,15 @@ const USAGE = 'usage: npm run fit-mixture -- --model DIR --workspaces DIR1,DIR2,
 export const MATCH_EDGES = [2, 3, 4, 6, 8, 12, 16, 24, 32, 48];
 export const COUNT_EDGES = [1, 2, 3, 5, 9, 17];
 export const CONFIDENCE_EDGES = [0, 0.2, 0.4, 0.7];
-const PREFILL_CHUNK = 128;
 /** λ = 0 everywhere: the fit only reads the n-gram side's counts. */
 const zeros = () => CONFIDENCE_EDGES.map(() => MATCH_EDGES.map(() => COUNT_EDGES.map(() => 0)));
 const NO_MIXING: MixtureWeights = { matchEdges: MATCH_EDGES, countEdges: COUNT_EDGES, confidenceEdges: CONFIDENCE_EDGES, lambda: { workspace: zeros(), own: zeros() } };
 
-/** Softmax probabilities of `tokens` at one logits row. */
-function probabilitiesAt(logits: Float32Array, row: number, vocab: number, tokens: readonly number[]): number[] {
-  const base = row * vocab;
-  let top = -Infinity;
-  for (let v = 0; v < vocab; v++) top = Math.max(top, logits[base + v]);
-  let sum = 0;
-  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - top);
-  return tokens.map((t) => Math.exp(logits[base + t] - top) / sum);
+/** Softmax probabilities of `tokens` at one logits row whose largest entry is at `argmax`. */
+function probabilitiesAt(logits: Float32Array, row: number, vocab: number, argmax: number, tokens: readonly number[]): number[] {
+  const top = logits[row * vocab + argmax];
+  const sum = expSum(logits, row, vocab, top);
+  return tokens.map((t) => Math.exp(logits[row * vocab + t] - top) / sum);
 }
 
 /**
@@ -45,15 +42,8 @@ function probabilitiesAt(logits: Float32Array, row: number, vocab: number, token
  * the n-gram tokens (what mixedChoice compares), with their model and n-gram probabilities.
  */
 function choiceChecker(candidates: readonly number[], pModel: readonly number[], pNgram: readonly number[], truth: number): (lambda: number) => boolean {
-  return (lambda) => {
-    let best = -1;
-    let bestScore = -Infinity;
-    for (let i = 0; i < candidates.length; i++) {
-      const s = (1 - lambda) * pModel[i] + lambda * pNgram[i];
-      if (s > bestScore || (s === bestScore && candidates[i] < best)) { best = candidates[i]; bestScore = s; }
-    }
-    return best === truth;
-  };
+  const at = (v: number) => candidates.indexOf(v);
+  return (lambda) => bestUnderMixture(candidates, (v) => pModel[at(v)], (v) => pNgram[at(v)], lambda) === truth;
 }
 
 async function main(): Promise<void> {
@@ -112,7 +102,7 @@ async function main(): Promise<void> {
           }
           const candidates = [argmax, ...d.tokens.filter((t) => t !== argmax)];
           const pNgram = candidates.map((t) => (d.tokens.includes(t) ? d.probabilities[d.tokens.indexOf(t)] : 0));
-          const pModel = probabilitiesAt(outputs.logits, i, vocab, [...candidates, truth]);
+          const pModel = probabilitiesAt(outputs.logits, i, vocab, argmax, [...candidates, truth]);
           const at = d.tokens.indexOf(truth);
           points.push({
             source: d.source, confidence: pModel[0], matchLength: d.matchLength, occurrences: d.occurrences, pModel: pModel[candidates.length], pNgram: at >= 0 ? d.probabilities[at] : 0,

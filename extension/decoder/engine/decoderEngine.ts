@@ -23,7 +23,7 @@ import type { KvCache } from './kvCache';
 import type { PreemptionGate } from './preemption';
 import { findStop, type StopRules } from './stopRules';
 import { currentCpuModel, loadOrMeasureLatencyCurve, type MeasuredLatencies } from './latencyCalibration';
-import { CorpusStore, type DocumentTokenSink } from './corpusStore';
+import { CorpusStore } from './corpusStore';
 
 /** Room kept free after prompt + max tokens for the deepest draft tree. */
 const TREE_DEPTH_SLACK = 32;
@@ -83,12 +83,10 @@ export class ModelNotLoadedError extends Error {
 
 /** Everything strategies need from the runtime, created per loaded model. */
 export interface StrategySet {
-  /** The retrieval index fed by the workspace corpus. */
-  readonly corpusSink: DocumentTokenSink;
+  /** The workspace retrieval index, fed by the corpus: what tr-jacobi drafts from and the workspace mixture reads. */
+  readonly workspace: TokenIndex;
   /** What the model emitted for earlier requests, which tree strategies draft from. */
   readonly outputs: OutputHistory;
-  /** The workspace retrieval index (the corpus sink): the workspace mixture's datastore too. */
-  readonly workspace: TokenIndex;
   create(name: StrategyName, options: { treeBudget?: number }): DraftStrategy;
 }
 
@@ -223,7 +221,7 @@ export class DecoderEngine {
     if (previous) await previous.model.model.release();
     const total = this.corpus.counts().documents;
     if (total > 0) progress({ phase: 'indexing', message: 're-indexing the workspace for the new tokenizer', done: 0, total });
-    await this.corpus.attach(model.tokenizer, strategies.corpusSink, (p) => progress({ phase: 'indexing', message: 'indexing workspace', ...p }));
+    await this.corpus.attach(model.tokenizer, strategies.workspace, (p) => progress({ phase: 'indexing', message: 'indexing workspace', ...p }));
     progress({ phase: 'ready', message: `${info.name} ready` });
     return info;
   }

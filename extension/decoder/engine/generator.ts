@@ -18,7 +18,7 @@ import type { NextTokenRule } from '../mixture/workspaceMixture';
 import { stableLength, StopScanner, type StopRules } from './stopRules';
 
 // Larger chunks prefill faster per token on CPU; 128 keeps a cancel within ~one chunk.
-const PREFILL_CHUNK = 128;
+export const PREFILL_CHUNK = 128;
 
 
 export interface GenerateOptions {

@@ -39,16 +39,29 @@ export function argmaxOfRow(logits: Float32Array, row: number, vocab: number): n
 }
 
 /**
- * Argmax only where greedy acceptance can look: the root and nodes whose parent is
- * reached and predicted them. Others get -1. Scanning the vocabulary at every node of a
+ * `choose(node)` only where greedy acceptance can look: the root and nodes whose parent is
+ * reached and chose them. Others get -1. Scanning the vocabulary at every node of a
  * 64-node tree costs about as much as a small model's forward pass; most nodes are never
  * reached. Nodes come parents-first, so one pass suffices.
  */
-export function argmaxAlongTree(logits: Float32Array, nodes: ReadonlyArray<{ token: number; parent: number }>, vocab: number): Int32Array {
-  const argmax = new Int32Array(nodes.length).fill(-1);
+export function chooseAlongTree(nodes: ReadonlyArray<{ token: number; parent: number }>, choose: (node: number) => number): Int32Array {
+  const chosen = new Int32Array(nodes.length).fill(-1);
   for (let i = 0; i < nodes.length; i++) {
     const parent = nodes[i].parent;
-    if (parent < 0 || (argmax[parent] >= 0 && argmax[parent] === nodes[i].token)) argmax[i] = argmaxOfRow(logits, i, vocab);
+    if (parent < 0 || (chosen[parent] >= 0 && chosen[parent] === nodes[i].token)) chosen[i] = choose(i);
   }
-  return argmax;
+  return chosen;
+}
+
+/** The model's argmax where greedy acceptance can look (chooseAlongTree). */
+export function argmaxAlongTree(logits: Float32Array, nodes: ReadonlyArray<{ token: number; parent: number }>, vocab: number): Int32Array {
+  return chooseAlongTree(nodes, (node) => argmaxOfRow(logits, node, vocab));
+}
+
+/** Softmax denominator of a row relative to `top` (its largest logit). */
+export function expSum(logits: Float32Array, row: number, vocab: number, top: number): number {
+  const base = row * vocab;
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - top);
+  return sum;
 }

@@ -24,7 +24,6 @@ export function createStrategySet(_model: LoadedModel, curve: MeasuredLatencies)
   const statsByName = new Map<StrategyName, AcceptanceStats>();
   const instances = new Map<string, DraftStrategy>();
   return {
-    corpusSink: workspace,
     workspace,
     outputs,
     create(name, { treeBudget }) {

@@ -13,7 +13,7 @@
 // every strategy (and plain greedy, which runs the same rule) emits the same tokens.
 import type { DraftNode } from '../draft/types';
 import type { TokenIndex } from '../retrieval/tokenIndex';
-import { argmaxOfRow } from '../engine/logits';
+import { argmaxOfRow, chooseAlongTree, expSum } from '../engine/logits';
 import { lambdaFor, type MatchSource, type MixtureWeights } from './mixtureWeights';
 import type { HealingConstraint } from './tokenHealing';
 
@@ -127,23 +127,18 @@ export class RequestMixture implements NextTokenRule {
   }
 
   alongTree(logits: Float32Array, nodes: readonly DraftNode[], vocab: number, emitted: readonly number[]): Int32Array {
-    const chosen = new Int32Array(nodes.length).fill(-1);
     const generated = this.before.length > 0 ? [...this.before, ...emitted] : emitted;
     const healing = this.options.healing;
     const healedLength = healing?.text.length ?? 0;
     const spelt = this.textLength(generated, healedLength);
-    const path: number[] = [];
-    for (let i = 0; i < nodes.length; i++) {
-      const parent = nodes[i].parent;
-      if (parent >= 0 && !(chosen[parent] >= 0 && chosen[parent] === nodes[i].token)) continue;
-      path.length = 0;
+    return chooseAlongTree(nodes, (i) => {
+      const path: number[] = [];
       for (let n = i; nodes[n].parent >= 0; n = nodes[n].parent) path.push(nodes[n].token);
       path.reverse();
       const context = lastTokens([this.options.prefix, generated, path], MIXTURE_CONTEXT_TOKENS);
       const offset = spelt < healedLength ? spelt + this.textLength(path, healedLength) : healedLength;
-      chosen[i] = this.choose(logits, i, vocab, context, offset < healedLength ? healing!.allowedAt(offset) : undefined);
-    }
-    return chosen;
+      return this.choose(logits, i, vocab, context, offset < healedLength ? healing!.allowedAt(offset) : undefined);
+    });
   }
 
   /** Characters `tokens` spell, counted up to `cap`. */
@@ -154,11 +149,26 @@ export class RequestMixture implements NextTokenRule {
   }
 }
 
-/** Softmax denominator of a row relative to `top` (its largest logit). */
-function expSum(logits: Float32Array, base: number, vocab: number, top: number): number {
-  let sum = 0;
-  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[base + v] - top);
-  return sum;
+/**
+ * The candidate with the highest (1 − λ) · pModel(v) + λ · pNgram(v); ties go to the lower id, as the
+ * model's argmax does (pure). pModel may be any increasing function of the probability when λ = 0.
+ */
+export function bestUnderMixture(candidates: Iterable<number>, pModel: (v: number) => number, pNgram: (v: number) => number, lambda: number): number {
+  let best = -1;
+  let bestScore = -Infinity;
+  for (const v of candidates) {
+    const s = (1 - lambda) * pModel(v) + lambda * pNgram(v);
+    if (s > bestScore || (s === bestScore && v < best)) { best = v; bestScore = s; }
+  }
+  return best;
+}
+
+/** The n-gram side's probability of a token (0 for one it never saw follow). */
+function ngramProbability(d: NgramDistribution | null): (v: number) => number {
+  return (v) => {
+    const at = d ? d.tokens.indexOf(v) : -1;
+    return at >= 0 ? d!.probabilities[at] : 0;
+  };
 }
 
 /**
@@ -171,42 +181,24 @@ export function mixedChoice(logits: Float32Array, row: number, vocab: number, ar
   if (own >= 0 && d.probabilities.every((p, i) => i === own || p < d.probabilities[own])) return argmax;
   const base = row * vocab;
   const top = logits[base + argmax];
-  const sum = expSum(logits, base, vocab, top);
+  const sum = expSum(logits, row, vocab, top);
   const lambda = lambdaAt(1 / sum);
   if (lambda === 0) return argmax;
-  const score = (v: number, pNgram: number) => (1 - lambda) * (Math.exp(logits[base + v] - top) / sum) + lambda * pNgram;
-  let best = argmax;
-  let bestScore = score(argmax, own >= 0 ? d.probabilities[own] : 0);
-  for (let i = 0; i < d.tokens.length; i++) {
-    const v = d.tokens[i];
-    if (v < 0 || v >= vocab) continue;
-    const s = score(v, d.probabilities[i]);
-    if (s > bestScore || (s === bestScore && v < best)) { best = v; bestScore = s; }
-  }
-  return best;
+  const candidates = [argmax, ...d.tokens.filter((v) => v >= 0 && v < vocab)];
+  return bestUnderMixture(candidates, (v) => Math.exp(logits[base + v] - top) / sum, ngramProbability(d), lambda);
 }
 
 /** The mixture's best token among `allowed` (ascending ids), the n-gram side restricted to them too (pure). */
 export function mixedChoiceAmong(logits: Float32Array, row: number, vocab: number, allowed: Int32Array, d: NgramDistribution | null, lambdaAt: LambdaAt | null): number {
   const base = row * vocab;
-  let best = -1;
-  let bestScore = -Infinity;
-  const modelAlone = () => {
-    for (const v of allowed) if (logits[base + v] > bestScore) { best = v; bestScore = logits[base + v]; }
-    return best;
-  };
+  // The model alone: the largest logit among the allowed.
+  const modelAlone = () => bestUnderMixture(allowed, (v) => logits[base + v], () => 0, 0);
   if (d === null || lambdaAt === null) return modelAlone();
-  let top = -Infinity;
-  for (let v = 0; v < vocab; v++) if (logits[base + v] > top) top = logits[base + v];
-  const sum = expSum(logits, base, vocab, top);
+  const top = logits[base + argmaxOfRow(logits, row, vocab)];
+  const sum = expSum(logits, row, vocab, top);
   const lambda = lambdaAt(1 / sum);
   if (lambda === 0) return modelAlone();
-  for (const v of allowed) {
-    const at = d!.tokens.indexOf(v);
-    const s = (1 - lambda) * (Math.exp(logits[base + v] - top) / sum) + lambda * (at >= 0 ? d!.probabilities[at] : 0);
-    if (s > bestScore) { best = v; bestScore = s; }
-  }
-  return best;
+  return bestUnderMixture(allowed, (v) => Math.exp(logits[base + v] - top) / sum, ngramProbability(d), lambda);
 }
 
 /** The last `count` tokens of the concatenated parts (a fresh array). */
