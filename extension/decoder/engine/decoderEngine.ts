@@ -132,10 +132,19 @@ export interface DecodingPlan {
   mixture?: RequestMixture;
 }
 
+/** What token healing needs of a model's vocabulary, made when the mixture first needs it. */
+interface HealingVocabulary {
+  texts: string[];
+  special: Set<number>;
+  /** Constraints by healed text, kept: typing at one indentation heals the same text again and again. */
+  constraints: Map<string, HealingConstraint>;
+}
+/** Healing constraints kept per model (each holds the allowed tokens at the offsets asked so far). */
+const HEALING_CONSTRAINTS_KEPT = 64;
+
 interface Loaded {
   model: LoadedModel;
-  /** Every token's text, made when the mixture first needs it. */
-  tokenTexts?: string[];
+  healing?: HealingVocabulary;
   generator: Generator;
   curve: MeasuredLatencies;
   strategies: StrategySet;
@@ -274,17 +283,31 @@ export class DecoderEngine {
     const loaded = this.require();
     if (!enabled || weights === null) return { prompt: parts.tokens };
     const { tokenizer } = loaded.model;
-    const texts = (loaded.tokenTexts ??= Array.from({ length: loaded.model.config.vocabSize }, (_, id) => tokenizer.decode([id])));
-    const special = new Set(tokenizer.allSpecialIds);
-    const healed = Math.min(healedTokenCount(parts.prefix, texts, special), parts.tokens.length - 1);
+    const vocabulary = (loaded.healing ??= {
+      texts: Array.from({ length: loaded.model.config.vocabSize }, (_, id) => tokenizer.decode([id])),
+      special: new Set(tokenizer.allSpecialIds),
+      constraints: new Map(),
+    });
+    const healed = Math.min(healedTokenCount(parts.prefix, vocabulary.texts, vocabulary.special), parts.tokens.length - 1);
     const kept = withoutPrefixEnd(parts, healed);
-    const healedText = tokenizer.decode(parts.prefix.slice(parts.prefix.length - healed));
     const mixture = new RequestMixture({
       weights, workspace: loaded.strategies.workspace, excludedUris: new Set(currentUri !== undefined ? [currentUri] : []),
-      prefix: kept.prefix, suffix: kept.suffix, tokenTexts: texts,
-      healing: healed > 0 ? new HealingConstraint(healedText, texts, special, (text) => tokenizer.encode(text)) : undefined,
+      prefix: kept.prefix, suffix: kept.suffix, tokenTexts: vocabulary.texts,
+      healing: healed > 0 ? this.healingFor(tokenizer.decode(parts.prefix.slice(parts.prefix.length - healed)), vocabulary) : undefined,
     }, new TokenIndex({ maxMatchLength: MIXTURE_CONTEXT_TOKENS }));
     return { prompt: kept.tokens, mixture };
+  }
+
+  /** The constraint for a healed text, made once and kept (its allowed sets scan the whole vocabulary). */
+  private healingFor(text: string, vocabulary: HealingVocabulary): HealingConstraint {
+    let constraint = vocabulary.constraints.get(text);
+    if (!constraint) {
+      const { tokenizer } = this.require().model;
+      constraint = new HealingConstraint(text, vocabulary.texts, vocabulary.special, (t) => tokenizer.encode(t));
+      vocabulary.constraints.set(text, constraint);
+      if (vocabulary.constraints.size > HEALING_CONSTRAINTS_KEPT) vocabulary.constraints.delete(vocabulary.constraints.keys().next().value as string);
+    }
+    return constraint;
   }
 
   private fimPromptWith(prefix: string, suffix: string, maxTokens: number, context: RepoContext | undefined): PromptParts {
