@@ -283,38 +283,22 @@ export class TokenIndex {
       }
     }
     this.hashTail(tail);
-    const arena = this.arena;
-    const end = tail.length - 1;
-    const maxMatch = Math.min(this.maxMatchLength, tail.length);
-    let best = 0;
-    const next: number[] = [];
-    const lengths: number[] = [];
-    for (let o = 0; o < this.orders.length && next.length === 0; o++) {
-      const n = this.orders[o];
-      if (n > tail.length) continue;
-      let p = this.heads[o][this.tailHashes[n] & this.bucketMask];
-      let found = 0;
-      for (let visits = 0; p !== NONE && visits < this.maxVisitsPerOrder && found < this.maxCandidatesPerOrder; visits++, p = this.prev[o][p]) {
-        let k = 0;
-        while (k < n && arena[p - k] === tail[end - k]) k++;
-        if (k < n) continue;
-        if (p + 1 >= this.arenaLength || arena[p + 1] < 0) continue;
-        if (inRanges(skip, p)) continue;
-        found++;
-        while (k < maxMatch && p - k >= 0 && arena[p - k] === tail[end - k]) k++;
-        if (k > best) best = k;
-        next.push(arena[p + 1]);
-        lengths.push(k);
-      }
+    this.seen.clear();
+    // The first order (longest first) with any occurrence holds every longest match the walks can see.
+    const candidates: Candidate[] = [];
+    for (let o = 0; o < this.orders.length && candidates.length === 0; o++) {
+      if (this.orders[o] <= tail.length) this.collect(o, this.orders[o], tail, 1, candidates, skip);
     }
+    const best = candidates.reduce((m, c) => Math.max(m, c.matchLength), 0);
     if (best === 0) return none;
     const tokens: number[] = [];
     const counts: number[] = [];
-    for (let i = 0; i < next.length; i++) {
-      if (lengths[i] !== best) continue;
-      const at = tokens.indexOf(next[i]);
+    for (const c of candidates) {
+      if (c.matchLength !== best) continue;
+      const next = this.arena[c.position + 1];
+      const at = tokens.indexOf(next);
       if (at >= 0) counts[at]++;
-      else { tokens.push(next[i]); counts.push(1); }
+      else { tokens.push(next); counts.push(1); }
     }
     return { matchLength: best, tokens, counts, total: counts.reduce((a, b) => a + b, 0) };
   }
@@ -429,7 +413,8 @@ export class TokenIndex {
     }
   }
 
-  private collect(o: number, n: number, tail: ArrayLike<number>, length: number, out: Candidate[]): void {
+  /** Verified occurrences of the tail's last n tokens on order o's chain (newest first), outside `skip`'s [start, end) ranges. */
+  private collect(o: number, n: number, tail: ArrayLike<number>, length: number, out: Candidate[], skip: readonly number[] = []): void {
     const arena = this.arena;
     const end = tail.length - 1;
     const maxMatch = Math.min(this.maxMatchLength, tail.length);
@@ -440,6 +425,7 @@ export class TokenIndex {
       while (k < n && arena[p - k] === tail[end - k]) k++;
       if (k < n) continue; // collision or removed document
       if (p + 1 >= this.arenaLength || arena[p + 1] < 0) continue; // nothing follows
+      if (inRanges(skip, p)) continue;
       found++;
       if (this.seen.has(p)) continue;
       this.seen.add(p);
