@@ -94,7 +94,7 @@ export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxToke
  * Keeps the corpus equal to the workspace except the file under the current cursor, which is in it
  * as the editor has it while the user types there: its prefix followed by its suffix (never the hidden middle).
  */
-class CursorCorpus {
+export class CursorCorpus {
   private current: BenchSample | undefined;
 
   constructor(private readonly engine: DecoderEngine, private readonly files: readonly SourceFile[] | undefined) {}
@@ -112,6 +112,12 @@ class CursorCorpus {
     }
     this.current = sample;
     if (sample?.file) await this.engine.corpus.upsert([{ uri: sample.file, path: sample.file, text: sample.prefix + sample.suffix }]);
+  }
+
+  /** Takes the workspace out of the corpus again. */
+  async clear(): Promise<void> {
+    if (this.files) await this.engine.corpus.remove(this.files.map((f) => f.path));
+    this.current = undefined;
   }
 }
 

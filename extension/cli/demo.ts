@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import type { StrategyName } from '../protocol';
 import { MIN_SPEED_TOKENS, replayedSpeedup } from '../speedup';
 import { intArg, parseArgs, UsageError } from './args';
-import { editorPrompt } from './benchRunner';
+import { CursorCorpus, editorPrompt } from './benchRunner';
 import { readWorkspace, type BenchSample } from './benchSamples';
 import { formatLatencyCurve, openEngine } from './engineSetup';
 
@@ -37,8 +37,9 @@ async function main(): Promise<void> {
   const sample = demoSample(cursorFile.text);
   const engine = await openEngine(modelDir, threads);
   // The workspace is the corpus; the file under the cursor as the editor holds it while typing there: prefix + suffix.
-  await engine.corpus.upsert(files.filter((f) => f !== cursorFile).map((f) => ({ uri: f.path, path: f.path, text: f.text })));
-  await engine.corpus.upsert([{ uri: CURSOR_FILE, path: CURSOR_FILE, text: sample.prefix + sample.suffix }]);
+  const corpus = new CursorCorpus(engine, files);
+  await corpus.init();
+  await corpus.moveTo(sample);
 
   // The prompt the editor builds: repo-level context from the other files where the model has the tokens.
   // The product's default: the workspace mixture when the model has weights for it.

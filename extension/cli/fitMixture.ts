@@ -17,7 +17,7 @@ import { fitWeights, type Observation } from '../decoder/mixture/fitLambda';
 import { MATCH_SOURCES, MIXTURE_FILE, MIXTURE_FORMAT, type MixtureWeights } from '../decoder/mixture/mixtureWeights';
 import { bestUnderMixture, MIXTURE_CONTEXT_TOKENS } from '../decoder/mixture/workspaceMixture';
 import { intArg, parseArgs, UsageError } from './args';
-import { editorPrompt } from './benchRunner';
+import { CursorCorpus, editorPrompt } from './benchRunner';
 import { readWorkspace, sampleWorkspaceCursors } from './benchSamples';
 import { openEngine } from './engineSetup';
 import { formatTable } from './table';
@@ -69,11 +69,11 @@ async function main(): Promise<void> {
   for (const workspace of workspaces) {
     const files = readWorkspace(workspace);
     const samples = sampleWorkspaceCursors(files, samplesPer, seed);
-    await engine.corpus.upsert(files.map((f) => ({ uri: f.path, path: f.path, text: f.text })));
+    const corpus = new CursorCorpus(engine, files);
+    await corpus.init();
     const before = points.length;
     for (const sample of samples) {
-      // As the editor holds the file while the user types at the cursor.
-      await engine.corpus.upsert([{ uri: sample.file!, path: sample.file, text: sample.prefix + sample.suffix }]);
+      await corpus.moveTo(sample);
       const { prompt, mixture } = engine.plan(editorPrompt(engine, sample, maxTokens, path.basename(path.resolve(workspace))), sample.file, true, NO_MIXING);
       // The healed end of the prefix and the hidden middle, tokenized as one text (as in a file).
       const target = tokenizer.encode((mixture?.hiddenText ?? '') + sample.truth).slice(0, maxTokens);
@@ -110,9 +110,8 @@ async function main(): Promise<void> {
           });
         }
       }
-      await engine.corpus.upsert([{ uri: sample.file!, path: sample.file, text: files.find((f) => f.path === sample.file)!.text }]);
     }
-    await engine.corpus.remove(files.map((f) => f.path));
+    await corpus.clear();
     byWorkspace.push([path.basename(workspace), String(samples.length), String(points.length - before)]);
     process.stderr.write(`${workspace}: ${samples.length} cursors, ${points.length - before} positions with a match\n`);
   }
