@@ -10,6 +10,13 @@ checkpoint.pt (model, optimizer, schedule, step, tokens, data position, RNG stat
 --checkpoint-minutes, at the end, and on SIGTERM/SIGINT) and hf/ (the model in Hugging Face format,
 with tokenizer.json, ready for `python -m training.export`). --resume continues from checkpoint.pt
 exactly: same rows next, same noise (seeded by step), same optimizer state.
+
+Two options for issue 23's measurements, both off by default (the run is then what it always was):
+--copy-rows SHARE replaces that share of the training rows (each row independently, seeded by step) with a
+copy-only row: a pattern of 8-64 tokens, a random contiguous span of another row of the same micro-batch,
+repeated through the row. --optimizer muon trains the 2-D hidden matrices with torch.optim.Muon (its
+"match_rms_adamw" learning-rate adjustment, so --lr and --weight-decay mean what they mean for AdamW) and
+everything else (embeddings, lm_head, norms, biases) with AdamW; one schedule drives both.
 """
 
 from __future__ import annotations
@@ -50,6 +57,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--prev-token-path", action="store_true",
         help="add the previous-token path (training/prev_token.py): input = emb(token) + W·emb(previous token), W = 0"
         " at the start (an --init folder saved with the path has it already)",
+    )
+    parser.add_argument(
+        "--copy-rows", type=float, default=0.0, metavar="SHARE",
+        help="share of training rows replaced by a copy-only row (a pattern of 8-64 tokens from another row of the"
+        " batch, repeated through the row); 0 = none",
+    )
+    parser.add_argument(
+        "--optimizer", choices=("adamw", "muon"), default="adamw",
+        help="muon: torch.optim.Muon for the 2-D hidden matrices, AdamW for embeddings, lm_head, norms and biases",
     )
     parser.add_argument("--noise", choices=("msn", "none"), default="msn")
     parser.add_argument("--span-length", type=int, default=5)
@@ -113,8 +129,72 @@ def make_optimizer(model: torch.nn.Module, lr: float, weight_decay: float) -> to
     for parameter in model.parameters():
         if parameter.requires_grad:
             (decay if parameter.dim() >= 2 else no_decay).append(parameter)
+    return adamw(decay, no_decay, lr, weight_decay)
+
+
+def adamw(decay: list, no_decay: list, lr: float, weight_decay: float) -> torch.optim.Optimizer:
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
     return torch.optim.AdamW(groups, lr=lr, betas=(0.9, 0.95), eps=1e-8)
+
+
+def is_hidden_matrix(name: str, parameter: torch.Tensor) -> bool:
+    """A 2-D weight inside the network (attention and MLP projections, the previous-token W): what Muon trains.
+    The token embedding and the output head are 2-D too but are lookups/readouts, left to AdamW."""
+    return parameter.dim() == 2 and "embed" not in name and "lm_head" not in name
+
+
+def make_optimizers(model: torch.nn.Module, kind: str, lr: float, weight_decay: float) -> list[torch.optim.Optimizer]:
+    """[AdamW] or, for "muon", [AdamW (embeddings, lm_head, norms, biases), Muon (hidden matrices)].
+    Muon uses adjust_lr_fn="match_rms_adamw" (update RMS matched to AdamW's, per the Moonshot paper the torch
+    docs cite), so the same lr and weight decay serve both."""
+    if kind == "adamw":
+        return [make_optimizer(model, lr, weight_decay)]
+    if kind != "muon":
+        raise ValueError(f"optimizer must be 'adamw' or 'muon', not {kind!r}")
+    matrices, decay, no_decay = [], [], []
+    for name, parameter in model.named_parameters():  # shared (tied) parameters are listed once
+        if not parameter.requires_grad:
+            continue
+        if is_hidden_matrix(name, parameter):
+            matrices.append(parameter)
+        else:
+            (decay if parameter.dim() >= 2 else no_decay).append(parameter)
+    muon = torch.optim.Muon(matrices, lr=lr, weight_decay=weight_decay, adjust_lr_fn="match_rms_adamw")
+    return [adamw(decay, no_decay, lr, weight_decay), muon]
+
+
+# ---------------------------------------------------------------- copy-only rows
+
+
+COPY_PATTERN_LENGTHS = (8, 64)  # inclusive
+
+
+def with_copy_rows(
+    ids: np.ndarray, flags: np.ndarray, share: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The micro-batch with each row, with probability `share`, replaced by a copy-only row: a pattern of 8-64
+    tokens (a random contiguous span of the non-padding tokens of another row of the batch, as it was before
+    any replacement) repeated to the row's length; the new row is one segment, all target, no padding.
+    Draws from `rng` only what it uses, so the same rng gives the same rows."""
+    ids, flags = np.array(ids), np.array(flags)
+    if share <= 0:
+        return ids, flags
+    from training.noise import FLAG_PADDING, FLAG_SEGMENT_START, FLAG_TARGET
+
+    original = ids.copy()
+    rows, length = ids.shape
+    for row in np.flatnonzero(rng.random(rows) < share):
+        others = [r for r in range(rows) if r != row] or [int(row)]
+        source = others[int(rng.integers(len(others)))]
+        tokens = original[source][(flags[source] & FLAG_PADDING) == 0]
+        if len(tokens) == 0:
+            continue
+        size = min(int(rng.integers(COPY_PATTERN_LENGTHS[0], COPY_PATTERN_LENGTHS[1] + 1)), len(tokens))
+        start = int(rng.integers(0, len(tokens) - size + 1))
+        ids[row] = np.resize(tokens[start : start + size], length)
+        flags[row] = FLAG_TARGET
+        flags[row, 0] |= FLAG_SEGMENT_START
+    return ids, flags
 
 
 def atomic_torch_save(obj, path: Path) -> None:
@@ -123,18 +203,19 @@ def atomic_torch_save(obj, path: Path) -> None:
     os.replace(temporary, path)
 
 
-def save_checkpoint(run_dir: Path, model, optimizer, scheduler, progress: dict, tokenizer_path: Path) -> None:
-    """checkpoint.pt (everything needed to resume) and hf/ (the model alone, for export)."""
-    atomic_torch_save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "progress": progress,
-            "torch_rng": torch.get_rng_state(),
-        },
-        run_dir / "checkpoint.pt",
-    )
+def save_checkpoint(run_dir: Path, model, optimizers, schedulers, progress: dict, tokenizer_path: Path) -> None:
+    """checkpoint.pt (everything needed to resume) and hf/ (the model alone, for export). The first optimizer
+    (AdamW) and its schedule under "optimizer"/"scheduler" as always; a second (Muon) under "muon"."""
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizers[0].state_dict(),
+        "scheduler": schedulers[0].state_dict(),
+        "progress": progress,
+        "torch_rng": torch.get_rng_state(),
+    }
+    if len(optimizers) > 1:
+        state["muon"] = {"optimizer": optimizers[1].state_dict(), "scheduler": schedulers[1].state_dict()}
+    atomic_torch_save(state, run_dir / "checkpoint.pt")
     hf_dir = run_dir / "hf"
     temporary = run_dir / "hf.tmp"
     shutil.rmtree(temporary, ignore_errors=True)
@@ -270,17 +351,26 @@ def train(args: argparse.Namespace) -> dict:
     total_steps = max(1, int(args.max_tokens // tokens_per_step))
 
     model = build_model(args, vocab_size).to(device)
-    optimizer = make_optimizer(model, args.lr, args.weight_decay)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: cosine_with_warmup(step, args.warmup_steps, total_steps, args.min_lr_ratio)
-    )
+    optimizers = make_optimizers(model, args.optimizer, args.lr, args.weight_decay)
+    schedulers = [
+        torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: cosine_with_warmup(step, args.warmup_steps, total_steps, args.min_lr_ratio)
+        )
+        for optimizer in optimizers
+    ]
     progress = {"step": 0, "tokens_seen": 0, "data": {"epoch": 0, "offset": 0}, "train_loss": None, "val_loss": None}
     checkpoint_path = args.run_dir / "checkpoint.pt"
     if args.resume and checkpoint_path.exists():
         state = torch.load(checkpoint_path, map_location=device, weights_only=False)
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        if ("muon" in state) != (args.optimizer == "muon"):
+            raise SystemExit(f"{checkpoint_path} was not written with --optimizer {args.optimizer}")
+        saved = [(state["optimizer"], state["scheduler"])]
+        if "muon" in state:
+            saved.append((state["muon"]["optimizer"], state["muon"]["scheduler"]))
+        for optimizer, scheduler, (optimizer_state, scheduler_state) in zip(optimizers, schedulers, saved):
+            optimizer.load_state_dict(optimizer_state)
+            scheduler.load_state_dict(scheduler_state)
         progress = state["progress"]
         torch.set_rng_state(state["torch_rng"])
         say(f"resumed from {checkpoint_path} at step {progress['step']}, {progress['tokens_seen']:,} tokens")
@@ -294,6 +384,7 @@ def train(args: argparse.Namespace) -> dict:
     say(
         f"model {parameters / 1e6:.2f}M parameters, {len(train_rows)} train rows x {seq_len}, noise={args.noise}"
         f" span={args.span_length}{' prev-token-path' if getattr(model, 'prev_token_path', False) else ''},"
+        f" copy-rows {args.copy_rows:g}, optimizer {args.optimizer},"
         f" {tokens_per_step} tokens/step, schedule {total_steps} steps, world {world},"
         f" {'bf16' if use_bf16(args.precision, device) else 'fp32'}, {args.threads} threads"
     )
@@ -308,7 +399,7 @@ def train(args: argparse.Namespace) -> dict:
 
     def checkpoint() -> None:
         if is_main:
-            save_checkpoint(args.run_dir, model, optimizer, scheduler, progress, tokenizer_path)
+            save_checkpoint(args.run_dir, model, optimizers, schedulers, progress, tokenizer_path)
             say(f"checkpoint at step {progress['step']}")
 
     def log(entry: dict) -> None:
@@ -323,13 +414,18 @@ def train(args: argparse.Namespace) -> dict:
         step = progress["step"]
         global_rows = cursor.next_global_batch(global_batch_rows)
         my_rows = global_rows[rank::world]
-        optimizer.zero_grad(set_to_none=True)
+        for optimizer in optimizers:
+            optimizer.zero_grad(set_to_none=True)
         step_loss = 0.0
         for micro in range(args.grad_accum):
             rows = np.sort(my_rows[micro * args.batch_size : (micro + 1) * args.batch_size])
             # Noise is seeded by (seed, step, rank, micro): identical after a resume, different per row.
             noise_rng = np.random.default_rng([args.seed, step, rank, micro])
-            batch = collate(train_rows.ids[rows], train_rows.flags[rows], args.noise, args.span_length, noise_rng)
+            row_ids, row_flags = train_rows.ids[rows], train_rows.flags[rows]
+            if args.copy_rows > 0:  # its own stream, so the noise is the same with or without copy rows
+                copy_rng = np.random.default_rng([args.seed, step, rank, micro, 1])
+                row_ids, row_flags = with_copy_rows(row_ids, row_flags, args.copy_rows, copy_rng)
+            batch = collate(row_ids, row_flags, args.noise, args.span_length, noise_rng)
             last_micro = micro == args.grad_accum - 1
             sync = nullcontext() if (world == 1 or last_micro) else trained.no_sync()
             with sync:
@@ -338,8 +434,9 @@ def train(args: argparse.Namespace) -> dict:
                 (loss / args.grad_accum).backward()
             step_loss += loss.item() / args.grad_accum
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
+        for optimizer, scheduler in zip(optimizers, schedulers):
+            optimizer.step()
+            scheduler.step()
         progress["step"] = step + 1
         progress["tokens_seen"] += tokens_per_step
         progress["data"] = cursor.state()
@@ -354,7 +451,7 @@ def train(args: argparse.Namespace) -> dict:
             progress["train_loss"] = mean_loss
             entry = {
                 "step": progress["step"], "tokens_seen": progress["tokens_seen"], "loss": round(mean_loss, 4),
-                "lr": scheduler.get_last_lr()[0], "tokens_per_s": round(rate, 1), "elapsed_s": round(now - started, 1),
+                "lr": schedulers[0].get_last_lr()[0], "tokens_per_s": round(rate, 1), "elapsed_s": round(now - started, 1),
             }
             say(
                 f"step {entry['step']}/{total_steps} tokens {entry['tokens_seen']:,} loss {mean_loss:.4f}"
