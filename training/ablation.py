@@ -7,7 +7,7 @@
   python -m training.ablation     (full mode)
       The shipped model's two fine-tuning arms from the same pretrained checkpoint, on the same rows,
       steps and seed: MSN (training/runs/v5-msn, shipped) and no noise (training/runs/v5-none)
-      — training/recipes/continued.sh with msn-code-v5.env. --msn-run / --baseline-run name other runs.
+      — training/recipes/recipe.sh msn-code-v5 msn|none. --msn-run / --baseline-run name other runs.
 
 Measured for each model, on held-out next-line FIM prompts (training/evaluate.py's cases):
   - mean accepted tokens per forward pass under greedy Jacobi (a chain of top-1 guesses) and under
