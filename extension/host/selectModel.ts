@@ -1,14 +1,30 @@
-// "MSN Complete: Select Model…" and "Select Decoding Strategy…". Select Model is a folder picker for a model exported to msn-onnx/1. A folder that is
-// clearly not a model gets one sentence and changes nothing; otherwise the setting is written and the
-// decoding process restarts with it (and reports, naming the file, anything else that is wrong).
+// "MSN Complete: Select Model…" and "Select Decoding Strategy…". Select Model lists the models `npm run model`
+// installed (logic/installedModels.ts), the shipped model and a folder picker for any model exported to
+// msn-onnx/1. A folder that is clearly not a model gets one sentence and changes nothing; otherwise the
+// setting is written and the decoding process restarts with it (and reports, naming the file, anything else
+// that is wrong).
 
 import * as vscode from 'vscode';
+import { listAllInstalled, modelPicks, modelsHome } from './logic/installedModels';
 import { modelFolderProblem } from './logic/modelFolder';
 import { SECTION } from './settings';
 
 export const SELECT_MODEL_COMMAND = 'msn-complete.selectModel';
 
 export async function selectModel(): Promise<void> {
+  const configuration = vscode.workspace.getConfiguration(SECTION);
+  const current = configuration.inspect<string>('modelPath')?.globalValue ?? '';
+  const home = modelsHome();
+  const picks = modelPicks(await listAllInstalled(home, current), current, home);
+  const picked = await vscode.window.showQuickPick(picks, { title: 'MSN Complete: model', matchOnDescription: true });
+  if (!picked) return;
+  if (picked.modelPath === undefined) return browseForModel();
+  await configuration.update('modelPath', picked.modelPath, vscode.ConfigurationTarget.Global);
+  void vscode.window.setStatusBarMessage(`MSN Complete: loading ${picked.modelPath ? picked.modelPath : 'the shipped model'}`, 5000);
+}
+
+/** The folder picker: any folder with a model exported to msn-onnx/1. */
+async function browseForModel(): Promise<void> {
   const picked = await vscode.window.showOpenDialog({
     canSelectFolders: true, canSelectFiles: false, canSelectMany: false, openLabel: 'Use this model',
     title: 'MSN Complete: a model folder (model.onnx, tokenizer.json, msn.json)',

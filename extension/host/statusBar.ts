@@ -7,7 +7,8 @@ import { StatsHistory, type MeasuredStats } from './logic/statsHistory';
 import type { SupervisorState } from './logic/decoderSupervisor';
 import type { IndexingProgress } from '../protocol';
 import { formatStatusText, formatTooltip, type EngineStatus } from './logic/statusText';
-import { readSettings } from './settings';
+import { listAllInstalled, modelsHome, type InstalledModel } from './logic/installedModels';
+import { readSettings, SECTION } from './settings';
 
 export const SHOW_STATS_COMMAND = 'msn-complete.showStats';
 const RECENT_KEPT = 100;
@@ -20,6 +21,7 @@ export class StatusBar implements vscode.Disposable {
   private inlineEnabled = true;
   private model: ModelInfo | null = null;
   private corpus: { documents: number; tokens: number } | null = null;
+  private installed: { models: InstalledModel[]; home: string } | undefined;
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('msn-complete.status', vscode.StatusBarAlignment.Right, 100);
@@ -44,6 +46,7 @@ export class StatusBar implements vscode.Disposable {
       case 'ready':
         this.engine = { kind: 'ready' };
         this.model = state.model;
+        void this.refreshInstalled();
         break;
       case 'restarting': this.engine = { kind: 'restarting', reason: state.reason }; break;
       case 'failed': this.engine = { kind: 'error', reason: state.reason }; break;
@@ -84,6 +87,14 @@ export class StatusBar implements vscode.Disposable {
     this.render();
   }
 
+  /** Lists the installed models again (the folder `npm run model` writes to) for the tooltip. */
+  async refreshInstalled(): Promise<void> {
+    const home = modelsHome();
+    const current = vscode.workspace.getConfiguration(SECTION).inspect<string>('modelPath')?.globalValue ?? '';
+    this.installed = { models: await listAllInstalled(home, current), home };
+    this.render();
+  }
+
   /** Re-renders (e.g. when workspace trust changes). */
   render(): void {
     const input = { engine: this.engine, indexing: this.indexing, recent: this.recent.all, inlineEnabled: this.inlineEnabled };
@@ -94,6 +105,7 @@ export class StatusBar implements vscode.Disposable {
       corpus: this.corpus,
       workspaceTrusted: vscode.workspace.isTrusted,
       mixtureSetting: readSettings().workspaceMixture,
+      installed: this.installed,
     }));
     this.item.tooltip = tooltip;
     this.item.backgroundColor = this.engine.kind === 'error' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

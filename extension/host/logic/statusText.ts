@@ -10,6 +10,7 @@
 
 import type { IndexingProgress } from '../../protocol';
 import { plainTokensPerSecond } from '../../speedup';
+import { installedTooltipLines, type InstalledModel } from './installedModels';
 import { MIN_SPEED_TOKENS, speedSample, summarize, type MeasuredStats, type StatsSummary } from './statsHistory';
 
 export type EngineStatus =
@@ -68,6 +69,8 @@ export interface TooltipInput extends StatusInput {
   mixtureSetting?: boolean;
   corpus: { documents: number; tokens: number } | null;
   workspaceTrusted: boolean;
+  /** The models `npm run model` installed (./installedModels.ts), when they have been listed. */
+  installed?: { models: readonly InstalledModel[]; home: string };
 }
 
 /** Markdown for the tooltip: the state, the last completion in full, the corpus, limits. */
@@ -110,6 +113,7 @@ export function formatTooltip(input: TooltipInput): string {
       `- draft tokens accepted: ${s.acceptedFromRetrieval} from retrieval, ${s.acceptedFromJacobi} from Jacobi, ${s.acceptedFromNoise} from noise`,
     );
   }
+  if (input.installed) lines.push('', ...installedTooltipLines(input.installed.models, input.installed.home));
   if (!input.workspaceTrusted) {
     lines.push('', 'Restricted mode: workspace files are not indexed; only open documents feed retrieval.');
   }
