@@ -397,7 +397,7 @@ def install(source: Source, name: str, quantize: str, models_dir: Path, max_posi
     models_dir.mkdir(parents=True, exist_ok=True)
     partial = models_dir / f".{name}{PARTIAL_MARK}{os.getpid()}"
     try:
-        progress(f"loading {source.repo} in float32")
+        progress(f"loading {source.folder} in float32")
         model, positions = load_causal_lm(source.folder, positions)
         record = {"method": "unknown", "source": source.repo, **({"revision": source.commit} if source.commit else {}),
                   **(training or {})}
@@ -692,4 +692,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Through the imported module, so that Refusal is the class training/msn_tune.py raises.
+    from training.models import main as module_main
+
+    sys.exit(module_main())

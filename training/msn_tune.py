@@ -184,7 +184,7 @@ def measure_tokens_per_second(folder: Path, ids: np.ndarray, flags: np.ndarray, 
         timings.append(time.perf_counter() - started)
     del model
     # An optimizer step adds about a third to forward + backward for AdamW.
-    return rows * ids.shape[1] / (timings[-1] * 1.33), ("GPU, bf16" if device.type == "cuda" else f"CPU, {threads} threads")
+    return rows * ids.shape[1] / (timings[-1] * 1.33), ("GPU, bf16" if device.type == "cuda" else f"CPU ({threads} thread{'s' if threads > 1 else ''})")
 
 
 def duration(seconds: float) -> str:
@@ -274,6 +274,8 @@ def msn_tune(args: argparse.Namespace, progress=print) -> Path:
     folder = install(tuned, name, args.quantize, models_dir, args.max_positions, training=training, progress=progress)
     if not args.keep_run:
         shutil.rmtree(work, ignore_errors=True)
+        if work.parent.is_dir() and not any(work.parent.iterdir()):
+            work.parent.rmdir()
     report_installed(folder, args.set, progress)
     return folder
 
