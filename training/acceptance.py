@@ -93,11 +93,11 @@ class Simulator:
     def greedy(self, prompt: list[int], max_new_tokens: int) -> list[int]:
         """Plain greedy decoding (the reference every draft strategy must reproduce)."""
         generated: list[int] = []
-        past = None
+        cache = None
         inputs = torch.tensor([prompt])
         for _ in range(max_new_tokens):
-            out = self.model(input_ids=inputs, past_key_values=past, use_cache=True)
-            past = out.past_key_values
+            out = self.model(input_ids=inputs, cache=cache, use_cache=True)
+            cache = out.cache
             token = int(out.logits[0, -1].argmax())
             generated.append(token)
             if token == self.eos_id:

@@ -42,6 +42,8 @@ from training.fim import chunk_text
 
 DEFAULT_VAL = Path("training/data/corpus-v2/val.jsonl")
 DEFAULT_HUMANEVAL_DIR = Path(__file__).resolve().parent / "benchmarks" / "humaneval-infilling"
+# The engine's budget for repo-level context in a prompt; one file both sides read.
+REPO_CONTEXT_BUDGET = json.loads((Path(__file__).resolve().parents[1] / "extension/decoder/engine/repoContextBudget.json").read_text())
 HUMANEVAL_FILES = {"he-single": "HumanEval-SingleLineInfilling.jsonl.gz", "he-multi": "HumanEval-MultiLineInfilling.jsonl.gz"}
 ALL_TASKS = ("loss", "next-line", "next-line-repo", "copy", "he-single", "he-multi")
 
@@ -301,10 +303,7 @@ def next_line_cases(records: Iterable[dict], count: int, per_file: int = 2, seed
 
 class RepoHeaders:
     """Repo-level headers for cases of held-out packages: context chunks from the package's other files,
-    picked as the engine picks them, within the engine's share of the prompt (fimPrompt.ts CONTEXT_SHARE)."""
-
-    CONTEXT_SHARE = 0.4
-    CHARS_PER_TOKEN = 3
+    picked as the engine picks them, within the engine's share of the prompt (REPO_CONTEXT_BUDGET)."""
 
     def __init__(self, tokenizer: Tokenizer, records: Iterable[dict]):
         self.tokenizer = tokenizer
@@ -319,10 +318,10 @@ class RepoHeaders:
         return self.tokenizer.encode(text).ids
 
     def __call__(self, case: "InfillCase", prompt_tokens: int) -> list[int]:
-        max_tokens = int(prompt_tokens * self.CONTEXT_SHARE)
+        max_tokens = int(prompt_tokens * REPO_CONTEXT_BUDGET["context_share"])
         others = [chunk for chunk in self.chunks.get(case.package, []) if chunk[0] != case.source]
         query = identifiers(context_query(case.prefix, case.suffix))
-        context = pick_context(query, others, max_tokens * self.CHARS_PER_TOKEN)
+        context = pick_context(query, others, max_tokens * REPO_CONTEXT_BUDGET["chars_per_token"])
         # The training layout itself (repo_samples.header_ids), dropping the worst chunk (the first) until it fits.
         header = header_ids(case.package, context, case.source, self.encode, self.special)
         while context and len(header) > max_tokens:

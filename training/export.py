@@ -26,6 +26,7 @@ from torch import nn
 from transformers import PreTrainedModel
 
 from training.architectures import UnsupportedModelError, check_architecture, check_exportable, load_causal_lm
+from training.contract import FORMAT, MASK_VALUE
 from training.model_config import count_parameters
 from training.prompt_formats import (
     PromptFamily,
@@ -37,8 +38,6 @@ from training.prompt_formats import (
 )
 from training.quantize import QUANTIZE_MODES, check_quantizable, check_quantized_size, quantize_file, weights_label
 
-FORMAT = "msn-onnx/1"
-MASK_VALUE = -1e9  # large negative, not -inf: a fully masked row would give NaN
 OPSET = 17
 EXTERNAL_DATA = "model.onnx.data"  # weights beside the graph when they exceed protobuf's 2 GB
 
@@ -306,7 +305,6 @@ def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, t
         "eos_token_id": eos,
         "prompt": prompt,
         "mask_value": MASK_VALUE,
-        "extra_outputs": [],
         "parameters": count_parameters(hf_model),
         "weights": weights,
         "training": training,

@@ -19,7 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-MASK_VALUE = -1e9
+from training.contract import MASK_VALUE
+
 PARITY_TOLERANCE = 1e-4  # max abs logit difference accepted (float32 rounding across kernels)
 
 # Parent index of each tree node (-1: child of the last prefix token). 10 nodes, depth 4, several branches.

@@ -95,13 +95,6 @@ export class DraftTree implements DraftTreeView {
     return added;
   }
 
-  /** Node indexes from the root to `node`, root first. */
-  pathTo(node: number): number[] {
-    const path: number[] = [];
-    for (let n = node; n !== NONE; n = this.nodes[n].parent) path.push(n);
-    return path.reverse();
-  }
-
   private pushNode(token: number, parent: number, depth: number, source: DraftSource): number {
     if (!Number.isInteger(token) || token < 0) throw new RangeError(`token ids are non-negative integers, got ${token}`);
     const index = this.nodes.length;
@@ -134,27 +127,12 @@ export class DraftTree implements DraftTreeView {
 }
 
 /**
- * The msn-onnx/1 inputs for verifying `tree` on top of `pastLength` cached tokens:
- * input ids in node order, position ids past + depth, and an additive mask
- * [q, past + q] where every node sees all cached rows and, among the tree rows, only
- * its ancestors and itself.
- */
-export function buildTreeInputs(tree: DraftTreeView, pastLength: number, maskValue = DEFAULT_MASK_VALUE): TreeInputs {
-  const q = tree.nodes.length;
-  const inputs = {
-    inputIds: new BigInt64Array(q),
-    positionIds: new BigInt64Array(q),
-    attentionMask: new Float32Array(q * (pastLength + q)),
-  };
-  fillTreeInputs(tree, pastLength, maskValue, inputs);
-  return inputs;
-}
-
-/**
- * Builds tree inputs into buffers that are reused from step to step: the mask of a
- * 64-node tree over a 2k-token past is half a megabyte, not worth allocating per step.
- * The returned arrays are views of exactly the needed length (offset 0), valid until
- * the next build.
+ * Builds the msn-onnx/1 inputs for verifying a tree on top of `pastLength` cached tokens:
+ * input ids in node order, position ids past + depth, and an additive mask [q, past + q]
+ * where every node sees all cached rows and, among the tree rows, only its ancestors and
+ * itself. Into buffers reused from step to step: the mask of a 64-node tree over a
+ * 2k-token past is half a megabyte, not worth allocating per step. The returned arrays
+ * are views of exactly the needed length (offset 0), valid until the next build.
  */
 export class TreeInputsBuffer {
   private ids = new BigInt64Array(64);

@@ -1,7 +1,8 @@
 // The decoding loop: prefill the prompt into the KV cache, then per step let the
 // strategy draft a tree, verify it in one forward pass, accept the longest greedy path
-// plus the bonus token, keep the accepted rows' KV, and emit. What is emitted is always
-// the model's argmax, so every strategy produces the tokens plain greedy would.
+// plus the bonus token, keep the accepted rows' KV, and emit. What is emitted at a node is
+// always the same function of its logits and its path (the model's argmax, or the workspace
+// mixture's choice), so every strategy produces the tokens plain greedy would.
 import type { StopReason, StrategyName } from '../../protocol';
 import { acceptGreedy } from '../draft/acceptance';
 import { TreeInputsBuffer } from '../draft/tree';
@@ -117,6 +118,89 @@ export type TokenText = Pick<CodeTokenizer, 'decode' | 'allSpecialIds'>;
 /** What the loop needs of msn.json. */
 export type GeneratorConfig = Pick<MsnConfig, 'numLayers' | 'maxPositions' | 'numKvHeads' | 'headDim' | 'eosTokenId' | 'maskValue' | 'vocabSize'>;
 
+/** Why a generation ends, and where its text is cut (a stop string). */
+interface Stop {
+  reason: StopReason;
+  cut?: number;
+  /** Cancelled during a step's pass: the step never finished, and its time is not recorded. */
+  abandoned?: true;
+}
+
+/** One generation's state as its steps advance it: the emitted tokens, their text, what was streamed. */
+class Run {
+  readonly result: GenerationResult;
+  /** The prompt and every emitted token: what the next step drafts from. */
+  readonly context: number[];
+  readonly cancelled: () => boolean;
+  /** Characters streamed so far (onText). */
+  streamed = 0;
+  /** Time spent paused for shorter requests (preemption): not this generation's decoding time. */
+  pausedMs = 0;
+  private readonly detokenizer: Detokenizer;
+  private readonly stops: StopScanner;
+  /** Token healing: the first tokens spell text the prompt dropped, which is not part of the completion. */
+  private readonly hidden: number;
+
+  constructor(prompt: readonly number[], readonly options: GenerateOptions, tokenizer: TokenText) {
+    this.result = {
+      strategy: options.strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
+      reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, yieldedMs: 0, forwardPasses: 0, treeNodes: 0,
+      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, stepMs: [],
+      steps: options.recordSteps ? [] : undefined,
+    };
+    this.context = [...prompt];
+    this.cancelled = () => options.signal?.aborted === true || options.isCancelled?.() === true;
+    this.detokenizer = new Detokenizer(tokenizer);
+    this.stops = new StopScanner(options.stopRules);
+    this.hidden = options.rule?.hiddenText.length ?? 0;
+  }
+
+  /** The token the next step's tree grows from: the last one of the context. */
+  get root(): number {
+    return this.context[this.context.length - 1];
+  }
+
+  /** A stop that needs no step: cancelled, enough tokens, or no cache row left. */
+  stopBeforeStep(freeRows: number): Stop | null {
+    if (this.cancelled()) return { reason: 'cancelled' };
+    if (this.result.tokens.length >= this.options.maxTokens || freeRows < 1) return { reason: 'max-tokens' };
+    return null;
+  }
+
+  /** Emits a step's accepted tokens up to the first stop (end of text, a stop string, max tokens). */
+  emit(tokens: readonly number[], stopIds: ReadonlySet<number>): Stop | null {
+    for (const token of tokens) {
+      if (stopIds.has(token)) return { reason: 'eos' };
+      this.result.tokens.push(token);
+      this.context.push(token);
+      this.detokenizer.push(token);
+      const cut = this.stops.find(this.visibleText());
+      if (cut >= 0) return { reason: 'stop-string', cut };
+      if (this.result.tokens.length >= this.options.maxTokens) return { reason: 'max-tokens' };
+    }
+    return null;
+  }
+
+  /** Streams the text no stop rule can still take back. */
+  streamText(): void {
+    if (!this.options.onText) return;
+    const text = this.visibleText();
+    const stable = stableLength(text, this.options.stopRules);
+    if (stable > this.streamed) {
+      this.options.onText(text.slice(this.streamed, stable));
+      this.streamed = stable;
+    }
+  }
+
+  visibleText(): string {
+    return this.detokenizer.text.slice(this.hidden);
+  }
+
+  finalText(): string {
+    return this.detokenizer.finalText.slice(this.hidden);
+  }
+}
+
 export class Generator {
   readonly cache: KvCache;
   /** Tokens whose KV rows fill the cache, in order (for prompt-prefix reuse). */
@@ -165,101 +249,86 @@ export class Generator {
     this.generationsBegun++;
     if (prompt.length === 0) throw new Error('empty prompt');
     if (prompt.length > this.cache.capacity) throw new Error(`prompt of ${prompt.length} tokens exceeds the context window (${this.cache.capacity})`);
-    const { strategy, signal } = options;
-    const cancelled = () => signal?.aborted === true || options.isCancelled?.() === true;
-    const result: GenerationResult = {
-      strategy: strategy.name, tokens: [], text: '', stopReason: 'max-tokens', promptTokens: prompt.length,
-      reusedPromptTokens: 0, prefillMs: 0, decodeMs: 0, yieldedMs: 0, forwardPasses: 0, treeNodes: 0,
-      acceptedFromRetrieval: 0, acceptedFromJacobi: 0, acceptedFromNoise: 0, stepMs: [],
-      steps: options.recordSteps ? [] : undefined,
-    };
-
+    const run = new Run(prompt, options, this.tokenizer);
     const prefillStart = this.now();
-    const prefilled = await this.prefill(prompt.slice(0, -1), cancelled, signal);
-    result.prefillMs = this.now() - prefillStart;
-    result.reusedPromptTokens = prefilled.reused;
+    const prefilled = await this.prefill(prompt.slice(0, -1), run.cancelled, options.signal);
+    run.result.prefillMs = this.now() - prefillStart;
+    run.result.reusedPromptTokens = prefilled.reused;
     if (!prefilled.complete) {
-      result.stopReason = 'cancelled';
-      return result;
+      run.result.stopReason = 'cancelled';
+      return run.result;
     }
-
-    const detokenizer = new Detokenizer(this.tokenizer);
-    // Token healing: the first tokens spell text the prompt dropped, which is not part of the completion.
-    const hidden = options.rule?.hiddenText.length ?? 0;
-    const visible = () => detokenizer.text.slice(hidden);
-    const stops = new StopScanner(options.stopRules);
-    const context = [...prompt];
-    let root = prompt[prompt.length - 1];
-    let streamed = 0;
-    let stop: { reason: StopReason; cut?: number } | null = null;
     const decodeStart = this.now();
-    let pausedMs = 0;
-    strategy.begin(prompt);
-
+    options.strategy.begin(prompt);
+    let stop: Stop | null = null;
     while (stop === null) {
-      if (cancelled()) { stop = { reason: 'cancelled' }; break; }
-      if (result.tokens.length >= options.maxTokens || this.cache.free < 1) { stop = { reason: 'max-tokens' }; break; }
-
-      if (options.preemption?.pending) {
-        // Decoding-time only: the pause and the re-prefill are not charged to this generation's speed.
-        const paused = this.now();
-        await options.preemption.runPending();
-        const restored = await this.prefill(context.slice(0, -1), cancelled, signal);
-        const pause = this.now() - paused;
-        pausedMs += pause;
-        strategy.exclude?.(pause);
-        if (!restored.complete) { stop = { reason: 'cancelled' }; break; }
-      }
+      stop = run.stopBeforeStep(this.cache.free) ?? await this.resumeAfterPreemption(run);
+      if (stop !== null) break;
       const stepStart = this.now();
-      let tree = strategy.draft(root, context, options.maxTokens - result.tokens.length);
-      let draftMs = this.now() - stepStart;
-      // Near the end of the context window a deep tree would run past max_positions.
-      if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
-      const past = this.cache.length;
-      const acceptance = await this.verify(tree, result, signal, options.rule);
-      if (!acceptance) { stop = { reason: 'cancelled' }; break; }
-      const observed = this.now();
-      strategy.observe(acceptance.outcome);
-      draftMs += this.now() - observed;
-      if (result.steps) result.steps.push({ past, tree: { nodes: tree.nodes.map((node) => ({ ...node })) }, draftMs });
-
-      for (const token of acceptance.accepted.emitted) {
-        if (this.stopIds.has(token)) { stop = { reason: 'eos' }; break; }
-        result.tokens.push(token);
-        context.push(token);
-        detokenizer.push(token);
-        const cut = stops.find(visible());
-        if (cut >= 0) { stop = { reason: 'stop-string', cut }; break; }
-        if (result.tokens.length >= options.maxTokens) { stop = { reason: 'max-tokens' }; break; }
-      }
-      root = context[context.length - 1];
-      if (stop === null && options.onText) {
-        const text = visible();
-        const stable = stableLength(text, options.stopRules);
-        if (stable > streamed) {
-          options.onText(text.slice(streamed, stable));
-          streamed = stable;
-        }
-      }
+      stop = await this.step(run);
+      if (stop?.abandoned) break;
       if (stop === null) {
-        // Other work (protocol messages, corpus indexing) runs here; it is no step's cost.
-        const yielded = this.now();
-        await yieldToEventLoop();
-        const otherWorkMs = this.now() - yielded;
-        result.yieldedMs += otherWorkMs;
-        strategy.exclude?.(otherWorkMs);
+        run.streamText();
+        await this.yieldToOtherWork(run);
       }
       // A step's time includes the yield: ar's loop pays it per token, a tree's per step.
-      result.stepMs.push(this.now() - stepStart);
+      run.result.stepMs.push(this.now() - stepStart);
     }
+    run.result.decodeMs = this.now() - decodeStart - run.pausedMs;
+    return this.finish(run, stop);
+  }
 
-    result.decodeMs = this.now() - decodeStart - pausedMs;
+  /** Runs the shorter requests waiting on this generation, then puts its rows back; a stop if cancelled meanwhile. */
+  private async resumeAfterPreemption(run: Run): Promise<Stop | null> {
+    const preemption = run.options.preemption;
+    if (!preemption?.pending) return null;
+    // Decoding-time only: the pause and the re-prefill are not charged to this generation's speed.
+    const paused = this.now();
+    await preemption.runPending();
+    const restored = await this.prefill(run.context.slice(0, -1), run.cancelled, run.options.signal);
+    const pause = this.now() - paused;
+    run.pausedMs += pause;
+    run.options.strategy.exclude?.(pause);
+    return restored.complete ? null : { reason: 'cancelled' };
+  }
+
+  /** One step: the strategy drafts a tree, one pass verifies it, the accepted tokens are emitted; a stop if one came. */
+  private async step(run: Run): Promise<Stop | null> {
+    const { strategy, maxTokens, signal, rule } = run.options;
+    const stepStart = this.now();
+    const root = run.root;
+    let tree = strategy.draft(root, run.context, maxTokens - run.result.tokens.length);
+    let draftMs = this.now() - stepStart;
+    // Near the end of the context window a deep tree would run past max_positions.
+    if (this.cache.length + maxDepth(tree) + 1 > this.cache.capacity) tree = rootOnlyTree(root);
+    const past = this.cache.length;
+    const acceptance = await this.verify(tree, run.result, signal, rule);
+    if (!acceptance) return { reason: 'cancelled', abandoned: true };
+    const observed = this.now();
+    strategy.observe(acceptance.outcome);
+    draftMs += this.now() - observed;
+    run.result.steps?.push({ past, tree: { nodes: tree.nodes.map((node) => ({ ...node })) }, draftMs });
+    return run.emit(acceptance.accepted.emitted, this.stopIds);
+  }
+
+  /** Lets other work of the process (protocol messages, corpus indexing) run; it is no step's cost. */
+  private async yieldToOtherWork(run: Run): Promise<void> {
+    const yielded = this.now();
+    await yieldToEventLoop();
+    const otherWorkMs = this.now() - yielded;
+    run.result.yieldedMs += otherWorkMs;
+    run.options.strategy.exclude?.(otherWorkMs);
+  }
+
+  /** The result's text and stop reason; the cache keeps the rows of the tokens it emitted. */
+  private finish(run: Run, stop: Stop): GenerationResult {
+    const { result } = run;
     result.stopReason = stop.reason;
-    result.text = stop.cut !== undefined ? visible().slice(0, stop.cut) : detokenizer.finalText.slice(hidden);
-    if (options.onText && result.text.length > streamed) options.onText(result.text.slice(streamed));
+    result.text = stop.cut !== undefined ? run.visibleText().slice(0, stop.cut) : run.finalText();
+    if (run.options.onText && result.text.length > run.streamed) run.options.onText(result.text.slice(run.streamed));
     // The cache now holds prompt + accepted tokens minus the last root, and after a stop inside a step
     // the rows of tokens accepted past the stop, which are dropped: every row is one of cachedTokens.
-    this.cachedTokens = context.slice(0, this.cache.length);
+    this.cachedTokens = run.context.slice(0, this.cache.length);
     this.cache.truncate(this.cachedTokens.length);
     return result;
   }

@@ -44,7 +44,6 @@ export interface MsnConfig {
   eosTokenId: number;
   prompt: PromptFormat;
   maskValue: number;
-  extraOutputs: string[];
   parameters?: number;
   training?: Record<string, unknown>;
 }
@@ -123,8 +122,6 @@ export function parseMsnConfig(text: string): MsnConfig {
   if (typeof maskValue !== 'number' || !Number.isFinite(maskValue) || maskValue >= 0) {
     fail('"mask_value" must be a finite negative number (-inf gives NaN on fully masked rows)');
   }
-  const extra = obj.extra_outputs ?? [];
-  if (!Array.isArray(extra) || extra.some((x) => typeof x !== 'string')) fail('"extra_outputs" must be a list of strings');
 
   const config: MsnConfig = {
     format: MSN_FORMAT,
@@ -141,7 +138,6 @@ export function parseMsnConfig(text: string): MsnConfig {
     eosTokenId: eos,
     prompt,
     maskValue,
-    extraOutputs: extra as string[],
     parameters: typeof obj.parameters === 'number' ? obj.parameters : undefined,
     training: typeof obj.training === 'object' && obj.training !== null ? (obj.training as Record<string, unknown>) : undefined,
   };

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { DraftTree, TreeInputsBuffer, buildTreeInputs } from '../../../extension/decoder/draft/tree';
+import { DraftTree, TreeInputsBuffer } from '../../../extension/decoder/draft/tree';
+import { pathTo, treeInputs } from './treeHelpers';
 import { ancestorsOrSelf, assignments, nodesOf, treeShapes } from './smallTrees';
 import { SeededRandom } from '../../../extension/decoder/draft/prng';
 
@@ -54,7 +55,7 @@ describe('DraftTree', () => {
     const tree = new DraftTree(0);
     tree.addPath([1, 2], 'jacobi');
     assert.equal(tree.addPath([3, 4], 'retrieval', 1), 2);
-    assert.deepEqual(tree.pathTo(4), [0, 1, 3, 4]);
+    assert.deepEqual(pathTo(tree, 4), [0, 1, 3, 4]);
     assert.equal(tree.nodes[4].depth, 3);
   });
 
@@ -97,9 +98,9 @@ describe('DraftTree', () => {
   });
 });
 
-describe('buildTreeInputs', () => {
+describe('TreeInputsBuffer.build', () => {
   it('a lone root sees the whole past and itself', () => {
-    const inputs = buildTreeInputs(new DraftTree(11), 3);
+    const inputs = treeInputs(new DraftTree(11), 3);
     assert.deepEqual([...inputs.inputIds], [11n]);
     assert.deepEqual([...inputs.positionIds], [3n]);
     assert.deepEqual([...inputs.attentionMask], [0, 0, 0, 0]);
@@ -110,7 +111,7 @@ describe('buildTreeInputs', () => {
     tree.addPath([20, 30], 'jacobi');
     tree.addPath([21], 'retrieval');
     const M = -5;
-    const inputs = buildTreeInputs(tree, 2, M);
+    const inputs = treeInputs(tree, 2, M);
     assert.deepEqual([...inputs.inputIds], [10n, 20n, 30n, 21n]);
     assert.deepEqual([...inputs.positionIds], [2n, 3n, 4n, 3n]);
     assert.deepEqual([...inputs.attentionMask], [
@@ -125,7 +126,7 @@ describe('buildTreeInputs', () => {
     const tree = new DraftTree(1);
     tree.addPath([2], 'noise');
     tree.addPath([3], 'noise');
-    const mask = buildTreeInputs(tree, 0).attentionMask;
+    const mask = treeInputs(tree, 0).attentionMask;
     assert.equal(mask[1], -1e9);
   });
 
@@ -135,7 +136,7 @@ describe('buildTreeInputs', () => {
       for (const parents of treeShapes(size)) {
         const nodes = nodesOf(parents, parents.map((_, i) => 100 + i));
         for (const past of [0, 1, 3]) {
-          const inputs = buildTreeInputs({ nodes }, past, -7);
+          const inputs = treeInputs({ nodes }, past, -7);
           const width = past + size;
           assert.equal(inputs.attentionMask.length, size * width);
           for (let i = 0; i < size; i++) {
@@ -155,20 +156,20 @@ describe('buildTreeInputs', () => {
   });
 
   it('rejects nodes out of order and inconsistent depths', () => {
-    assert.throws(() => buildTreeInputs({ nodes: [
+    assert.throws(() => treeInputs({ nodes: [
       { token: 1, parent: -1, depth: 0, source: 'root' },
       { token: 2, parent: 2, depth: 1, source: 'noise' },
       { token: 3, parent: 0, depth: 1, source: 'noise' },
     ] }, 0), RangeError);
-    assert.throws(() => buildTreeInputs({ nodes: [
+    assert.throws(() => treeInputs({ nodes: [
       { token: 1, parent: -1, depth: 0, source: 'root' },
       { token: 2, parent: 0, depth: 2, source: 'noise' },
     ] }, 0), RangeError);
-    assert.throws(() => buildTreeInputs(new DraftTree(1), -1), RangeError);
+    assert.throws(() => treeInputs(new DraftTree(1), -1), RangeError);
   });
 });
 
-describe('buildTreeInputs on trees built from random paths', () => {
+describe('TreeInputsBuffer.build on trees built from random paths', () => {
   it('agrees with the ancestor walk', () => {
     const random = randomBelow(12345);
     for (let trial = 0; trial < 200; trial++) {
@@ -177,10 +178,10 @@ describe('buildTreeInputs on trees built from random paths', () => {
         tree.addPath(Array.from({ length: 1 + random(6) }, () => random(3)), 'retrieval');
       }
       const past = random(4);
-      const inputs = buildTreeInputs(tree, past);
+      const inputs = treeInputs(tree, past);
       const width = past + tree.size;
       for (let i = 0; i < tree.size; i++) {
-        const visible = new Set(tree.pathTo(i));
+        const visible = new Set(pathTo(tree, i));
         for (let j = 0; j < tree.size; j++) {
           assert.equal(inputs.attentionMask[i * width + past + j], visible.has(j) ? 0 : -1e9);
         }
@@ -198,7 +199,7 @@ describe('TreeInputsBuffer', () => {
       for (let p = 0; p < 8; p++) tree.addPath(Array.from({ length: 1 + random(12) }, () => random(4)), 'jacobi');
       const past = random(3) === 0 ? random(3000) : random(20);
       const reused = buffer.build(tree, past, -3);
-      const fresh = buildTreeInputs(tree, past, -3);
+      const fresh = treeInputs(tree, past, -3);
       assert.equal(reused.attentionMask.length, fresh.attentionMask.length);
       assert.equal(reused.attentionMask.byteOffset, 0);
       assert.deepEqual(reused.inputIds, fresh.inputIds);

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { buildTreeInputs, DraftTree } from '../../../extension/decoder/draft/tree';
+import { DraftTree } from '../../../extension/decoder/draft/tree';
+import { pathTo, treeInputs } from '../draft/treeHelpers';
 import { buildChainInputs } from '../../../extension/decoder/engine/chainInputs';
 import { KvCache } from '../../../extension/decoder/engine/kvCache';
 import type { LoadedModel } from '../../../extension/decoder/model/modelDir';
@@ -73,10 +74,10 @@ describe('KV cache (fixture model)', () => {
     tree.addPath([200, 201], 'retrieval');
     const n101 = tree.childWithToken(tree.childWithToken(0, 100), 101);
     tree.addChild(n101, 103, 'jacobi');
-    const out = await m.model.forward({ ...buildTreeInputs(tree, cache.length, m.config.maskValue), past: cache.length, pastKeys: cache.keys, pastValues: cache.values });
+    const out = await m.model.forward({ ...treeInputs(tree, cache.length, m.config.maskValue), past: cache.length, pastKeys: cache.keys, pastValues: cache.values });
 
     for (let node = 0; node < tree.nodes.length; node++) {
-      const pathTokens = tree.pathTo(node).map((n) => tree.nodes[n].token);
+      const pathTokens = pathTo(tree, node).map((n) => tree.nodes[n].token);
       const reference = await fullRecompute(m, [...prefix.slice(0, -1), ...pathTokens]);
       const diff = maxAbsDiff(row(out.logits, node, vocab), row(reference, prefix.length - 2 + pathTokens.length, vocab));
       assert.ok(diff < TOLERANCE, `node ${node} (${pathTokens.join(',')}): max abs diff ${diff}`);
@@ -84,7 +85,7 @@ describe('KV cache (fixture model)', () => {
 
     // Accept root -> 100 -> 101 -> 103 (rows not contiguous: 0, 1, 2, 6) and continue from there.
     const n103 = tree.childWithToken(n101, 103);
-    const path = tree.pathTo(n103);
+    const path = pathTo(tree, n103);
     cache.appendRows(out.newKeys, out.newValues, path);
     const sequence = [...prefix.slice(0, -1), ...path.map((n) => tree.nodes[n].token)];
     const next = await m.model.forward({ ...buildChainInputs([7], cache.length, m.config.maskValue), past: cache.length, pastKeys: cache.keys, pastValues: cache.values });

@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { buildTreeInputs, DraftTree } from '../../../extension/decoder/draft/tree';
+import { DraftTree } from '../../../extension/decoder/draft/tree';
+import { treeInputs } from '../draft/treeHelpers';
 import { buildChainInputs } from '../../../extension/decoder/engine/chainInputs';
 import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
 import { KvCache } from '../../../extension/decoder/engine/kvCache';
@@ -72,7 +73,7 @@ describe('forward passes in a worker thread (fixture model)', function () {
     const tree = new DraftTree(prompt[prompt.length - 1]);
     tree.addPath([11, 12], 'jacobi');
     tree.addPath([13], 'retrieval');
-    const inputs = { ...buildTreeInputs(tree, cache.length, maskValue), past: cache.length };
+    const inputs = { ...treeInputs(tree, cache.length, maskValue), past: cache.length };
     assertSameOutputs(await worker.model.forward(over(inputs, cache)), await local.model.forward(over(inputs, cache)), 'tree step');
     assert.equal(cache.keys[0].length, cache.capacity * cache.rowSize, 'the cache got its arrays back');
   });
