@@ -16,7 +16,6 @@ import { readWorkspace, sampleFimBenchmark, sampleWorkspaceCursors, type BenchSa
 import { runBench } from './benchRunner';
 import { formatLatencyCurve, openEngine } from './engineSetup';
 import { firstLine } from './quality';
-import { retrievalCopy } from './retrievalCopy';
 import { formatTable } from './table';
 
 const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--in-thread] [--mixture on|off]';
@@ -74,12 +73,13 @@ async function main(): Promise<void> {
     repoName: workspace !== undefined ? path.basename(path.resolve(workspace)) : undefined,
     compareContext: args.flags.has('--compare-context'),
     statusBarCheck: args.flags.has('--check-status-bar'),
-    onSample: (i, sample, outputs) => {
+    onSample: (i, sample, outputs, baselines) => {
       if (process.stderr.isTTY) process.stderr.write(`\rsample ${i + 1}/${samples.length} ${sample.id.padEnd(40).slice(0, 40)}`);
-      // To read the completions, not only their scores: each cursor's true first line, the model's, and retrieval-copy's.
+      // To read the completions, not only their scores: each cursor's true first line, ar's, retrieval-copy's and the other arm's.
       if (show) {
         console.log(`${sample.id}\n  truth  ${JSON.stringify(firstLine(sample.truth))}\n  model  ${JSON.stringify(firstLine(outputs.get('ar')?.text ?? ''))}`);
-        console.log(`  copy   ${JSON.stringify(firstLine(retrievalCopy(sample, corpusFiles ?? [])))}`);
+        console.log(`  copy   ${JSON.stringify(firstLine(baselines['retrieval-copy'] ?? ''))}`);
+        for (const other of ['model', 'model+workspace']) if (baselines[other] !== undefined) console.log(`  ${other === 'model' ? 'alone ' : 'mixed '} ${JSON.stringify(firstLine(baselines[other]))}`);
         // The model's text as it starts (firstLine skips leading blank lines and is compared from the cursor).
         console.log(`  raw    ${JSON.stringify((outputs.get('ar')?.text ?? '').slice(0, 60))}`);
       }

@@ -27,7 +27,8 @@ export interface BenchOptions {
   warmupRuns: number;
   /** Decode the workspace mixture (every strategy); the quality rows `model` and `model+workspace` show both either way. */
   mixture: boolean;
-  onSample?: (index: number, sample: BenchSample, outputs: Map<StrategyName, SampleOutput>) => void;
+  /** `baselines`: the sample's text of each quality row that is not a strategy (retrieval-copy, the other arm). */
+  onSample?: (index: number, sample: BenchSample, outputs: Map<StrategyName, SampleOutput>, baselines: Record<string, string>) => void;
 }
 
 export interface SampleOutput {
@@ -132,7 +133,7 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
     const { prompt, mixture } = engine.plan(editorPrompt(engine, sample, maxTokens, options.repoName, chunks), sample.file, withMixture);
     // No replay unless asked: the bench times ar itself, in the same run.
     const { result, stats, replayable } = await engine.run(
-      { prompt, maxTokens, mode: options.mode, stopOnLoop: true, strategy, treeBudget: options.treeBudget, measureSpeedup, mixture }, NEVER_CANCELLED);
+      { prompt, maxTokens, mode: options.mode, stopOnLoop: true, suffix: sample.suffix, strategy, treeBudget: options.treeBudget, measureSpeedup, mixture }, NEVER_CANCELLED);
     // As the decoding process does once idle after a completion.
     const measured = measureSpeedup ? await engine.measureSpeedup(() => false, replayable) : undefined;
     return { tokens: result.tokens, text: result.text, stats, measured };
@@ -180,7 +181,7 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
         runs.push(await runOne(samples[i], strategy, options.maxTokens, true, true));
       }
     }
-    options.onSample?.(i, samples[i], perSample);
+    options.onSample?.(i, samples[i], perSample, Object.fromEntries(Object.entries(baselines).map(([name, texts]) => [name, texts[i]])));
   }
   await corpus.moveTo(undefined);
   const result = summarize(samples, strategies, outputs);

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // The product's default: the workspace mixture when the model has weights for it.
   const { prompt, mixture } = engine.plan(editorPrompt(engine, sample, maxTokens, path.basename(WORKSPACE)), CURSOR_FILE, mixtureArg !== 'off');
   const run = (strategy: StrategyName) =>
-    engine.run({ prompt, maxTokens, mode: 'block', stopOnLoop: true, strategy, mixture }, { isCancelled: () => false });
+    engine.run({ prompt, maxTokens, mode: 'block', stopOnLoop: true, suffix: sample.suffix, strategy, mixture }, { isCancelled: () => false });
   for (let i = 0; i < 2; i++) { await run('ar'); await run('tr-jacobi'); } // warm-up, not timed
   const ar = await run('ar');
   const tr = await run('tr-jacobi');

@@ -11,17 +11,17 @@ import { loadModelDir, type LoadedModel } from '../model/modelDir';
 import type { SessionOpener } from '../model/onnxModel';
 import type { OutputHistory } from '../retrieval/outputHistory';
 import { toDecodeStats } from './decodeStats';
-import { CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, withoutPrefixEnd, type PromptParts, type RepoContext } from './fimPrompt';
+import { CONTEXT_CHARS_PER_TOKEN, CONTEXT_SHARE, buildFimPrompt, buildPlainPrompt, withoutPrefixEnd, type PromptParts, type RepoContext } from './fimPrompt';
 import type { MixtureWeights } from '../mixture/mixtureWeights';
 import { HealingConstraint, healedTokenCount } from '../mixture/tokenHealing';
-import { MIXTURE_CONTEXT_TOKENS, RequestMixture } from '../mixture/workspaceMixture';
+import { currentDocumentExclusion, MIXTURE_CONTEXT_TOKENS, RequestMixture } from '../mixture/workspaceMixture';
 import { TokenIndex } from '../retrieval/tokenIndex';
 import { CompletionMemo } from './completionMemo';
 import { Detokenizer } from './detokenizer';
 import { Generator, type GenerationResult } from './generator';
 import type { KvCache } from './kvCache';
 import type { PreemptionGate } from './preemption';
-import { findStop, type StopRules } from './stopRules';
+import { findStop, nextLineOf, type StopRules } from './stopRules';
 import { currentCpuModel, loadOrMeasureLatencyCurve, type MeasuredLatencies } from './latencyCalibration';
 import { CorpusStore } from './corpusStore';
 
@@ -30,8 +30,6 @@ const TREE_DEPTH_SLACK = 32;
 const RECENT_STATS = 50;
 /** Characters of text around the cursor that choose the context chunks. */
 const CONTEXT_QUERY_CHARS = 1500;
-/** Characters per token assumed when turning the context token budget into characters to pick. */
-const CONTEXT_CHARS_PER_TOKEN = 3;
 const DEFAULT_REPO_NAME = 'workspace';
 /** The most tokens of one generation replayed by measureSpeedup (plain greedy's replay of them: ~0.1 s of idle work per round). */
 export const REPLAYED_TOKENS_MAX = 96;
@@ -119,6 +117,8 @@ export interface RunRequest extends DecodeOptions {
   mode?: CompletionMode;
   /** Stop where the text starts looping (editor requests, and the tools that stand for them). */
   stopOnLoop?: boolean;
+  /** The text below the cursor: the completion stops before writing its first line again (StopRules.nextLine). */
+  suffix?: string;
   onText?: (chunk: string) => void;
   /** The repo-level context the prompt was built with: named in the stats. */
   context?: RepoContext;
@@ -291,8 +291,9 @@ export class DecoderEngine {
     const healed = Math.min(healedTokenCount(parts.prefix, vocabulary.texts, vocabulary.special), parts.tokens.length - 1);
     const kept = withoutPrefixEnd(parts, healed);
     const mixture = new RequestMixture({
-      weights, workspace: loaded.strategies.workspace, excludedUris: new Set(currentUri !== undefined ? [currentUri] : []),
-      prefix: kept.prefix, suffix: kept.suffix, tokenTexts: vocabulary.texts,
+      weights, workspace: loaded.strategies.workspace,
+      excluded: currentUri !== undefined ? currentDocumentExclusion(loaded.strategies.workspace, currentUri, kept.prefixWindow) : undefined,
+      prefix: kept.prefixWindow, suffix: kept.suffixWindow, tokenTexts: vocabulary.texts,
       healing: healed > 0 ? this.healingFor(tokenizer.decode(parts.prefix.slice(parts.prefix.length - healed)), vocabulary) : undefined,
     }, new TokenIndex({ maxMatchLength: MIXTURE_CONTEXT_TOKENS }));
     return { prompt: kept.tokens, mixture };
@@ -347,7 +348,7 @@ export class DecoderEngine {
   async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats; replayable: ReplayableRun | null }> {
     const loaded = this.require();
     const name = request.strategy ?? DEFAULT_STRATEGY;
-    const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop };
+    const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop, nextLine: nextLineOf(request.suffix) };
     // Per strategy too: the answer would be the same, but its stats would be another strategy's.
     const rulesKey = JSON.stringify({ ...stopRules, strategy: name });
     // The memo answers a prompt that extends an earlier one by its own tokens; under the mixture the answer

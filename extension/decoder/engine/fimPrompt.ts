@@ -9,6 +9,7 @@
 import { prefixWindowStart } from '../../promptWindow';
 import type { FimOrder, PromptFormat } from '../model/msnConfig';
 import type { CodeTokenizer } from '../model/tokenizer';
+import repoContextBudget from './repoContextBudget.json';
 
 /** Rough upper bound of characters per token, to avoid tokenizing megabytes we would drop. */
 const MAX_CHARS_PER_TOKEN = 12;
@@ -20,8 +21,10 @@ const REPLACEMENT_CHARACTER = '\uFFFD';
 const MAX_LINE_CUT_SHARE = 1 / 8;
 /** Cuts of the prefix's start and of the suffix budget move in steps of this many tokens (less in a small budget). */
 export const CUT_STEP_TOKENS = 64;
-/** Share of the prompt budget that context chunks from other files may take. */
-export const CONTEXT_SHARE = 0.4;
+/** Share of the prompt budget that context chunks from other files may take (repoContextBudget.json). */
+export const CONTEXT_SHARE: number = repoContextBudget.context_share;
+/** Characters per token that budget is turned into when the chunks are picked (repoContextBudget.json). */
+export const CONTEXT_CHARS_PER_TOKEN: number = repoContextBudget.chars_per_token;
 
 export interface ContextChunk {
   path: string;
@@ -141,6 +144,13 @@ export interface PromptParts {
   suffix: number[];
   /** Index in `tokens` just past the prefix's tokens. */
   prefixEnd: number;
+  /**
+   * The tokens of all the text above and below the cursor the request sent, of which the prompt holds
+   * the ends nearest the cursor (its budget cuts the rest): what the workspace mixture looks up. The
+   * prefix window ends with the same tokens as `prefix`.
+   */
+  prefixWindow: number[];
+  suffixWindow: number[];
 }
 
 /** The prompt without the last `count` tokens of its prefix (token healing: mixture/tokenHealing.ts). */
@@ -150,6 +160,7 @@ export function withoutPrefixEnd(parts: PromptParts, count: number): PromptParts
   return {
     tokens: [...parts.tokens.slice(0, parts.prefixEnd - cut), ...parts.tokens.slice(parts.prefixEnd)],
     prefix: parts.prefix.slice(0, parts.prefix.length - cut), suffix: parts.suffix, prefixEnd: parts.prefixEnd - cut,
+    prefixWindow: parts.prefixWindow.slice(0, Math.max(0, parts.prefixWindow.length - cut)), suffixWindow: parts.suffixWindow,
   };
 }
 
@@ -173,7 +184,7 @@ export function buildFimPrompt(
     ? [...header, fimPrefix, fimSuffix, ...keptSuffix, fimMiddle, ...keptPrefix]
     : [...header, fimPrefix, ...keptPrefix, fimSuffix, ...keptSuffix, fimMiddle];
   const prefixEnd = spm ? tokens.length : header.length + 1 + keptPrefix.length;
-  return { tokens, prefix: keptPrefix, suffix: keptSuffix, prefixEnd };
+  return { tokens, prefix: keptPrefix, suffix: keptSuffix, prefixEnd, prefixWindow: prefixIds, suffixWindow: suffixIds };
 }
 
 /** A plain continuation prompt; never empty (an empty text starts after end-of-text, as between training documents). */
@@ -186,6 +197,6 @@ export function buildPlainPrompt(
   const ids = boundedEncode(tokenizer, text, room, 'end');
   const kept = [...keptEnd(tokenizer, ids, room, room)];
   const prompt = [...lead, ...header, ...kept];
-  if (prompt.length === 0) return { tokens: [tokenizer.special.eot], prefix: [], suffix: [], prefixEnd: 1 };
-  return { tokens: prompt, prefix: kept, suffix: [], prefixEnd: prompt.length };
+  if (prompt.length === 0) return { tokens: [tokenizer.special.eot], prefix: [], suffix: [], prefixEnd: 1, prefixWindow: [], suffixWindow: [] };
+  return { tokens: prompt, prefix: kept, suffix: [], prefixEnd: prompt.length, prefixWindow: ids, suffixWindow: [] };
 }

@@ -7,6 +7,30 @@ export interface StopRules {
   stopStrings: readonly string[];
   /** Stop where the text starts looping (what the editor's requests ask for; a timing replay does not). */
   stopOnLoop?: boolean;
+  /**
+   * The first line with content below the cursor, without its line end (nextLineOf): a completion stops
+   * before a line of its own that says it again, indentation and all, since that code is there already
+   * (completions that rewrite the lines below the cursor are the duplicates users complain of most).
+   */
+  nextLine?: string;
+}
+
+/** The first line with content of the text below the cursor, trailing whitespace dropped; undefined when none (pure). */
+export function nextLineOf(textBelow: string | undefined): string | undefined {
+  return textBelow?.split('\n').find((l) => l.trim().length > 0)?.trimEnd();
+}
+
+/**
+ * Where a completion must end so as not to write the line below the cursor again: before the newline
+ * that starts a line of its own equal to it (the first line is the cursor's, never compared); -1 if no
+ * line ended by a newline at or after `from` is.
+ */
+function beforeRepeatedLine(text: string, nextLine: string, from: number): number {
+  for (let end = text.indexOf('\n', from); end >= 0; end = text.indexOf('\n', end + 1)) {
+    const newline = text.lastIndexOf('\n', end - 1);
+    if (newline >= 0 && text.slice(newline + 1, end).trimEnd() === nextLine) return withoutCarriageReturn(text, newline);
+  }
+  return -1;
 }
 
 const NON_WHITESPACE = /\S/;
@@ -61,6 +85,7 @@ export function findStop(text: string, rules: StopRules): number {
     if (index >= 0 && (cut < 0 || index < cut)) cut = index;
   };
   if (rules.stopOnLoop) consider(new RepetitionTracker().feed(text));
+  if (rules.nextLine) consider(beforeRepeatedLine(text, rules.nextLine, 0));
   for (const stop of rules.stopStrings) if (stop.length > 0) consider(text.indexOf(stop));
   if (rules.mode === 'line') {
     const newline = firstNewlineAfterContent(text);
@@ -103,6 +128,8 @@ export class StopScanner {
     const stopFrom = Math.max(0, from - this.longestStop + 1);
     for (const stop of this.rules.stopStrings) if (stop.length > 0) consider(text.indexOf(stop, stopFrom));
     if (this.rules.stopOnLoop) consider(this.repetition.feed(text));
+    // Only lines whose ending newline is new: the earlier ones were checked when theirs came.
+    if (this.rules.nextLine) consider(beforeRepeatedLine(text, this.rules.nextLine, from));
     if (this.content < 0) {
       const found = text.slice(from).search(NON_WHITESPACE);
       if (found >= 0) this.content = from + found;

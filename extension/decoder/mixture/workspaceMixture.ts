@@ -3,16 +3,17 @@
 // where p_ngram is the distribution of the tokens that followed the longest suffix of the context
 // found in the datastore, and λ = λ(match length, occurrences) (mixtureWeights.ts).
 //
-// The datastore: the workspace index without the current document (whose indexed text holds the
-// cursor's own continuation, the text below it, right after the prefix), plus the request's own
-// prefix and suffix as two separate documents (so a pattern below the cursor can be reused, but the
-// suffix is never continued from the cursor). The context is the text order — prefix tokens, then what
+// The datastore: the workspace index, of the current document only what stands above the prompt's
+// prefix (from where the prefix starts, its indexed text holds the prefix and then the cursor's own
+// continuation, the text below it), plus the request's own prefix and suffix as two separate
+// documents (so a pattern below the cursor can be reused, but the suffix is never continued from the
+// cursor). The context is the text order — prefix tokens, then what
 // was emitted, then a tree node's path — whatever the prompt's FIM order.
 //
 // Lossless: the choice at a tree node depends only on that node's logits row and its own context, so
 // every strategy (and plain greedy, which runs the same rule) emits the same tokens.
 import type { DraftNode } from '../draft/types';
-import type { TokenIndex } from '../retrieval/tokenIndex';
+import type { Exclusions, TokenIndex } from '../retrieval/tokenIndex';
 import { argmaxOfRow, chooseAlongTree, expSum } from '../engine/logits';
 import { lambdaFor, type MatchSource, type MixtureWeights } from './mixtureWeights';
 import type { HealingConstraint } from './tokenHealing';
@@ -51,16 +52,32 @@ export interface RequestMixtureOptions {
   weights: MixtureWeights;
   /** The workspace index (shared with the strategies' retrieval); absent: the request's own text only. */
   workspace?: TokenIndex;
-  /** Documents of the workspace index left out (the current document). */
-  excludedUris?: ReadonlySet<string>;
-  /** The prompt's prefix tokens, without the healed ones (the text above the cursor as the prompt holds it). */
+  /** What of the workspace index is left out: the current document from where the prompt's prefix starts (currentDocumentExclusion). */
+  excluded?: Exclusions;
+  /** The tokens of the text above the cursor (the prefix window), without the healed ones. */
   prefix: readonly number[];
-  /** The prompt's suffix tokens (empty for a plain prompt). */
+  /** The tokens of the text below the cursor (the suffix window; empty for a plain prompt). */
   suffix: readonly number[];
   /** The dropped end of the prefix that the first tokens must spell again; absent: none. */
   healing?: HealingConstraint;
   /** Every token's text (for how much of the healed text the emitted tokens spell). */
   tokenTexts: readonly string[];
+}
+
+/** Tokens at the end of the prefix that find the cursor in the current document's indexed text. */
+const CURSOR_ANCHOR_TOKENS = 48;
+
+/**
+ * What of the workspace index the mixture of a request at `uri` leaves out: that document from where
+ * the prompt's `prefix` starts in its indexed text, found by the prefix's last tokens (not its very
+ * last, which the text after the cursor may spell differently); all of it when they are not found once
+ * and only once (an index behind the editor, or repeated text: the cursor could be at either). The text above the prefix stays in: the prompt's window cut it, the
+ * workspace index still holds it.
+ */
+export function currentDocumentExclusion(workspace: TokenIndex, uri: string, prefix: readonly number[]): Exclusions {
+  const anchor = prefix.slice(Math.max(0, prefix.length - 1 - CURSOR_ANCHOR_TOKENS), prefix.length - 1);
+  const end = anchor.length < CURSOR_ANCHOR_TOKENS ? -1 : workspace.onlyEndOf(uri, anchor);
+  return new Map([[uri, end < 0 ? 0 : Math.max(0, end - (prefix.length - 1))]]);
 }
 
 export class RequestMixture implements NextTokenRule {
@@ -91,7 +108,7 @@ export class RequestMixture implements NextTokenRule {
 
   /** The n-gram side at a context (text order, ending with the last token before the one predicted). */
   distribution(context: ArrayLike<number>): NgramDistribution | null {
-    const fromWorkspace = this.options.workspace?.nextTokenCounts(context, this.options.excludedUris);
+    const fromWorkspace = this.options.workspace?.nextTokenCounts(context, this.options.excluded);
     const fromOwn = this.own.nextTokenCounts(context);
     const n = Math.max(fromWorkspace?.matchLength ?? 0, fromOwn.matchLength);
     if (n === 0) return null;

@@ -74,6 +74,9 @@ export interface NextTokenCounts {
   total: number;
 }
 
+/** Per document uri, the first position (relative to the document's start) a lookup leaves out; 0: all of it. */
+export type Exclusions = ReadonlyMap<string, number>;
+
 export interface TokenIndexStats {
   documents: number;
   /** Live tokens (sum of document lengths). */
@@ -151,6 +154,26 @@ export class TokenIndex {
   tokensOf(uri: string): Int32Array | undefined {
     const doc = this.byUri.get(uri);
     return doc ? this.arena.slice(doc.start, doc.start + doc.length) : undefined;
+  }
+
+  /**
+   * Where the only occurrence of `tokens` in a document ends (the position after it, relative to the
+   * document's start); -1 when the document is not indexed, does not hold them, or holds them more
+   * than once. A linear scan.
+   */
+  onlyEndOf(uri: string, tokens: ArrayLike<number>): number {
+    const doc = this.byUri.get(uri);
+    const n = tokens.length;
+    if (!doc || n === 0) return -1;
+    let found = -1;
+    for (let end = n; end <= doc.length; end++) {
+      let k = 0;
+      while (k < n && this.arena[doc.start + end - 1 - k] === tokens[n - 1 - k]) k++;
+      if (k < n) continue;
+      if (found >= 0) return -1;
+      found = end;
+    }
+    return found;
   }
 
   uris(): string[] {
@@ -266,20 +289,20 @@ export class TokenIndex {
   }
 
   /**
-   * What followed the longest suffix of `tail` that occurs in the index, outside the documents in
-   * `excluded`: the length of that suffix and the next token of each of its occurrences (among the
+   * What followed the longest suffix of `tail` that occurs in the index, outside what `excluded`
+   * leaves out: the length of that suffix and the next token of each of its occurrences (among the
    * examined ones: each order's chain is walked newest first up to its caps). A pure function of the
    * index's contents and the tail's last maxMatchLength tokens, so every caller asking about the same
    * context gets the same answer (what lossless decoding of a mixture with it needs).
    */
-  nextTokenCounts(tail: ArrayLike<number>, excluded?: ReadonlySet<string>): NextTokenCounts {
+  nextTokenCounts(tail: ArrayLike<number>, excluded?: Exclusions): NextTokenCounts {
     const none: NextTokenCounts = { matchLength: 0, tokens: [], counts: [], total: 0 };
     if (tail.length === 0 || this.liveTokens === 0) return none;
     const skip: number[] = [];
     if (excluded) {
-      for (const uri of excluded) {
+      for (const [uri, from] of excluded) {
         const doc = this.byUri.get(uri);
-        if (doc) skip.push(doc.start, doc.start + doc.length);
+        if (doc) skip.push(doc.start + Math.max(0, from), doc.start + doc.length);
       }
     }
     this.hashTail(tail);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import type { DraftNode } from '../../../extension/decoder/draft/types';
 import { parseMixtureWeights, MIXTURE_FORMAT } from '../../../extension/decoder/mixture/mixtureWeights';
 import { HealingConstraint } from '../../../extension/decoder/mixture/tokenHealing';
-import { mixedChoice, mixedChoiceAmong, RequestMixture, type NgramDistribution } from '../../../extension/decoder/mixture/workspaceMixture';
+import { currentDocumentExclusion, mixedChoice, mixedChoiceAmong, RequestMixture, type NgramDistribution } from '../../../extension/decoder/mixture/workspaceMixture';
 import { TokenIndex } from '../../../extension/decoder/retrieval/tokenIndex';
 
 const VOCAB = 8;
@@ -31,10 +31,38 @@ describe('TokenIndex.nextTokenCounts', () => {
     assert.equal(counts.matchLength, 3);
     assert.deepEqual(Object.fromEntries(counts.tokens.map((t, i) => [t, counts.counts[i]])), { 5: 1, 6: 2 });
     // Excluding 'b' leaves 'a'; a match shorter than the smallest order is none.
-    assert.deepEqual(index.nextTokenCounts([0, 2, 3, 4], new Set(['b'])).tokens, [5]);
+    assert.deepEqual(index.nextTokenCounts([0, 2, 3, 4], new Map([['b', 0]])).tokens, [5]);
     assert.equal(index.nextTokenCounts([8, 4]).matchLength, 0);
     // A match at a document's end has no next token.
     assert.equal(index.nextTokenCounts([3, 4, 7]).matchLength, 0);
+  });
+});
+
+describe('the current document in the datastore', () => {
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+
+  it('finds where a text occurs once and only once in a document', () => {
+    const index = new TokenIndex();
+    index.set('doc', [1, 2, 3, 4, 2, 3, 5]);
+    assert.equal(index.onlyEndOf('doc', [3, 4]), 4);
+    assert.equal(index.onlyEndOf('doc', [2, 3]), -1, 'twice');
+    assert.equal(index.onlyEndOf('doc', [9]), -1);
+    assert.equal(index.onlyEndOf('other', [1]), -1);
+  });
+
+  it('keeps what stands above the prompt\'s prefix and leaves out the prefix, the cursor and what follows', () => {
+    const index = new TokenIndex({ orders: [2] });
+    // The document: 100 tokens above the prefix window, then the window (200..299), then the text below (300..).
+    const above = range(1000, 1100);
+    const prefix = range(2000, 2100);
+    index.set('doc', [...above, ...prefix, ...range(3000, 3050)]);
+    const excluded = currentDocumentExclusion(index, 'doc', prefix);
+    assert.deepEqual([...excluded], [['doc', 100]]);
+    // Text above the window can be continued; the cursor's own continuation (what stands below it) cannot.
+    assert.deepEqual(index.nextTokenCounts([1010, 1011], excluded).tokens, [1012]);
+    assert.equal(index.nextTokenCounts([2098, 2099], excluded).matchLength, 0);
+    // An index behind the editor (the prefix's end not found) leaves the whole document out.
+    assert.deepEqual([...currentDocumentExclusion(index, 'doc', range(5000, 5100))], [['doc', 0]]);
   });
 });
 
@@ -74,7 +102,7 @@ describe('RequestMixture', () => {
     const workspace = new TokenIndex({ orders: [2] });
     workspace.set('other', [1, 2, 5, 1, 2, 6, 6]);
     workspace.set('current', [1, 2, 7]); // the document under the cursor: never read
-    const mixture = new RequestMixture({ weights: weights(0.9), workspace, excludedUris: new Set(['current']), prefix: [1], suffix: [], tokenTexts: texts }, new TokenIndex({ orders: [2] }));
+    const mixture = new RequestMixture({ weights: weights(0.9), workspace, excluded: new Map([['current', 0]]), prefix: [1], suffix: [], tokenTexts: texts }, new TokenIndex({ orders: [2] }));
     // Root (after prefix [1]) then two children: 2 (matches the model and the n-grams' history) and 3.
     const nodes: DraftNode[] = [
       { token: 1, parent: -1, depth: 0, source: 'root' },

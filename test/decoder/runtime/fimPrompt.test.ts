@@ -1,6 +1,6 @@
 import * as assert from 'node:assert/strict';
 import {
-  buildFimPrompt, buildPlainPrompt, buildRepoHeader, cutStep, prefixCut, prefixFromLineStart, splitBudget, suffixToLineEnd,
+  buildFimPrompt, withoutPrefixEnd, buildPlainPrompt, buildRepoHeader, cutStep, prefixCut, prefixFromLineStart, splitBudget, suffixToLineEnd,
   type RepoContext,
 } from '../../../extension/decoder/engine/fimPrompt';
 import type { PromptFormat } from '../../../extension/decoder/model/msnConfig';
@@ -101,6 +101,19 @@ describe('prompt building', () => {
     assert.ok(prefix.endsWith(keptPrefix) && keptPrefix.includes('line_399 = 399\n'));
     assert.ok(suffix.startsWith(keptSuffix) && keptSuffix.startsWith('after_0()\n'));
     assert.ok(keptSuffix.length > 0 && keptPrefix.length > keptSuffix.length);
+  });
+
+  it('keeps the tokens of all the text it was given beside the cut prompt (what the workspace mixture reads)', () => {
+    const { tokenizer } = m;
+    const prefix = Array.from({ length: 400 }, (_, i) => `line_${i} = ${i}\n`).join('');
+    const suffix = Array.from({ length: 400 }, (_, i) => `after_${i}()\n`).join('');
+    const parts = buildFimPrompt(tokenizer, psm, prefix, suffix, 2000);
+    assert.ok(parts.prefix.length < parts.prefixWindow.length && parts.suffix.length < parts.suffixWindow.length, 'the prompt is cut');
+    assert.equal(tokenizer.decode(parts.prefixWindow), prefix);
+    assert.equal(tokenizer.decode(parts.suffixWindow), suffix);
+    assert.deepEqual(parts.prefixWindow.slice(-parts.prefix.length + 8), parts.prefix.slice(8), 'the window ends with the prompt\'s prefix tokens');
+    const healed = withoutPrefixEnd(parts, 2);
+    assert.deepEqual(healed.prefixWindow, parts.prefixWindow.slice(0, -2));
   });
 
   it('a cut suffix ends on a whole line and a cut prefix starts on one, as every training window does', () => {

@@ -144,7 +144,7 @@ describe('lossless decoding under the workspace mixture: every strategy equals a
       if (i % 3 === 2) {
         const parts = engine.fimPromptParts('', '', MAX_TOKENS);
         const tokens = engine.plainPrompt(prefix.slice(-400), MAX_TOKENS);
-        requests.push({ label: 'plain code', parts: { ...parts, tokens, prefix: tokens, suffix: [], prefixEnd: tokens.length } });
+        requests.push({ label: 'plain code', parts: { ...parts, tokens, prefix: tokens, suffix: [], prefixEnd: tokens.length, prefixWindow: tokens, suffixWindow: [] } });
       } else {
         // Inside a line, after an indentation, at a line's start: whatever the cursor happened to be.
         requests.push({ label: 'fim code', parts: engine.fimPromptParts(prefix, suffix, MAX_TOKENS, { uri: file.path, path: file.path }), uri: file.path });

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { findStop, stableLength, StopScanner, type StopRules } from '../../../extension/decoder/engine/stopRules';
+import { findStop, nextLineOf, stableLength, StopScanner, type StopRules } from '../../../extension/decoder/engine/stopRules';
 import { seededRandom } from './fixtureModel';
 
 const none: StopRules = { stopStrings: [] };
@@ -65,7 +65,10 @@ describe('stop rules', () => {
   it('StopScanner, fed a growing text piece by piece, answers exactly what findStop answers', () => {
     const random = seededRandom(7);
     const alphabet = ['a', 'b', ' ', '\t', '\n', '\r', ';', 'E', 'N', 'D', 'x'];
-    const rulesList: StopRules[] = [{ stopStrings: [] }, line, block, { stopStrings: ['END', ';;'] }, { mode: 'block', stopStrings: ['\n\n\n', 'ab'] }];
+    const rulesList: StopRules[] = [
+      { stopStrings: [] }, line, block, { stopStrings: ['END', ';;'] }, { mode: 'block', stopStrings: ['\n\n\n', 'ab'] }, { stopStrings: [], nextLine: 'ab' },
+      { ...block, nextLine: ' x' },
+    ];
     for (let trial = 0; trial < 400; trial++) {
       const text = Array.from({ length: 1 + Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
       for (const rules of rulesList) {
@@ -80,6 +83,19 @@ describe('stop rules', () => {
         }
       }
     }
+  });
+
+  it('stops before writing the line below the cursor again, indentation and all, never on the cursor\'s own line', () => {
+    const below = '    }\r\n}\n';
+    assert.equal(nextLineOf('\n   \n    }\r\n}\n'), '    }');
+    assert.equal(nextLineOf('  \n'), undefined);
+    const rules: StopRules = { stopStrings: [], nextLine: nextLineOf(below) };
+    assert.equal(findStop('return x;\n    }\n}\n', rules), 'return x;'.length, 'the line below, written again');
+    assert.equal(findStop('return x;\r\n    }\r\n', rules), 'return x;'.length, 'CRLF: cut before the \\r');
+    assert.equal(findStop('return x;\n  }\n}\n', rules), -1, 'another indentation is another line');
+    assert.equal(findStop('    }\nfoo();\n', rules), -1, 'the first line continues the cursor\'s own line');
+    assert.equal(findStop('\n    }\n', rules), 0, 'a completion that only writes the next line again is nothing');
+    assert.equal(findStop('return x;\n    }', rules), -1, 'a line is compared once its newline comes');
   });
 
   it('an editor completion stops once it ends in a loop, keeping the copies written so far', () => {
