@@ -118,6 +118,29 @@ describe('TreePlanner', () => {
     assert.deepEqual(kept.nodes.map((n) => [n.parent, n.source]), [[-1, 'root'], [0, 'noise'], [1, 'noise']]);
   });
 
+  it('drafts the chain where recorded steps found chains accepted and Jacobi guesses rejected, and the Jacobi trajectory in the reverse case', () => {
+    // One step offering both: a retrieved chain of 6 tokens and two Jacobi guesses at each of 4 depths.
+    const jacobi = { table: { tokens: Int32Array.of(10, 11, 20, 21, 30, 31, 40, 41), stride: 2, knownDepth: 4 }, ranks: 2, maxDepth: 4 };
+    const chain = { tokens: [50, 51, 52, 53, 54, 55], matchLength: 12, origin: 'workspace' as const };
+    const request = { root: 0, jacobi, continuations: [chain], maxDrafts: 63, minDrafts: 0 };
+    const learned = (chainAccepted: boolean) => {
+      const stats = new AcceptanceStats();
+      for (let step = 0; step < 400; step++) {
+        for (let position = 0; position < 6; position++) stats.record(stats.retrievalFeature('workspace', 12, position), chainAccepted);
+        for (let depth = 1; depth <= 4; depth++) stats.record(stats.jacobiFeature(depth, 0), !chainAccepted);
+        for (let depth = 1; depth <= 4; depth++) stats.record(stats.jacobiFeature(depth, 1), false);
+      }
+      return stats;
+    };
+    const sourcesOf = (tree: { nodes: readonly { source: string }[] }) => tree.nodes.slice(1).map((n) => n.source);
+    const cpu = LatencyCurve.defaultCurve();
+    const chainTree = new TreePlanner(learned(true), cpu).plan(request);
+    assert.deepEqual(sourcesOf(chainTree), Array(6).fill('retrieval'), 'the whole chain, no Jacobi branch beside it');
+    const jacobiTree = new TreePlanner(learned(false), cpu).plan(request);
+    assert.deepEqual(sourcesOf(jacobiTree), Array(4).fill('jacobi'), 'the top guess at each depth, no retrieved token, no second-rank branch');
+    assert.deepEqual(jacobiTree.nodes.map((n) => n.parent), [-1, 0, 1, 2, 3], 'one trajectory');
+  });
+
   it('adds a trajectory tail below the end of the most likely path while it pays', () => {
     const stats = new AcceptanceStats();
     const jacobi = { table: { tokens: Int32Array.of(10, 11, 20, 21, 30, 31), stride: 2, knownDepth: 3 }, ranks: 2, maxDepth: 3 };
