@@ -32,6 +32,23 @@ describe('docs tell the truth about the code', () => {
     assert.deepEqual(missing, []);
   });
 
+  it('each row of docs/architecture.md "Where is X" names a file that defines its function', () => {
+    const text = fs.readFileSync(path.join(ROOT, 'docs/architecture.md'), 'utf8');
+    const section = text.slice(text.indexOf('## Where is X'), text.indexOf('\n## ', text.indexOf('## Where is X') + 1));
+    const rows = [...section.matchAll(/^\| [^|]+ \| `([^`]+)` \| `([^`]+)` \|$/gm)];
+    assert.ok(rows.length >= 15, `${rows.length} rows`);
+    const wrong: string[] = [];
+    for (const [, file, symbol] of rows) {
+      const source = fs.existsSync(path.join(ROOT, file)) ? fs.readFileSync(path.join(ROOT, file), 'utf8') : '';
+      const [owner, member] = symbol.includes('.') ? symbol.split('.') : [undefined, symbol];
+      const defines = file.endsWith('.py')
+        ? new RegExp(`^def ${member}\\(`, 'm').test(source)
+        : new RegExp(`(function ${member}\\b|^\\s+(?:private |async |readonly )*${member}\\()`, 'm').test(source);
+      if (!defines || (owner !== undefined && !new RegExp(`class ${owner}\\b`).test(source))) wrong.push(`${file}: ${symbol}`);
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   it('the docs call shipped only the model model/msn.json names', () => {
     const shipped = JSON.parse(fs.readFileSync(path.join(ROOT, 'model/msn.json'), 'utf8')).name as string;
     const wrong: string[] = [];
