@@ -1,4 +1,4 @@
-"""Copying metrics of a causal LM checkpoint (issue 23), beside training.track's copy probe and next-line EM:
+"""Copying metrics of a causal LM checkpoint (the model card's copying experiments), beside training.track's copy probe and next-line EM:
 
   copyable   on packed validation rows (clean, no noise): loss and top-1 accuracy at *copyable* positions
              — a target token whose previous 4 tokens occurred earlier in the row, with at least one token

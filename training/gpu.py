@@ -1,11 +1,11 @@
-"""A bigger default model on a lent GPU, within the device tool's limits (~15 min of device time,
-≤ 10 min a command, ≤ 64 MiB carried, results ≤ 64 MiB in files ≤ 16 MiB).
+"""A bigger default model on a remote GPU machine with tight limits: about 15 minutes of GPU time,
+≤ 10 minutes a command, ≤ 64 MiB of inputs copied there, results ≤ 64 MiB in files ≤ 16 MiB.
 
   # here (CPU): the corpus's train split, compressed, plus the tokenizer -> a folder to carry
   python -m training.gpu pack --corpus training/data/corpus-v2/train.jsonl \
       --tokenizer model/tokenizer.json --out training/data/gpu-carry --max-mb 380
-  # there (GPU; the device's python3 has torch and transformers): repo-level packing on every core,
-  # then bf16 training of the `30m` preset until the time budget, weights written in bf16 shards
+  # there (GPU; its python3 has torch and transformers): repo-level packing on every core,
+  # then bf16 training of BIG_PRESET (~28M parameters) until the time budget, weights in bf16 shards
   python3 -m training.gpu train --carry training/data/gpu-carry --out $OUT/run --minutes 8
   # here again: the weights come back under the run's files folder; export as usual
   python -m training.export --checkpoint RUN/hf --tokenizer model/tokenizer.json --out model ...
@@ -27,9 +27,9 @@ from typing import Sequence
 
 import numpy as np
 
-CARRY_LIMIT_BYTES = 60 * 2**20  # the device tool carries 64 MiB at most
+CARRY_LIMIT_BYTES = 60 * 2**20  # at most 64 MiB of inputs are copied to the GPU machine
 RESULT_SHARD = "15MB"  # results come back in files of 16 MiB at most
-BIG_PRESET = {  # ~28M parameters: bf16 weights ~56 MB, inside the 64 MiB the device gives back
+BIG_PRESET = {  # ~28M parameters: bf16 weights ~56 MB, inside the 64 MiB of results that come back
     "num_hidden_layers": 8, "hidden_size": 512, "num_attention_heads": 8, "num_key_value_heads": 1,
     "intermediate_size": 1536, "max_position_embeddings": 1024,
 }

@@ -53,7 +53,7 @@ MAX_FILE_BYTES = 256 * 1024  # the editor's default corpus.maxFileSizeKB
 MAX_DRAWS = 8  # seeded sample draws at most (beyond that, epochs repeat them)
 WINDOW_CHARS = 1600  # training/data.py CHUNK_CHARS
 CONTEXT_CHARS = 2400  # training/data.py REPO_CONTEXT_CHARS
-FIM_RATE = 0.6  # the default model's recipe (training/recipes/continued.sh)
+FIM_RATE = 0.6  # the default model's recipe (training/recipes/recipe.sh data)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

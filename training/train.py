@@ -11,7 +11,7 @@ checkpoint.pt (model, optimizer, schedule, step, tokens, data position, RNG stat
 with tokenizer.json, ready for `python -m training.export`). --resume continues from checkpoint.pt
 exactly: same rows next, same noise (seeded by step), same optimizer state.
 
-Two options for issue 23's measurements, both off by default (the run is then what it always was):
+Two options for the copying experiments (model card), both off by default (the run is then what it always was):
 --copy-rows SHARE replaces that share of the training rows (each row independently, seeded by step) with a
 copy-only row: a pattern of 8-64 tokens, a random contiguous span of another row of the same micro-batch,
 repeated through the row. --optimizer muon trains the 2-D hidden matrices with torch.optim.Muon (its

@@ -74,7 +74,7 @@ def test_schedule_warms_up_then_decays_to_the_floor():
     assert values[100] == pytest.approx(0.1) and values[119] == pytest.approx(0.1)
 
 
-# ---------------------------------------------------------------- copy-only rows, Muon (issue 23)
+# ---------------------------------------------------------------- copy-only rows, Muon (the copying experiments)
 
 
 def test_copy_rows_repeat_a_span_of_another_row_and_are_seeded():
