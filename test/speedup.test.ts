@@ -9,9 +9,12 @@ describe('replayedSpeedup', () => {
   it('on an idle machine (as it ran = as replayed) is plain greedy\'s replay over the tree\'s', () => {
     assert.ok(close(replayedSpeedup([m(100, 100, 200)]), 2));
   });
-  it('charges what slowed the completion as it ran to plain greedy too, as time, not as a factor', () => {
-    // The editor took 50 ms from a completion the trees decode in 100: plain greedy, 200 idle, would take 250.
-    assert.ok(close(replayedSpeedup([m(150, 100, 200)]), 250 / 150));
+  it('charges what slowed the completion as it ran to plain greedy too, half in proportion to its time, half as time', () => {
+    // The editor took 50 ms from a completion the trees decode in 100 (1.5x): plain greedy, 200 idle, is
+    // slowed 1.25x on the proportional half and by 25 ms on the other: 250 + 25 = 275.
+    assert.ok(close(replayedSpeedup([m(150, 100, 200)]), 275 / 150));
+    // Between charging it all as time (250 / 150) and all in proportion (300 / 150).
+    assert.ok(275 / 150 > 250 / 150 && 275 / 150 < 300 / 150);
   });
   it('pools completions by their time, so a short one counts for little', () => {
     assert.ok(close(replayedSpeedup([m(100, 100, 200), m(10, 10, 10)]), 210 / 110));
@@ -21,7 +24,7 @@ describe('replayedSpeedup', () => {
     assert.equal(replayedSpeedup([m(0, 0, 0)]), 0);
   });
   it('plain greedy\'s tokens/s: the tokens over the time it would have taken', () => {
-    assert.ok(close(plainTokensPerSecond(m(150, 100, 200)), 40000 / 250));
+    assert.ok(close(plainTokensPerSecond(m(150, 100, 200)), 40000 / 275));
     assert.equal(plainTokensPerSecond(m(0, 0, 0)), 0);
   });
 });
