@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { SpeedupMeasurement } from '../extension/protocol';
-import { median, plainTokensPerSecond, replayedSpeedup } from '../extension/speedup';
+import { median, plainTokensPerSecond, replayedSpeedup, SLOWDOWN_IN_PROPORTION } from '../extension/speedup';
 
 const close = (a: number, b: number) => Math.abs(a - b) < 1e-12;
 
@@ -9,12 +9,13 @@ describe('replayedSpeedup', () => {
   it('on an idle machine (as it ran = as replayed) is plain greedy\'s replay over the tree\'s', () => {
     assert.ok(close(replayedSpeedup([m(100, 100, 200)]), 2));
   });
-  it('charges what slowed the completion as it ran to plain greedy too, half in proportion to its time, half as time', () => {
+  it('charges what slowed the completion as it ran to plain greedy too, a share in proportion to its time, the rest as time', () => {
     // The editor took 50 ms from a completion the trees decode in 100 (1.5x): plain greedy, 200 idle, is
-    // slowed 1.25x on the proportional half and by 25 ms on the other: 250 + 25 = 275.
-    assert.ok(close(replayedSpeedup([m(150, 100, 200)]), 275 / 150));
+    // slowed x 1.1 for the proportional fifth and by 40 ms for the rest: 220 + 40 = 260.
+    assert.equal(SLOWDOWN_IN_PROPORTION, 0.2);
+    assert.ok(close(replayedSpeedup([m(150, 100, 200)]), 260 / 150));
     // Between charging it all as time (250 / 150) and all in proportion (300 / 150).
-    assert.ok(275 / 150 > 250 / 150 && 275 / 150 < 300 / 150);
+    assert.ok(260 / 150 > 250 / 150 && 260 / 150 < 300 / 150);
   });
   it('pools completions by their time, so a short one counts for little', () => {
     assert.ok(close(replayedSpeedup([m(100, 100, 200), m(10, 10, 10)]), 210 / 110));
@@ -24,7 +25,7 @@ describe('replayedSpeedup', () => {
     assert.equal(replayedSpeedup([m(0, 0, 0)]), 0);
   });
   it('plain greedy\'s tokens/s: the tokens over the time it would have taken', () => {
-    assert.ok(close(plainTokensPerSecond(m(150, 100, 200)), 40000 / 275));
+    assert.ok(close(plainTokensPerSecond(m(150, 100, 200)), 40000 / 260));
     assert.equal(plainTokensPerSecond(m(0, 0, 0)), 0);
   });
 });
