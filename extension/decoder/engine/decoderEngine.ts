@@ -21,7 +21,7 @@ import { Detokenizer } from './detokenizer';
 import { Generator, type GenerationResult } from './generator';
 import type { KvCache } from './kvCache';
 import type { PreemptionGate } from './preemption';
-import { findStop, nextLineOf, type StopRules } from './stopRules';
+import { blockOf, findStop, nextLineOf, type StopRules } from './stopRules';
 import { currentCpuModel, loadOrMeasureLatencyCurve, type MeasuredLatencies } from './latencyCalibration';
 import { CorpusStore } from './corpusStore';
 
@@ -119,6 +119,8 @@ export interface RunRequest extends DecodeOptions {
   stopOnLoop?: boolean;
   /** The text below the cursor: the completion stops before writing its first line again (StopRules.nextLine). */
   suffix?: string;
+  /** Generate only: the text above the cursor, whose last line's block the text ends with (StopRules.block). */
+  blockAbove?: string;
   onText?: (chunk: string) => void;
   /** The repo-level context the prompt was built with: named in the stats. */
   context?: RepoContext;
@@ -337,7 +339,7 @@ export class DecoderEngine {
       ? this.fimPromptWith(params.prefix, params.suffix, params.maxTokens, context)
       : this.plainPromptWith(params.prefix, params.maxTokens, context);
     const { prompt, mixture } = this.plan(parts, params.uri, params.workspaceMixture !== false);
-    const { result, stats, replayable } = await this.run({ ...params, prompt, onText, memo: true, stopOnLoop: true, preemption, context, mixture }, control);
+    const { result, stats, replayable } = await this.run({ ...params, prompt, onText, memo: true, stopOnLoop: true, blockAbove: params.prefix, preemption, context, mixture }, control);
     return { text: result.text, stats, replayable };
   }
 
@@ -348,7 +350,7 @@ export class DecoderEngine {
   async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats; replayable: ReplayableRun | null }> {
     const loaded = this.require();
     const name = request.strategy ?? DEFAULT_STRATEGY;
-    const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop, nextLine: nextLineOf(request.suffix) };
+    const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop, nextLine: nextLineOf(request.suffix), block: blockOf(request.blockAbove) };
     // Per strategy too: the answer would be the same, but its stats would be another strategy's.
     const rulesKey = JSON.stringify({ ...stopRules, strategy: name });
     // The memo answers a prompt that extends an earlier one by its own tokens; under the mixture the answer

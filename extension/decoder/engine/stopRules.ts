@@ -1,5 +1,6 @@
 // Where a completion ends, from its decoded text (pure). The engine checks after every
 // emitted token, so a multi-token step stops exactly where plain greedy decoding would.
+import { BLOCK_CLOSER, BLOCK_OPENER, indentOf } from '../../codeBlocks';
 import type { CompletionMode } from '../../protocol';
 
 export interface StopRules {
@@ -13,6 +14,47 @@ export interface StopRules {
    * (completions that rewrite the lines below the cursor are the duplicates users complain of most).
    */
   nextLine?: string;
+  /**
+   * The block the cursor's line is in (blockOf): a completion ends with it, after a line of its own that
+   * closes it, or before a line that starts outside it (the next function, which the workspace mixture
+   * would otherwise copy on from the file).
+   */
+  block?: CursorBlock;
+}
+
+/** The indentation a completion's lines stay inside: deeper than `outside`. */
+export interface CursorBlock {
+  /** A line indented this much or less is outside the block. */
+  outside: number;
+}
+
+/**
+ * The block of the line the cursor is on (the text above the cursor's last line): the one it opens
+ * (`foo() {`: lines at its indentation are outside) or the one it is in (lines indented less are
+ * outside). Undefined for a cursor at column 0 of a line that opens nothing: no block to end (pure).
+ */
+export function blockOf(textAbove: string | undefined): CursorBlock | undefined {
+  if (textAbove === undefined) return undefined;
+  const line = textAbove.slice(textAbove.lastIndexOf('\n') + 1);
+  const indent = indentOf(line);
+  if (BLOCK_OPENER.test(line)) return { outside: indent };
+  return indent > 0 ? { outside: indent - 1 } : undefined;
+}
+
+/**
+ * Where a completion must end so as not to run past the cursor's block: after a line of its own (not
+ * the cursor's) outside the block that only closes brackets, or before the newline of one that does
+ * anything else; -1 if no line ended by a newline at or after `from` is outside.
+ */
+function endOfBlock(text: string, block: CursorBlock, from: number): number {
+  for (let end = text.indexOf('\n', from); end >= 0; end = text.indexOf('\n', end + 1)) {
+    const newline = text.lastIndexOf('\n', end - 1);
+    if (newline < 0) continue;
+    const line = text.slice(newline + 1, end);
+    if (line.trim().length === 0 || indentOf(line) > block.outside) continue;
+    return BLOCK_CLOSER.test(line) ? withoutCarriageReturn(text, end) : withoutCarriageReturn(text, newline);
+  }
+  return -1;
 }
 
 /** The first line with content of the text below the cursor, trailing whitespace dropped; undefined when none (pure). */
@@ -86,6 +128,7 @@ export function findStop(text: string, rules: StopRules): number {
   };
   if (rules.stopOnLoop) consider(new RepetitionTracker().feed(text));
   if (rules.nextLine) consider(beforeRepeatedLine(text, rules.nextLine, 0));
+  if (rules.block) consider(endOfBlock(text, rules.block, 0));
   for (const stop of rules.stopStrings) if (stop.length > 0) consider(text.indexOf(stop));
   if (rules.mode === 'line') {
     const newline = firstNewlineAfterContent(text);
@@ -130,6 +173,7 @@ export class StopScanner {
     if (this.rules.stopOnLoop) consider(this.repetition.feed(text));
     // Only lines whose ending newline is new: the earlier ones were checked when theirs came.
     if (this.rules.nextLine) consider(beforeRepeatedLine(text, this.rules.nextLine, from));
+    if (this.rules.block) consider(endOfBlock(text, this.rules.block, from));
     if (this.content < 0) {
       const found = text.slice(from).search(NON_WHITESPACE);
       if (found >= 0) this.content = from + found;
@@ -168,6 +212,12 @@ export function stableLength(text: string, rules: StopRules): number {
     let at = text.length - 1;
     while (at >= 0 && (text[at] === ' ' || text[at] === '\t' || text[at] === '\r')) at--;
     if (at >= 0 && text[at] === '\n') stable = Math.min(stable, at - (at > 0 && text[at - 1] === '\r' ? 1 : 0));
+  }
+  if (rules.nextLine || rules.block) {
+    // The line being written may yet repeat the line below or leave the block: a cut before it would take
+    // back its newline too, so that newline and what follows it wait for the line to end.
+    const newline = text.lastIndexOf('\n');
+    if (newline >= 0) stable = Math.min(stable, newline - (newline > 0 && text[newline - 1] === '\r' ? 1 : 0));
   }
   return stable;
 }

@@ -2,9 +2,8 @@
 // would expect: mid-line text gets the rest of the line; an empty line or the end of a
 // line that opens a block gets a block.
 
+import { BLOCK_OPENER } from '../../codeBlocks';
 import type { CompletionMode } from '../../protocol';
-
-const BLOCK_OPENER = /(?:[{([:]|=>|->|\b(?:do|then|else|begin|try|finally))\s*$/;
 
 export function chooseCompletionMode(linePrefix: string, lineSuffix: string): CompletionMode {
   if (lineSuffix.trim() !== '') return 'line';

@@ -1,5 +1,5 @@
 import * as assert from 'node:assert/strict';
-import { findStop, nextLineOf, stableLength, StopScanner, type StopRules } from '../../../extension/decoder/engine/stopRules';
+import { blockOf, findStop, nextLineOf, stableLength, StopScanner, type StopRules } from '../../../extension/decoder/engine/stopRules';
 import { seededRandom } from './fixtureModel';
 
 const none: StopRules = { stopStrings: [] };
@@ -49,6 +49,9 @@ describe('stop rules', () => {
       ['  x = compute(a, b)  # done\nnext', line],
       ['value = 1; END more', { stopStrings: ['END', '; E'] }],
       ['a\r\n\r\nb', block],
+      ['\n  return { x: 1 };\n  }\nexport function dot() {\n', { stopStrings: [], nextLine: '  }' }],
+      ['\n  a();\r\nexport function dot() {\n', { stopStrings: [], block: { outside: 0 } }],
+      ['\n  a();\n}\nexport function dot() {\n', { stopStrings: [], block: { outside: 0 } }],
     ];
     for (const [full, rules] of cases) {
       const cut = findStop(full, rules);
@@ -64,10 +67,10 @@ describe('stop rules', () => {
 
   it('StopScanner, fed a growing text piece by piece, answers exactly what findStop answers', () => {
     const random = seededRandom(7);
-    const alphabet = ['a', 'b', ' ', '\t', '\n', '\r', ';', 'E', 'N', 'D', 'x'];
+    const alphabet = ['a', 'b', ' ', '\t', '\n', '\r', ';', 'E', 'N', 'D', 'x', '}'];
     const rulesList: StopRules[] = [
       { stopStrings: [] }, line, block, { stopStrings: ['END', ';;'] }, { mode: 'block', stopStrings: ['\n\n\n', 'ab'] }, { stopStrings: [], nextLine: 'ab' },
-      { ...block, nextLine: ' x' },
+      { ...block, nextLine: ' x' }, { stopStrings: [], block: { outside: 0 } }, { stopStrings: [], block: { outside: 1 }, nextLine: 'ab' },
     ];
     for (let trial = 0; trial < 400; trial++) {
       const text = Array.from({ length: 1 + Math.floor(random() * 40) }, () => alphabet[Math.floor(random() * alphabet.length)]).join('');
@@ -96,6 +99,25 @@ describe('stop rules', () => {
     assert.equal(findStop('    }\nfoo();\n', rules), -1, 'the first line continues the cursor\'s own line');
     assert.equal(findStop('\n    }\n', rules), 0, 'a completion that only writes the next line again is nothing');
     assert.equal(findStop('return x;\n    }', rules), -1, 'a line is compared once its newline comes');
+  });
+
+  it('a Generate ends with the block its cursor is in: after a line that closes it, before a line outside it', () => {
+    assert.deepEqual(blockOf('x\nexport function sum(v: V[]): V {'), { outside: 0 }, 'the line opens a block: its indentation is outside');
+    assert.deepEqual(blockOf('def f(x):\n    y = 1\n    '), { outside: 3 }, 'inside a block: less indentation is outside');
+    assert.deepEqual(blockOf('def f(x):'), { outside: 0 });
+    assert.equal(blockOf('x = 1\n'), undefined, 'column 0, nothing opened: no block');
+    assert.equal(blockOf(undefined), undefined);
+    const opened: StopRules = { stopStrings: [], block: { outside: 0 } };
+    const body = '\n  return { x: 1 };\n}';
+    assert.equal(findStop(`${body}\n\nexport function dot() {\n  return 0;\n}\n`, opened), body.length, 'after the closing brace, not the next function');
+    assert.equal(findStop('\n  return 1;\nexport function dot() {\n', opened), '\n  return 1;'.length, 'before a line outside that closes nothing');
+    assert.equal(findStop('\n    return x\n\ndef g():\n', opened), '\n    return x\n'.length, 'Python: before the next def; blank lines are no line');
+    assert.equal(findStop('\r\n  a();\r\n};\r\n', opened), '\r\n  a();\r\n};'.length, 'CRLF, a closer with its semicolon');
+    assert.equal(findStop('}\n', opened), -1, 'the first line is the cursor\'s own');
+    assert.equal(findStop('\n  a();\n  b();\n', opened), -1, 'still inside');
+    // What is streamed never includes a line that a later newline could still cut.
+    assert.equal(stableLength('\n  a();\nexport', opened), '\n  a();'.length);
+    assert.equal(stableLength('\n  a();\nexport', { stopStrings: [] }), '\n  a();\nexport'.length);
   });
 
   it('an editor completion stops once it ends in a loop, keeping the copies written so far', () => {
