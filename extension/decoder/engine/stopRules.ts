@@ -44,7 +44,8 @@ export function blockOf(textAbove: string | undefined): CursorBlock | undefined 
 /**
  * Where a completion must end so as not to run past the cursor's block: after a line of its own (not
  * the cursor's) outside the block that only closes brackets, or before the newline of one that does
- * anything else; -1 if no line ended by a newline at or after `from` is outside.
+ * anything else once the completion wrote something; -1 if no line ended by a newline at or after
+ * `from` ends it.
  */
 function endOfBlock(text: string, block: CursorBlock, from: number): number {
   for (let end = text.indexOf('\n', from); end >= 0; end = text.indexOf('\n', end + 1)) {
@@ -52,7 +53,9 @@ function endOfBlock(text: string, block: CursorBlock, from: number): number {
     if (newline < 0) continue;
     const line = text.slice(newline + 1, end);
     if (line.trim().length === 0 || indentOf(line) > block.outside) continue;
-    return BLOCK_CLOSER.test(line) ? withoutCarriageReturn(text, end) : withoutCarriageReturn(text, newline);
+    if (BLOCK_CLOSER.test(line)) return withoutCarriageReturn(text, end);
+    // A completion that starts outside the block is not ended before it wrote anything.
+    if (text.slice(0, newline).trim().length > 0) return withoutCarriageReturn(text, newline);
   }
   return -1;
 }

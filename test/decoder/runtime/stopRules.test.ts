@@ -114,6 +114,7 @@ describe('stop rules', () => {
     assert.equal(findStop('\n    return x\n\ndef g():\n', opened), '\n    return x\n'.length, 'Python: before the next def; blank lines are no line');
     assert.equal(findStop('\r\n  a();\r\n};\r\n', opened), '\r\n  a();\r\n};'.length, 'CRLF, a closer with its semicolon');
     assert.equal(findStop('}\n', opened), -1, 'the first line is the cursor\'s own');
+    assert.equal(findStop('\n\nexport function dot() {\n  return 0;\n}\n', opened), '\n\nexport function dot() {\n  return 0;\n}'.length, 'never ended before it wrote anything');
     assert.equal(findStop('\n  a();\n  b();\n', opened), -1, 'still inside');
     // What is streamed never includes a line that a later newline could still cut.
     assert.equal(stableLength('\n  a();\nexport', opened), '\n  a();'.length);
