@@ -48,16 +48,24 @@ export function blockOf(textAbove: string | undefined): CursorBlock | undefined 
  * `from` ends it.
  */
 function endOfBlock(text: string, block: CursorBlock, from: number): number {
-  for (let end = text.indexOf('\n', from); end >= 0; end = text.indexOf('\n', end + 1)) {
-    const newline = text.lastIndexOf('\n', end - 1);
-    if (newline < 0) continue;
-    const line = text.slice(newline + 1, end);
+  for (const { newline, line } of linesEndedFrom(text, from)) {
     if (line.trim().length === 0 || indentOf(line) > block.outside) continue;
-    if (BLOCK_CLOSER.test(line)) return withoutCarriageReturn(text, end);
+    if (BLOCK_CLOSER.test(line)) return withoutCarriageReturn(text, newline + 1 + line.length);
     // A completion that starts outside the block is not ended before it wrote anything.
     if (text.slice(0, newline).trim().length > 0) return withoutCarriageReturn(text, newline);
   }
   return -1;
+}
+
+/**
+ * The lines of a completion after its first (the cursor's own) whose ending newline is at or after
+ * `from`, each with the index of the newline before it: what the line rules read once a line is whole.
+ */
+function* linesEndedFrom(text: string, from: number): Generator<{ newline: number; line: string }> {
+  for (let end = text.indexOf('\n', from); end >= 0; end = text.indexOf('\n', end + 1)) {
+    const newline = text.lastIndexOf('\n', end - 1);
+    if (newline >= 0) yield { newline, line: text.slice(newline + 1, end) };
+  }
 }
 
 /** The first line with content of the text below the cursor, trailing whitespace dropped; undefined when none (pure). */
@@ -71,10 +79,7 @@ export function nextLineOf(textBelow: string | undefined): string | undefined {
  * line ended by a newline at or after `from` is.
  */
 function beforeRepeatedLine(text: string, nextLine: string, from: number): number {
-  for (let end = text.indexOf('\n', from); end >= 0; end = text.indexOf('\n', end + 1)) {
-    const newline = text.lastIndexOf('\n', end - 1);
-    if (newline >= 0 && text.slice(newline + 1, end).trimEnd() === nextLine) return withoutCarriageReturn(text, newline);
-  }
+  for (const { newline, line } of linesEndedFrom(text, from)) if (line.trimEnd() === nextLine) return withoutCarriageReturn(text, newline);
   return -1;
 }
 
@@ -220,7 +225,7 @@ export function stableLength(text: string, rules: StopRules): number {
     // The line being written may yet repeat the line below or leave the block: a cut before it would take
     // back its newline too, so that newline and what follows it wait for the line to end.
     const newline = text.lastIndexOf('\n');
-    if (newline >= 0) stable = Math.min(stable, newline - (newline > 0 && text[newline - 1] === '\r' ? 1 : 0));
+    if (newline >= 0) stable = Math.min(stable, withoutCarriageReturn(text, newline));
   }
   return stable;
 }

@@ -71,8 +71,8 @@ const CURSOR_ANCHOR_TOKENS = 48;
  * What of the workspace index the mixture of a request at `uri` leaves out: that document from where
  * the prompt's `prefix` starts in its indexed text, found by the prefix's last tokens (not its very
  * last, which the text after the cursor may spell differently); all of it when they are not found once
- * and only once (an index behind the editor, or repeated text: the cursor could be at either). The text above the prefix stays in: the prompt's window cut it, the
- * workspace index still holds it.
+ * and only once (an index behind the editor, or repeated text: the cursor could be at either). The
+ * text above the prefix stays in: the request's window cut it, the workspace index still holds it.
  */
 export function currentDocumentExclusion(workspace: TokenIndex, uri: string, prefix: readonly number[]): Exclusions {
   const anchor = prefix.slice(Math.max(0, prefix.length - 1 - CURSOR_ANCHOR_TOKENS), prefix.length - 1);
