@@ -1,11 +1,11 @@
 // npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N
 //   --seed S --max-tokens M --json FILE [--strategies a,b] [--tree-budget K] [--no-retrieval]
-//   [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--mixture on|off]
+//   [--threads T] [--mode editor|block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--mixture on|off]
 // Runs every strategy on the same FIM prompts and reports speed, acceptance, identity
 // with `ar` and quality. The prompt is the one the extension builds for inline completions
 // (its 6000/2000-character window around the cursor, then the decoder's FIM layout cut to
-// the context window); decoding uses 'block' mode by default (stop at a blank line or the
-// end of the middle), since samples hide one to three lines. `ar` always runs (reference).
+// the context window); each cursor decodes in the mode the editor gives it (a line, or a block that
+// stops at a blank line: extension/completionMode.ts) unless --mode sets one for all. `ar` always runs (reference).
 // tokens/s = all generated tokens / all decoding time (prefill excluded); the median of
 // per-sample tokens/s is printed too.
 import * as fs from 'node:fs';
@@ -18,7 +18,7 @@ import { formatLatencyCurve, openEngine } from './engineSetup';
 import { firstLine } from './quality';
 import { formatTable } from './table';
 
-const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--in-thread] [--mixture on|off]';
+const USAGE = 'usage: npm run bench -- --model DIR (--workspace DIR | --fim-benchmark FILE.jsonl.gz) --samples N --seed S --max-tokens M --json FILE [--strategies ar,jacobi,pld,tr-jacobi] [--tree-budget K] [--no-retrieval] [--threads T] [--mode editor|block|line] [--warmup W] [--compare-context] [--check-status-bar] [--show] [--in-thread] [--mixture on|off]';
 
 function parseStrategies(raw: string | undefined): StrategyName[] {
   if (raw === undefined) return [...STRATEGIES];
@@ -41,8 +41,9 @@ async function main(): Promise<void> {
   const treeBudget = args.values.has('--tree-budget') ? intArg(args, '--tree-budget', 0, 0) : undefined;
   const threads = intArg(args, '--threads', 1, 1);
   const warmup = intArg(args, '--warmup', 2, 0);
-  const mode = (args.values.get('--mode') ?? 'block') as CompletionMode;
-  if (mode !== 'block' && mode !== 'line') throw new UsageError('--mode must be block or line');
+  const modeArg = args.values.get('--mode') ?? 'editor';
+  if (modeArg !== 'editor' && modeArg !== 'block' && modeArg !== 'line') throw new UsageError('--mode must be editor, block or line');
+  const mode: CompletionMode | undefined = modeArg === 'editor' ? undefined : modeArg;
   const strategies = parseStrategies(args.values.get('--strategies'));
   const retrieval = !args.flags.has('--no-retrieval');
   const mixtureArg = args.values.get('--mixture');
@@ -95,7 +96,7 @@ async function main(): Promise<void> {
       String(d.acceptedFromRetrieval), String(d.acceptedFromJacobi), d.meanTreeBudget.toFixed(1),
     ];
   });
-  console.log(`model: ${info.modelDir} (${info.name}); ${samples.length} samples, max ${maxTokens} tokens, ${mode} mode, ${threads} thread(s), retrieval ${retrieval && workspace ? 'workspace' : 'off'}, tree budget ${treeBudget ?? 'auto'}, workspace mixture ${mixture ? 'on' : 'off'}`);
+  console.log(`model: ${info.modelDir} (${info.name}); ${samples.length} samples, max ${maxTokens} tokens, ${mode ?? "the editor's"} mode, ${threads} thread(s), retrieval ${retrieval && workspace ? 'workspace' : 'off'}, tree budget ${treeBudget ?? 'auto'}, workspace mixture ${mixture ? 'on' : 'off'}`);
   console.log(`latency curve (median ms per forward pass): ${formatLatencyCurve(engine.latencyCurve)}`);
   console.log(formatTable(
     ['strategy', 'tok/s (total)', 'tok/s (median)', 'acc/pass', 'passes', 'vs ar', 'identical', 'line-1 EM', 'edit sim', 'acc retr', 'acc jacobi', 'tree'],

@@ -3,6 +3,7 @@
 // is generated tokens over the wall time of the decoding steps.
 import type { CompletionMode, DecodeStats, SpeedupMeasurement, StrategyName } from '../protocol';
 import type { DecoderEngine } from '../decoder/engine/decoderEngine';
+import { chooseCompletionMode } from '../completionMode';
 import { boundPrefix, boundSuffix, PREFIX_CHARS, SUFFIX_CHARS } from '../promptWindow';
 import { median, replayedSpeedup } from '../speedup';
 import type { BenchSample, SourceFile } from './benchSamples';
@@ -13,7 +14,8 @@ import type { PromptParts } from '../decoder/engine/fimPrompt';
 export interface BenchOptions {
   strategies: StrategyName[];
   maxTokens: number;
-  mode: CompletionMode;
+  /** One mode for every cursor; absent: each cursor's own, as the editor chooses it (chooseCompletionMode). */
+  mode?: CompletionMode;
   treeBudget?: number;
   /** Workspace files for the retrieval corpus; absent: no workspace corpus. */
   corpusFiles?: readonly SourceFile[];
@@ -91,6 +93,11 @@ export function editorPrompt(engine: DecoderEngine, sample: BenchSample, maxToke
   return engine.fimPromptParts(boundPrefix(sample.prefix, PREFIX_CHARS), boundSuffix(sample.suffix, SUFFIX_CHARS), maxTokens, location);
 }
 
+/** The mode the editor gives this cursor (from the same windows the prompt is built from). */
+export function editorMode(sample: BenchSample): CompletionMode {
+  return chooseCompletionMode(boundPrefix(sample.prefix, PREFIX_CHARS), boundSuffix(sample.suffix, SUFFIX_CHARS));
+}
+
 /**
  * Keeps the corpus equal to the workspace except the file under the current cursor, which is in it
  * as the editor has it while the user types there: its prefix followed by its suffix (never the hidden middle).
@@ -133,7 +140,7 @@ export async function runBench(engine: DecoderEngine, samples: readonly BenchSam
     const { prompt, mixture } = engine.plan(editorPrompt(engine, sample, maxTokens, options.repoName, chunks), sample.file, withMixture);
     // No replay unless asked: the bench times ar itself, in the same run.
     const { result, stats, replayable } = await engine.run(
-      { prompt, maxTokens, mode: options.mode, stopOnLoop: true, suffix: sample.suffix, strategy, treeBudget: options.treeBudget, measureSpeedup, mixture }, NEVER_CANCELLED);
+      { prompt, maxTokens, mode: options.mode ?? editorMode(sample), stopOnLoop: true, suffix: sample.suffix, strategy, treeBudget: options.treeBudget, measureSpeedup, mixture }, NEVER_CANCELLED);
     // As the decoding process does once idle after a completion.
     const measured = measureSpeedup ? await engine.measureSpeedup(() => false, replayable) : undefined;
     return { tokens: result.tokens, text: result.text, stats, measured };

@@ -1,10 +1,12 @@
 // Benchmark samples: a FIM prompt (prefix, suffix) plus the text that really was there.
-// From a workspace: deterministic cursor positions in its source files, each hiding the
-// rest of its line and up to two more lines (the middle the model should write). From a
+// From a workspace: deterministic cursor positions in its source files, each hiding what a
+// completion there should write: the rest of its line, and where the editor asks for a block, up to
+// two more lines. From a
 // HumanEval-Infilling file: prompt / suffix / canonical_solution of seeded tasks.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { chooseCompletionMode } from '../completionMode';
 import { judgeDocument } from '../decoder/engine/documentFilter';
 import { randomInt, seededRandom } from './random';
 
@@ -55,7 +57,8 @@ export function isSourceFile(file: string): boolean {
 
 /**
  * `count` cursor positions: a seeded file (source files only), a seeded non-blank line,
- * the cursor after its indentation; the middle is the rest of that line and up to
+ * the cursor after its indentation; the middle is the rest of that line, and when the editor
+ * gives that cursor a block (chooseCompletionMode, with the rest of the line hidden), up to
  * MAX_MIDDLE_LINES - 1 following non-blank lines (no trailing newline).
  */
 export function sampleWorkspaceCursors(files: readonly SourceFile[], count: number, seed: number): BenchSample[] {
@@ -69,9 +72,10 @@ export function sampleWorkspaceCursors(files: readonly SourceFile[], count: numb
     const lineIndex = 1 + randomInt(random, lines.length - 1);
     const line = lines[lineIndex];
     if (line.trim().length === 0) continue;
-    const middleLines = 1 + randomInt(random, MAX_MIDDLE_LINES);
+    const drawnLines = 1 + randomInt(random, MAX_MIDDLE_LINES);
     const lineStart = lines.slice(0, lineIndex).reduce((n, l) => n + l.length + 1, 0);
     const cursor = lineStart + (line.length - line.trimStart().length);
+    const middleLines = chooseCompletionMode(file.text.slice(0, cursor), file.text.slice(lineStart + line.length)) === 'line' ? 1 : drawnLines;
     // The middle ends before a blank line: block mode stops there, so that is a block's end.
     let lastLine = lineIndex;
     while (lastLine < lineIndex + middleLines - 1 && lastLine + 1 < lines.length && lines[lastLine + 1].trim().length > 0) lastLine++;

@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { chooseCompletionMode } from '../../extension/host/logic/completionMode';
+import { chooseCompletionMode } from '../../extension/completionMode';
 import { boundPrefix, boundSuffix } from '../../extension/promptWindow';
 import { dropLinesRepeatedBySuffix, shapeSuggestion } from '../../extension/host/logic/suggestion';
 
@@ -8,13 +8,13 @@ describe('completion mode', () => {
     assert.equal(chooseCompletionMode('  foo(', ')'), 'line');
     assert.equal(chooseCompletionMode('', 'x = 1'), 'line');
   });
-  it('an empty line means a block', () => {
+  it('an empty line with nothing below means a block', () => {
     assert.equal(chooseCompletionMode('', ''), 'block');
-    assert.equal(chooseCompletionMode('    ', '  '), 'block');
+    assert.equal(chooseCompletionMode('x = 1\n    ', '  \n\n'), 'block');
   });
   it('the end of a line that opens a block means a block', () => {
     assert.equal(chooseCompletionMode('function f(a) {', ''), 'block');
-    assert.equal(chooseCompletionMode('def f(a):', ''), 'block');
+    assert.equal(chooseCompletionMode('def f(a):', '\nx = 1'), 'block');
     assert.equal(chooseCompletionMode('  const g = (x) =>', ''), 'block');
     assert.equal(chooseCompletionMode('for x in y; do', ''), 'block');
   });
@@ -22,6 +22,22 @@ describe('completion mode', () => {
     assert.equal(chooseCompletionMode('const x = 1', ''), 'line');
     assert.equal(chooseCompletionMode('# Note:', ''), 'line');
     assert.equal(chooseCompletionMode('  // see {', ''), 'line');
+  });
+  it('an empty line inside a body that goes on below means a single line', () => {
+    // The cursor at column 0 or at the body's depth, statements of the body below it.
+    assert.equal(chooseCompletionMode('def f(a):\n    b = a\n', '\n    return b\n'), 'line');
+    assert.equal(chooseCompletionMode('function f(a) {\n  const b = a;\n  ', '\n  return b;\n}\n'), 'line');
+    // Just after the opener of a block that already has a body.
+    assert.equal(chooseCompletionMode('function f(a) {\n  ', '\n  return a;\n}'), 'line');
+  });
+  it('an empty line that starts new code means a block', () => {
+    // An empty block just opened: what follows is at the opener's depth.
+    assert.equal(chooseCompletionMode('function f(a) {\n  ', '\n}\n'), 'block');
+    assert.equal(chooseCompletionMode('class A:\n    def f(self):\n        ', '\n\n    def g(self):'), 'block');
+    // Between top-level declarations.
+    assert.equal(chooseCompletionMode('def f():\n    return 1\n\n', '\n\ndef g():\n    pass'), 'block');
+    // At a body's end, the closing bracket below.
+    assert.equal(chooseCompletionMode('function f(a) {\n  a += 1;\n  ', '\n}\n'), 'block');
   });
 });
 

@@ -147,8 +147,9 @@ evaluate() {  # the quality numbers of a model card, as JSON in training/results
 common=(--train-data "$WORK/train" --val-data "$WORK/val" --tokenizer "$WORK/tokenizer.json" --batch-size 8
         --checkpoint-minutes 5 --eval-every 100 --val-rows 48 --log-every 5 --seed 0 --resume --threads "$THREADS"
         ${MAX_MINUTES:+--max-minutes "$MAX_MINUTES"})
-pretraining=(--init "$INIT" --noise none --lr "$PRETRAIN_LR" --warmup-steps 30 --max-tokens "$PRETRAIN_TOKENS")
-finetune=(--init "$RUN-pretrain/hf" --lr "$FINETUNE_LR" --warmup-steps 10 --max-tokens "$FINETUNE_TOKENS")
+pretraining=(--init "$INIT" --noise none --lr "$PRETRAIN_LR" --warmup-steps 30 --max-tokens "$PRETRAIN_TOKENS"
+             --optimizer "$OPTIMIZER")
+finetune=(--init "$RUN-pretrain/hf" --lr "$FINETUNE_LR" --warmup-steps 10 --max-tokens "$FINETUNE_TOKENS" --optimizer "$OPTIMIZER")
 
 case "$step" in
   data) data ;;

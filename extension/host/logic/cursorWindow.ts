@@ -4,7 +4,7 @@
 
 import type { CompletionMode } from '../../protocol';
 import { boundSuffix, prefixWindowStart, PREFIX_CHARS, snapToLineStart, SUFFIX_CHARS } from '../../promptWindow';
-import { chooseCompletionMode } from './completionMode';
+import { chooseCompletionMode } from '../../completionMode';
 
 export interface CursorWindow {
   prefix: string;
@@ -25,7 +25,7 @@ export function cursorWindowAt(length: number, offset: number, slice: TextSlice)
   const linePrefix = before.slice(before.lastIndexOf('\n') + 1);
   const lineEnd = suffix.indexOf('\n');
   const lineSuffix = (lineEnd < 0 ? suffix : suffix.slice(0, lineEnd)).replace(/\r$/, '');
-  return { prefix, suffix, linePrefix, lineSuffix, mode: chooseCompletionMode(linePrefix, lineSuffix) };
+  return { prefix, suffix, linePrefix, lineSuffix, mode: chooseCompletionMode(before, suffix) };
 }
 
 /** The window at the end of `insertText` once it replaced `replaceLength` characters at `offset` of `text`. */

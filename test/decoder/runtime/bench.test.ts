@@ -40,6 +40,14 @@ describe('bench', function () {
     }
   });
 
+  it('a workspace cursor whose line the editor completes alone hides that line only', () => {
+    const text = ['def f(a):', '    b = a + 1', '    c = b * 2', '    return c', ''].join('\n');
+    const samples = sampleWorkspaceCursors([{ path: 'f.py', text }], 40, 3);
+    const inBody = samples.filter((s) => s.truth.startsWith('b = ') || s.truth.startsWith('c = '));
+    assert.ok(inBody.length > 0);
+    for (const sample of inBody) assert.ok(!sample.truth.includes('\n'), sample.truth);
+  });
+
   it('HumanEval-Infilling tasks are sampled by seed', function () {
     const tasks = sampleFimBenchmark(HUMANEVAL, 5, 1);
     assert.equal(tasks.length, 5);
