@@ -110,21 +110,16 @@ export class RequestMixture implements NextTokenRule {
   distribution(context: ArrayLike<number>): NgramDistribution | null {
     const fromWorkspace = this.options.workspace?.nextTokenCounts(context, this.options.excluded);
     const fromOwn = this.own.nextTokenCounts(context);
-    const n = Math.max(fromWorkspace?.matchLength ?? 0, fromOwn.matchLength);
-    if (n === 0) return null;
-    const tokens: number[] = [];
-    const counts: number[] = [];
-    for (const found of [fromWorkspace, fromOwn]) {
-      if (!found || found.matchLength !== n) continue;
-      for (let i = 0; i < found.tokens.length; i++) {
-        const at = tokens.indexOf(found.tokens[i]);
-        if (at >= 0) counts[at] += found.counts[i];
-        else { tokens.push(found.tokens[i]); counts.push(found.counts[i]); }
-      }
-    }
-    const occurrences = counts.reduce((a, b) => a + b, 0);
-    const source: MatchSource = fromWorkspace?.matchLength === n ? 'workspace' : 'own';
-    return { matchLength: n, source, occurrences, tokens, probabilities: counts.map((c) => c / occurrences) };
+    // The request's own text first: where it holds a match as long as the workspace's, its counts alone. What
+    // stands near the cursor is the likelier pattern (this file's `@api public` over the repository's majority).
+    const own = fromOwn.matchLength > 0 && fromOwn.matchLength >= (fromWorkspace?.matchLength ?? 0);
+    const found = own ? fromOwn : fromWorkspace;
+    if (!found || found.matchLength === 0) return null;
+    const occurrences = found.counts.reduce((a, b) => a + b, 0);
+    return {
+      matchLength: found.matchLength, source: own ? 'own' : 'workspace', occurrences,
+      tokens: [...found.tokens], probabilities: found.counts.map((c) => c / occurrences),
+    };
   }
 
   /** λ for a distribution, by the model's confidence at the position. */

@@ -98,6 +98,22 @@ describe('the mixture\'s greedy choice', () => {
 });
 
 describe('RequestMixture', () => {
+  it('takes the request\'s own text over the workspace where its match is as long, the longer match otherwise', () => {
+    const workspace = new TokenIndex({ orders: [2] });
+    workspace.set('other', [1, 2, 3, 1, 2, 3, 1, 2, 4, 1, 2, 5, 6]);
+    const own = (prefix: number[]) => new RequestMixture({ weights: weights(0.5), workspace, prefix, suffix: [], tokenTexts: texts }, new TokenIndex({ orders: [2] }));
+    // [1, 2] occurs in the workspace (followed by 3, 3, 4, 5) and once in the prefix (followed by 7): the prefix's.
+    const near = own([1, 2, 7, 0]).distribution([0, 1, 2])!;
+    assert.deepEqual([near.source, near.matchLength, near.tokens, near.probabilities], ['own', 2, [7], [1]]);
+    // [1, 2, 5] is the workspace's alone: its counts.
+    const far = own([0, 7]).distribution([1, 2, 5])!;
+    assert.deepEqual([far.source, far.matchLength, far.tokens], ['workspace', 3, [6]]);
+    // Both hold [1, 2]; the workspace's longer match [3, 1, 2] wins.
+    const longer = own([1, 2, 7, 0]).distribution([3, 1, 2])!;
+    assert.equal(longer.source, 'workspace');
+    assert.deepEqual(Object.fromEntries(longer.tokens.map((t, i) => [t, longer.probabilities[i]])), { 3: 0.5, 4: 0.5 });
+  });
+
   it('chooses at each reachable node from that node\'s own path, in text order', () => {
     const workspace = new TokenIndex({ orders: [2] });
     workspace.set('other', [1, 2, 5, 1, 2, 6, 6]);
