@@ -88,6 +88,12 @@ export interface ModelInfo {
   latencyCurve: Record<string, number>;
   /** Whether the model has weights for the workspace mixture (mixture.json); without, it decodes alone. */
   workspaceMixture: boolean;
+  /**
+   * Why every request of this model is decoded with plain greedy whatever strategy it names, in one
+   * sentence: on this CPU a token's logits change with the number of tokens in a pass, so tree
+   * decoding would not be lossless. Absent: every strategy runs.
+   */
+  plainGreedyOnly?: string;
 }
 
 export interface CorpusDocument {

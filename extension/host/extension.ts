@@ -74,7 +74,10 @@ export function activate(context: vscode.ExtensionContext): MsnCompleteApi {
       status.setDecoderState(state);
       if (state.kind === 'ready') {
         // A different model predicts differently: cached completions are only valid per model.
-        if (loadedModelDir !== state.model.modelDir) cache.clear();
+        if (loadedModelDir !== state.model.modelDir) {
+          cache.clear();
+          if (state.model.plainGreedyOnly) void vscode.window.showWarningMessage(`MSN Complete: ${state.model.name}: ${state.model.plainGreedyOnly}.`);
+        }
         loadedModelDir = state.model.modelDir;
         corpus.resync();
       }

@@ -148,6 +148,9 @@ describe('status bar text', () => {
     for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.14x', 'measured, not estimated', 'plain greedy measured: 57 tokens/s', '850 reused', '12 from retrieval, 8 from Jacobi, 1 from noise', '5 documents', 'Restricted mode']) {
       assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
     }
+    assert.ok(!tooltip.includes('Plain greedy only'));
+    const plainOnly = formatTooltip({ ...base, model: { name: 'q-int8', promptFormat: 'FIM psm', plainGreedyOnly: 'on this CPU the logits change with the pass size' }, corpus: null, workspaceTrusted: true });
+    assert.ok(plainOnly.includes('Plain greedy only: on this CPU the logits change with the pass size.'), plainOnly);
     const unmeasured = formatTooltip({ ...base, recent: [{ stats: stats() }], model: null, corpus: null, workspaceTrusted: true });
     assert.ok(unmeasured.includes('speed-up not measured yet') && !unmeasured.includes('2.14x'), unmeasured);
     assert.ok(!formatTooltip({ ...base, model: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));

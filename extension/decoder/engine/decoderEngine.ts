@@ -49,6 +49,16 @@ export function contextQuery(prefix: string, suffix: string): string {
 }
 export const DEFAULT_STRATEGY: StrategyName = 'tr-jacobi';
 
+/**
+ * At load, a short text decoded as one pass and as one pass per token (Generator.passSizeDrift): logits
+ * further apart than PASS_SIZE_TOLERANCE mean this CPU's kernels make a row depend on its pass, and the
+ * model runs plain greedy only. Float32 kernels differ by rounding (8e-6 at Qwen2.5-Coder-0.5B's shape);
+ * a quantized MatMul with int8 activations moved a row by 0.05 (training/quantize.py).
+ */
+export const PASS_SIZE_TOLERANCE = 1e-3;
+const PASS_SIZE_PROBE = 'def add(a, b):\n    return a + b\n';
+const PASS_SIZE_PROBE_TOKENS = 8;
+
 export type PromptLocation = DocumentLocation & { chunks?: boolean };
 
 /** A tree generation that measureSpeedup can replay while the cache still holds its rows. */
@@ -202,9 +212,11 @@ export class DecoderEngine {
     const generator = new Generator(model.model, model.tokenizer, model.config);
     progress({ phase: 'calibrating', message: 'measuring forward-pass latency' });
     let calibration: Awaited<ReturnType<typeof loadOrMeasureLatencyCurve>>;
+    let passSizeDrift = 0;
     try {
       // One real forward pass first: a graph that loads but cannot run is a broken model.
       await generator.selfTest();
+      passSizeDrift = await generator.passSizeDrift(model.tokenizer.encode(PASS_SIZE_PROBE).slice(0, PASS_SIZE_PROBE_TOKENS));
       calibration = await loadOrMeasureLatencyCurve({
         model: model.model, cache: generator.cache, maskValue: model.config.maskValue, vocabSize: model.config.vocabSize,
         key: { modelHash: model.modelHash, cpuModel: currentCpuModel(), threads },
@@ -226,7 +238,11 @@ export class DecoderEngine {
       promptFormat: `FIM ${model.config.prompt.fimOrders.join('/')}${model.config.prompt.repo ? ', repo-level context' : ''}`,
       latencyCurve: Object.fromEntries(Object.entries(calibration.curve).map(([q, ms]) => [q, Math.round(ms * 1000) / 1000])),
       workspaceMixture: model.mixture !== null,
+      plainGreedyOnly: passSizeDrift > PASS_SIZE_TOLERANCE
+        ? `on this CPU the model's logits for a token change with the number of tokens in a pass (by ${passSizeDrift.toPrecision(2)}), so tree decoding would not be lossless: every completion is decoded with plain greedy (a float32 export avoids this)`
+        : undefined,
     };
+    if (info.plainGreedyOnly) this.options.log?.(info.plainGreedyOnly);
     this.loaded = { model, generator, curve: calibration.curve, strategies, info };
     this.memo.clear();
     if (previous) await previous.model.model.release();
@@ -349,7 +365,7 @@ export class DecoderEngine {
    */
   async run(request: RunRequest, control: RequestControl): Promise<{ result: GenerationResult; stats: DecodeStats; replayable: ReplayableRun | null }> {
     const loaded = this.require();
-    const name = request.strategy ?? DEFAULT_STRATEGY;
+    const name = loaded.info.plainGreedyOnly ? 'ar' : request.strategy ?? DEFAULT_STRATEGY;
     const stopRules: StopRules = { mode: request.mode, stopStrings: request.stop ?? [], stopOnLoop: request.stopOnLoop, nextLine: nextLineOf(request.suffix), block: blockOf(request.blockAbove) };
     // Per strategy too: the answer would be the same, but its stats would be another strategy's.
     const rulesKey = JSON.stringify({ ...stopRules, strategy: name });

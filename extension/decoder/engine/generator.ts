@@ -235,6 +235,26 @@ export class Generator {
     if (out.logits.some((x) => Number.isNaN(x))) throw new Error('the logits contain NaN');
   }
 
+  /**
+   * How far (max abs logit) one token's logits move between a pass of `tokens` as one chain and the same
+   * tokens one pass each. Tree decoding equals plain greedy only if that is float rounding: some CPU
+   * kernels (quantized MatMul with int8 activations) take another path for a one-row pass. Leaves the
+   * cache empty.
+   */
+  async passSizeDrift(tokens: readonly number[]): Promise<number> {
+    this.invalidateCache();
+    const whole = await this.model.forward({ ...buildChainInputs(tokens, 0, this.config.maskValue), past: 0, pastKeys: this.cache.keys, pastValues: this.cache.values });
+    const vocab = whole.logits.length / tokens.length;
+    let drift = 0;
+    for (let i = 0; i < tokens.length; i++) {
+      const out = await this.model.forward({ ...buildChainInputs([tokens[i]], i, this.config.maskValue), past: i, pastKeys: this.cache.keys, pastValues: this.cache.values });
+      this.cache.appendRows(out.newKeys, out.newValues, [0]);
+      for (let v = 0; v < vocab; v++) drift = Math.max(drift, Math.abs(out.logits[v] - whole.logits[i * vocab + v]));
+    }
+    this.invalidateCache();
+    return drift;
+  }
+
   /** Forgets the cached prompt (e.g. after the cache was used for calibration). */
   invalidateCache(): void {
     this.cache.reset();

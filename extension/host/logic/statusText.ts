@@ -64,7 +64,7 @@ export function formatStatusText(input: StatusInput): string {
 }
 
 export interface TooltipInput extends StatusInput {
-  model: { name: string; parameters?: number; promptFormat: string; workspaceMixture?: boolean } | null;
+  model: { name: string; parameters?: number; promptFormat: string; workspaceMixture?: boolean; plainGreedyOnly?: string } | null;
   /** The msnComplete.workspaceMixture setting. */
   mixtureSetting?: boolean;
   corpus: { documents: number; tokens: number } | null;
@@ -85,6 +85,7 @@ export function formatTooltip(input: TooltipInput): string {
   }
   lines.push('', `Inline completions: ${input.inlineEnabled ? 'on' : 'off'}`);
   if (input.model) lines.push('', `Decoding: ${describeDecoding(input.model.workspaceMixture === true, input.mixtureSetting !== false)}`);
+  if (input.model?.plainGreedyOnly) lines.push('', `Plain greedy only: ${input.model.plainGreedyOnly}.`);
   if (input.indexing && input.indexing.done < input.indexing.total) {
     lines.push('', `Indexing workspace files: ${input.indexing.done} of ${input.indexing.total}`);
   }

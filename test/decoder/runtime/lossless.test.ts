@@ -6,9 +6,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readWorkspace } from '../../../extension/cli/benchSamples';
-import { DecoderEngine } from '../../../extension/decoder/engine/decoderEngine';
+import { DecoderEngine, PASS_SIZE_TOLERANCE } from '../../../extension/decoder/engine/decoderEngine';
 import { createStrategySet } from '../../../extension/decoder/engine/strategySet';
-import { OnnxModel } from '../../../extension/decoder/model/onnxModel';
+import { OnnxModel, type ModelSession, type SessionSettings } from '../../../extension/decoder/model/onnxModel';
+import type { MsnConfig } from '../../../extension/decoder/model/msnConfig';
 import type { StrategyName } from '../../../extension/protocol';
 import { FIXTURE_MODEL_DIR, seededRandom } from './fixtureModel';
 import type { PromptParts } from '../../../extension/decoder/engine/fimPrompt';
@@ -178,5 +179,47 @@ describe('lossless decoding under the workspace mixture: every strategy equals a
     console.log(`      ${requests.length} prompts: the mixture changed ${changed} completions; ${healed} prompts had a healed end`);
     assert.ok(changed >= requests.length / 4, `the mixture changed only ${changed} of ${requests.length} completions`);
     assert.ok(healed >= requests.length / 2);
+  });
+});
+
+describe('a model whose logits depend on the pass size (fixture model, one-row passes shifted)', function () {
+  this.timeout(60_000);
+  let cacheDir: string;
+
+  /** The fixture model with the kernel fault of some quantized graphs: a one-token pass's logits move by `shift`. */
+  function drifting(shift: number) {
+    return async (modelPath: string, config: MsnConfig, settings: SessionSettings): Promise<ModelSession> => {
+      const inner = await OnnxModel.open(modelPath, config, settings);
+      return {
+        forward: async (inputs) => {
+          const out = await inner.forward(inputs);
+          if (inputs.inputIds.length === 1) for (let v = 0; v < out.logits.length; v += 7) out.logits[v] += shift;
+          return out;
+        },
+        release: () => inner.release(),
+      };
+    };
+  }
+
+  before(() => { cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'msn-pass-size-')); });
+  after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+
+  it('is found at load and decoded with plain greedy whatever the request names; rounding-sized drift is not', async () => {
+    const faulty = new DecoderEngine({ strategies: createStrategySet, openSession: drifting(0.05), cacheDir });
+    const info = await faulty.load(FIXTURE_MODEL_DIR, 1);
+    try {
+      assert.match(info.plainGreedyOnly ?? '', /tree decoding would not be lossless/);
+      const { result, stats } = await faulty.run({ prompt: faulty.fimPrompt('def f(a):\n    return ', '\n', 16), maxTokens: 16, strategy: 'tr-jacobi' }, { isCancelled: () => false });
+      assert.equal(result.strategy, 'ar');
+      assert.equal(stats.strategy, 'ar');
+    } finally {
+      await faulty.close();
+    }
+    const rounding = new DecoderEngine({ strategies: createStrategySet, openSession: drifting(PASS_SIZE_TOLERANCE / 10), cacheDir });
+    try {
+      assert.equal((await rounding.load(FIXTURE_MODEL_DIR, 1)).plainGreedyOnly, undefined);
+    } finally {
+      await rounding.close();
+    }
   });
 });
