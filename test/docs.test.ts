@@ -42,7 +42,7 @@ describe('docs tell the truth about the code', () => {
       const source = fs.existsSync(path.join(ROOT, file)) ? fs.readFileSync(path.join(ROOT, file), 'utf8') : '';
       const [owner, member] = symbol.includes('.') ? symbol.split('.') : [undefined, symbol];
       const defines = file.endsWith('.py')
-        ? new RegExp(`^def ${member}\\(`, 'm').test(source)
+        ? new RegExp(`^\\s*def ${member}\\(`, 'm').test(source) // a method is indented
         : new RegExp(`(function ${member}\\b|^\\s+(?:private |async |readonly )*${member}\\()`, 'm').test(source);
       if (!defines || (owner !== undefined && !new RegExp(`class ${owner}\\b`).test(source))) wrong.push(`${file}: ${symbol}`);
     }

@@ -168,9 +168,9 @@ def exact_match(tokenizer, outputs: Sequence[list[int]], targets: Sequence[str],
 
 
 def evaluate_model(hf_dir: Path, tokenizer, val_rows: PackedRows, prompts, eos_id: int, args: argparse.Namespace) -> dict:
-    from transformers import AutoModelForCausalLM
+    from training.code_model import CodeModel
 
-    model = AutoModelForCausalLM.from_pretrained(hf_dir, dtype=torch.float32).eval()
+    model = CodeModel.from_pretrained(hf_dir).eval()
     loss = validation_loss(model, val_rows, args.val_rows, 8, torch.device("cpu"), bf16=False)
     simulator = Simulator(model, eos_id=eos_id)
     templates = {

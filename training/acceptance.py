@@ -9,8 +9,9 @@ It follows the engine's definitions (docs/decoding.md), without retrieval:
     tokens drawn uniformly from the context (which is also the cold start);
   - `jacobi` is the single chain of top-1 guesses; `tree` is a fixed template of rank paths.
 Acceptance does not depend on KV caching, so each pass simply recomputes the whole sequence, in
-float64 so that no near-tie can make the verified argmax differ from plain greedy decoding. The
-simulator asserts that the emitted tokens equal plain greedy decoding.
+float64 so that no near-tie can make the verified argmax differ from plain greedy decoding (which runs
+over the KV cache: the cache path of training/code_model.py, the exported graph's). The simulator asserts
+that the emitted tokens equal plain greedy decoding.
 """
 
 from __future__ import annotations
@@ -91,18 +92,17 @@ class Simulator:
 
     @torch.no_grad()
     def greedy(self, prompt: list[int], max_new_tokens: int) -> list[int]:
-        """Plain greedy decoding (the reference every draft strategy must reproduce)."""
+        """Plain greedy decoding over the KV cache (the reference every draft strategy must reproduce)."""
         generated: list[int] = []
         cache = None
-        inputs = torch.tensor([prompt])
+        inputs = list(prompt)
         for _ in range(max_new_tokens):
-            out = self.model(input_ids=inputs, cache=cache, use_cache=True)
-            cache = out.cache
-            token = int(out.logits[0, -1].argmax())
+            logits, cache = self.model.extend(inputs, cache)
+            token = int(logits[-1].argmax())
             generated.append(token)
             if token == self.eos_id:
                 break
-            inputs = torch.tensor([[token]])
+            inputs = [token]
         return generated
 
     @torch.no_grad()

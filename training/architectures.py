@@ -1,8 +1,9 @@
 """Which Hugging Face causal LMs the msn-onnx/1 exporter reproduces exactly, and the loader for them.
 
-The exporter (training/export.py) reuses each decoder layer's own norm, projection and MLP modules and
-re-implements only what the contract changes: rotary embedding from explicit position ids, attention
-over [cache rows + new rows] under the caller's additive mask, and the tied/untied output projection.
+The exporter (training/export.py) runs each decoder layer's own norm, projection and MLP modules through the
+layer code of training/code_model.py, which re-implements only what the contract changes: rotary embedding
+from explicit position ids, attention over [cache rows + new rows] under the caller's additive mask, and the
+tied/untied output projection.
 So an architecture is exportable exactly when its layers are pre-norm residual blocks
 (h + attn(norm1(h)), then h + mlp(norm2(h))) whose attention is plain (GQA) softmax attention with
 static rotary frequencies and no window shorter than the positions the export declares. Everything
@@ -107,11 +108,13 @@ def check_positions(config, architecture: str, max_positions: int | None) -> int
 
 
 def load_causal_lm(checkpoint: Path, max_positions: int | None = None):
-    """(model as its own architecture in float32, declared max positions); refuses before loading weights."""
+    """(model in float32, declared max positions); refuses before loading weights. A folder of this project's
+    model shape loads as training/code_model.py's CodeModel, any other as its own transformers class."""
     import torch
     import transformers
     from transformers import AutoConfig
 
+    from training.code_model import CodeModel, unlike_own_model
     from training.prev_token import PREV_TOKEN_FILE
 
     if (Path(checkpoint) / PREV_TOKEN_FILE).exists():
@@ -120,6 +123,8 @@ def load_causal_lm(checkpoint: Path, max_positions: int | None = None):
     config = AutoConfig.from_pretrained(checkpoint)
     architecture = architecture_of(config)
     positions = check_exportable(config, architecture, max_positions)
+    if architecture == "LlamaForCausalLM" and unlike_own_model(config) is None:
+        return CodeModel.from_pretrained(checkpoint).eval(), positions
     model_class = getattr(transformers, architecture)
     model = model_class.from_pretrained(checkpoint, dtype=torch.float32)
     return model.eval(), positions

@@ -129,22 +129,22 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     from training.data import PackedRows
     from training.noise import collate
-    from training.prev_token import PrevTokenLM, has_prev_token_path, load_causal_lm
+    from training.code_model import CodeModel
     from training.tokenizer import SPECIAL_TOKENS
 
     torch.set_num_threads(args.threads)
     started = time.time()
-    model = load_causal_lm(args.checkpoint)
-    if args.wrap_prev_token_path and not has_prev_token_path(model):
-        model = PrevTokenLM(model)
+    model = CodeModel.from_pretrained(args.checkpoint)
+    if args.wrap_prev_token_path:
+        model.add_prev_token_path()
     rows = PackedRows(args.val_data)
     count = min(args.rows, len(rows))
     batch = collate(rows.ids[:count], rows.flags[:count], "none", 0, np.random.default_rng(0))
-    result = {"checkpoint": str(args.checkpoint), "prev_token_path": has_prev_token_path(model), "rows": count}
+    result = {"checkpoint": str(args.checkpoint), "prev_token_path": model.prev_token_path, "rows": count}
     progress = args.checkpoint / "training.json"
     if progress.exists():
         result["tokens_seen"] = json.loads(progress.read_text()).get("tokens_seen")
-    if has_prev_token_path(model):
+    if model.prev_token_path:
         result["prev_proj_norm"] = float(model.prev_proj.weight.norm())
     result.update(measure(model, batch["input_ids"].numpy(), batch["labels"].numpy(), model.config.vocab_size,
                           len(SPECIAL_TOKENS), args.induction_sequences, args.induction_length))

@@ -14,7 +14,8 @@
               the first again; exact match of the rest of that line
 
 The model is an exported msn-onnx/1 folder (--model, run through onnxruntime: the engine's plain
-greedy reference) or a Hugging Face checkpoint (--checkpoint, run in torch with a KV cache).
+greedy reference) or a Hugging Face folder of this project's model (--checkpoint, training/code_model.py,
+run in torch with its KV cache).
 
 CLI: python -m training.evaluate --model model/ [--val training/data/corpus/val.jsonl]
          [--humaneval-dir training/benchmarks/humaneval-infilling] [--limit 100] [--out eval.json]
@@ -120,35 +121,32 @@ class OnnxModel:
 
 
 class TorchModel:
-    """A Hugging Face causal LM checkpoint in torch (float32, KV cache)."""
+    """A checkpoint of this project's model (training/code_model.py) in torch: float32, KV cache; the
+    previous-token path, when the checkpoint has one, gets each pass's previous tokens from the cache."""
 
     def __init__(self, checkpoint: Path | object, threads: int = 1):
         import torch
 
-        from training.prev_token import has_prev_token_path, load_causal_lm
+        from training.code_model import CodeModel
 
         torch.set_num_threads(threads)
         self.torch = torch
-        model = checkpoint if isinstance(checkpoint, torch.nn.Module) else load_causal_lm(checkpoint)
+        model = checkpoint if isinstance(checkpoint, torch.nn.Module) else CodeModel.from_pretrained(checkpoint)
+        if not isinstance(model, CodeModel):
+            raise TypeError(f"a {type(model).__name__} is evaluated through its export (--model), not as a checkpoint")
         self.model = model.float().eval()
         self.max_positions = self.model.config.max_position_embeddings
-        self.prev_token_path = has_prev_token_path(self.model)  # then each pass gets its first position's previous token
 
     def logits(self, ids: Sequence[int]) -> np.ndarray:
         with self.torch.no_grad():
             return self.model(self.torch.tensor([list(ids)])).logits[0].float().numpy()
 
     def greedy(self, prompt: Sequence[int], max_new_tokens: int, stop: Callable[[list[int]], bool]) -> list[int]:
-        torch = self.torch
         cache, step_ids, generated = None, list(prompt), []
-        previous = step_ids[:1]  # position 0's previous token is the token itself (training/prev_token.py)
-        with torch.no_grad():
+        with self.torch.no_grad():
             while len(generated) < max_new_tokens:
-                extra = {"prev_input_ids": torch.tensor([previous + step_ids[:-1]])} if self.prev_token_path else {}
-                output = self.model(torch.tensor([step_ids]), cache=cache, use_cache=True, logits_to_keep=1, **extra)
-                previous = step_ids[-1:]
-                cache = output.cache
-                generated.append(int(output.logits[0, -1].argmax()))
+                logits, cache = self.model.extend(step_ids, cache)
+                generated.append(int(logits[-1].argmax()))
                 if stop(generated):
                     break
                 step_ids = generated[-1:]
@@ -479,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", type=Path, help="exported msn-onnx/1 folder")
-    source.add_argument("--checkpoint", type=Path, help="Hugging Face checkpoint folder")
+    source.add_argument("--checkpoint", type=Path, help="Hugging Face folder of this project's model (training/code_model.py)")
     parser.add_argument("--tokenizer", type=Path, default=None, help="default: tokenizer.json in the model folder")
     parser.add_argument("--val", type=Path, default=DEFAULT_VAL, help="held-out jsonl corpus")
     parser.add_argument("--humaneval-dir", type=Path, default=DEFAULT_HUMANEVAL_DIR)

@@ -2,9 +2,10 @@
 
 The graph takes the new q tokens with explicit position ids and an additive [1,1,q,past+q] mask,
 attends over the sequence-major past rows plus the new rows, and returns the logits and ONLY the new
-rows' keys (rotary applied) and values. See docs/model-contract.md.
-The checkpoint is loaded as its own architecture; what cannot be reproduced exactly is refused
-(training/architectures.py). msn.json's prompt block comes from the tokenizer's FIM tokens
+rows' keys (rotary applied) and values. See docs/model-contract.md. The graph is the cache path of the
+layers of training/code_model.py, traced: a checkpoint of this project's model shape is loaded as that model,
+any other as its own architecture, whose layers' modules the same layer code runs; what cannot be reproduced
+exactly is refused (training/architectures.py). msn.json's prompt block comes from the tokenizer's FIM tokens
 (training/prompt_formats.py).
 
 CLI: python -m training.export --checkpoint HF_DIR --tokenizer tokenizer.json --out DIR
@@ -23,9 +24,9 @@ from typing import Sequence
 
 import torch
 from torch import nn
-from transformers import PreTrainedModel
 
 from training.architectures import UnsupportedModelError, check_architecture, check_exportable, load_causal_lm
+from training.code_model import CodeModel, DecoderLayer, head_dim_of, rotary
 from training.contract import FORMAT, MASK_VALUE
 from training.model_config import count_parameters
 from training.prompt_formats import (
@@ -42,90 +43,50 @@ OPSET = 17
 EXTERNAL_DATA = "model.onnx.data"  # weights beside the graph when they exceed protobuf's 2 GB
 
 
-def rotate_half(x: torch.Tensor, half: int) -> torch.Tensor:
-    # `half` is a Python constant (not x.shape[-1] // 2) so the traced graph slices with constants.
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-class ContractLayer(nn.Module):
-    """One decoder layer over [past rows + new rows]; reuses the HF layer's modules (same weights).
-
-    Norms and MLP are the layer's own modules, so RMSNorm/SiLU (Llama, Qwen2) and LayerNorm/GELU
-    (Starcoder2), with or without biases, run exactly as in the model; projection biases come with
-    the reused nn.Linear modules.
-    """
-
-    def __init__(self, hf_layer: nn.Module, num_heads: int, num_kv_heads: int, head_dim: int):
-        super().__init__()
-        attention = hf_layer.self_attn
-        self.input_layernorm = hf_layer.input_layernorm
-        self.post_attention_layernorm = hf_layer.post_attention_layernorm
-        self.q_proj, self.k_proj, self.v_proj, self.o_proj = attention.q_proj, attention.k_proj, attention.v_proj, attention.o_proj
-        self.mlp = hf_layer.mlp
-        self.scaling = float(getattr(attention, "scaling", head_dim**-0.5))
-        self.num_heads, self.num_kv_heads, self.head_dim = num_heads, num_kv_heads, head_dim
-        self.group = num_heads // num_kv_heads
-
-    def forward(self, hidden, cos, sin, mask, past_key, past_value):
-        kv, group, dim = self.num_kv_heads, self.group, self.head_dim
-        normed = self.input_layernorm(hidden)
-        query = self.q_proj(normed).view(1, -1, self.num_heads, dim)
-        new_key = self.k_proj(normed).view(1, -1, kv, dim)
-        new_value = self.v_proj(normed).view(1, -1, kv, dim)
-        query = query * cos + rotate_half(query, dim // 2) * sin
-        new_key = new_key * cos + rotate_half(new_key, dim // 2) * sin
-
-        keys = torch.cat((past_key, new_key), dim=1)  # [1, T, kv, dim]
-        values = torch.cat((past_value, new_value), dim=1)
-        # Group the query heads that share a kv head instead of repeating the cache: [1, kv, group*q, dim].
-        grouped_query = query.view(1, -1, kv, group, dim).permute(0, 2, 3, 1, 4).reshape(1, kv, -1, dim)
-        scores = torch.matmul(grouped_query, keys.permute(0, 2, 3, 1)) * self.scaling  # [1, kv, group*q, T]
-        scores = scores + mask.repeat(1, 1, group, 1)  # rows ordered (group, q), like grouped_query
-        probs = torch.softmax(scores.float(), dim=-1).to(values.dtype)
-        context = torch.matmul(probs, values.permute(0, 2, 1, 3))  # [1, kv, group*q, dim]
-        context = context.view(1, kv, group, -1, dim).permute(0, 3, 1, 2, 4).reshape(1, -1, self.num_heads * dim)
-        hidden = hidden + self.o_proj(context)
-        hidden = hidden + self.mlp(self.post_attention_layernorm(hidden))
-        return hidden, new_key, new_value
-
-
 class ContractModel(nn.Module):
-    """msn-onnx/1 forward over the weights of a supported HF causal LM (see training/architectures.py).
+    """msn-onnx/1 forward over the weights of this project's model (training/code_model.py) or of a supported
+    HF causal LM (see training/architectures.py): the layers' cache path, batch 1.
 
     Tied embeddings are held once, transposed ([hidden, vocab]): the lookup gathers columns and the
     output projection is a plain MatMul, so the exported file stores the matrix only once.
     """
 
-    def __init__(self, hf_model: PreTrainedModel):
+    def __init__(self, model: nn.Module):
         super().__init__()
-        config = hf_model.config
-        check_architecture(config, type(hf_model).__name__)
+        config = model.config
+        check_architecture(config, architecture_name(model))
+        if getattr(model, "prev_token_path", False):
+            # The msn-onnx/1 graph has no previous-token input yet: exporting would silently drop the path's W.
+            raise UnsupportedModelError("it has a previous-token path, which the msn-onnx/1 export does not carry")
         self.num_heads = config.num_attention_heads
         self.num_kv_heads = config.num_key_value_heads
-        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
-        inner = hf_model.model
-        self.layers = nn.ModuleList(
-            ContractLayer(layer, self.num_heads, self.num_kv_heads, self.head_dim) for layer in inner.layers
-        )
+        self.head_dim = head_dim_of(config)
+        inner = model.model
+        if isinstance(model, CodeModel):
+            self.layers = inner.layers
+            inv_freq, self.rope_scale = model.inv_freq, 1.0
+        else:
+            self.layers = nn.ModuleList(
+                DecoderLayer.reusing(layer, self.num_heads, self.num_kv_heads, self.head_dim) for layer in inner.layers
+            )
+            inv_freq, self.rope_scale = inner.rotary_emb.inv_freq, float(inner.rotary_emb.attention_scaling)
         self.norm = inner.norm
-        rotary = inner.rotary_emb
-        if rotary.inv_freq.numel() * 2 != self.head_dim:
+        if inv_freq.numel() * 2 != self.head_dim:
             # Partial rotary (only some dimensions rotated) would need a split the graph does not make.
             raise UnsupportedModelError(
-                f"{type(hf_model).__name__}: rotary embedding covers {rotary.inv_freq.numel() * 2} of {self.head_dim} head dimensions")
-        self.register_buffer("inv_freq", rotary.inv_freq.detach().float().clone(), persistent=False)
-        self.rope_scale = float(rotary.attention_scaling)
+                f"{architecture_name(model)}: rotary embedding covers {inv_freq.numel() * 2} of {self.head_dim} head dimensions")
+        self.register_buffer("inv_freq", inv_freq.detach().float().clone(), persistent=False)
 
         embed_weight = inner.embed_tokens.weight
-        self.tied = hf_model.lm_head.weight is embed_weight or torch.equal(hf_model.lm_head.weight, embed_weight)
+        self.tied = model.lm_head.weight is embed_weight or torch.equal(model.lm_head.weight, embed_weight)
         if self.tied:
             self.embedding_t = nn.Parameter(embed_weight.detach().t().contiguous())
         else:
             self.embedding = nn.Parameter(embed_weight.detach().clone())
-            self.output_t = nn.Parameter(hf_model.lm_head.weight.detach().t().contiguous())
+            self.output_t = nn.Parameter(model.lm_head.weight.detach().t().contiguous())
         self.output_bias = None
-        if getattr(hf_model.lm_head, "bias", None) is not None:
-            self.output_bias = nn.Parameter(hf_model.lm_head.bias.detach().clone())
+        if getattr(model.lm_head, "bias", None) is not None:
+            self.output_bias = nn.Parameter(model.lm_head.bias.detach().clone())
 
     def embed(self, input_ids: torch.Tensor) -> torch.Tensor:
         if self.tied:
@@ -137,9 +98,7 @@ class ContractModel(nn.Module):
         return logits if self.output_bias is None else logits + self.output_bias
 
     def forward(self, input_ids, position_ids, attention_mask, *past_key_values):
-        freqs = position_ids.unsqueeze(-1).float() * self.inv_freq  # [1, q, dim/2]
-        angles = torch.cat((freqs, freqs), dim=-1).unsqueeze(2)  # [1, q, 1, dim]
-        cos, sin = angles.cos() * self.rope_scale, angles.sin() * self.rope_scale
+        cos, sin = rotary(position_ids, self.inv_freq, self.rope_scale)
         hidden = self.embed(input_ids)
         new_key_values = []
         for index, layer in enumerate(self.layers):
@@ -149,6 +108,11 @@ class ContractModel(nn.Module):
             new_key_values += [key, value]
         logits = self.project_out(self.norm(hidden))
         return (logits, *new_key_values)
+
+
+def architecture_name(model: nn.Module) -> str:
+    """The HF class a model is, or reads as (this project's model is a LlamaForCausalLM on disk)."""
+    return "LlamaForCausalLM" if isinstance(model, CodeModel) else type(model).__name__
 
 
 def input_names(num_layers: int) -> list[str]:
@@ -176,10 +140,10 @@ def example_inputs(wrapper: ContractModel, q: int = 3, past: int = 2) -> tuple[t
     )
 
 
-def export_onnx(hf_model: PreTrainedModel, onnx_path: Path) -> ContractModel:
-    """Write the contract graph of `hf_model` (float32) to `onnx_path`; returns the wrapper used."""
-    hf_model = hf_model.float().eval()
-    wrapper = ContractModel(hf_model).eval()
+def export_onnx(model: nn.Module, onnx_path: Path) -> ContractModel:
+    """Write the contract graph of `model` (float32) to `onnx_path`; returns the wrapper used."""
+    model = model.float().eval()
+    wrapper = ContractModel(model).eval()
     num_layers = len(wrapper.layers)
     dynamic_axes = {"input_ids": {1: "q"}, "position_ids": {1: "q"}, "attention_mask": {2: "q", 3: "total"}, "logits": {1: "q"}}
     for i in range(num_layers):
@@ -280,10 +244,10 @@ def bos_token_prepended(tokenizer_json: dict, bos_token_id: int | None) -> int |
     return None
 
 
-def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, training: dict,
+def build_msn_json(model: nn.Module, tokenizer_json: dict, name: str, training: dict,
                    fim_orders: Sequence[str] | None = None, max_positions: int | None = None,
                    fim_tokens: Sequence[str] | None = None, weights: str = "float32") -> dict:
-    config = hf_model.config
+    config = model.config
     head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
     prompt = prompt_block(tokenizer_json, fim_orders, fim_tokens)
     # The engine stops a completion at eos; for a FIM model that is the token that ends a middle.
@@ -305,7 +269,7 @@ def build_msn_json(hf_model: PreTrainedModel, tokenizer_json: dict, name: str, t
         "eos_token_id": eos,
         "prompt": prompt,
         "mask_value": MASK_VALUE,
-        "parameters": count_parameters(hf_model),
+        "parameters": count_parameters(model),
         "weights": weights,
         "training": training,
     }
@@ -358,7 +322,7 @@ def read_json_object(path: Path, required: bool = False) -> dict:
 
 
 def export_model_dir(
-    hf_model: PreTrainedModel, tokenizer_path: Path, out_dir: Path, name: str, training: dict,
+    model: nn.Module, tokenizer_path: Path, out_dir: Path, name: str, training: dict,
     fim_orders: Sequence[str] | None = None, max_positions: int | None = None,
     fim_tokens: Sequence[str] | None = None, quantize: str = "none",
 ) -> dict:
@@ -370,22 +334,22 @@ def export_model_dir(
     graph with weight-only MatMulNBits weights (training/quantize.py); inputs and outputs stay float32.
     """
     tokenizer_json = json.loads(Path(tokenizer_path).read_text(encoding="utf-8"))
-    max_positions = check_exportable(hf_model.config, type(hf_model).__name__, max_positions)
-    check_quantizable(hf_model.config, quantize)
+    max_positions = check_exportable(model.config, architecture_name(model), max_positions)
+    check_quantizable(model.config, quantize)
     prompt_block(tokenizer_json, fim_orders, fim_tokens)  # refuse a tokenizer without FIM tokens up front
     out_dir.mkdir(parents=True, exist_ok=True)
     if Path(tokenizer_path).resolve() != (out_dir / "tokenizer.json").resolve():
         shutil.copyfile(tokenizer_path, out_dir / "tokenizer.json")
     onnx_path = out_dir / "model.onnx"
-    export_onnx(hf_model, onnx_path)
-    parameters = count_parameters(hf_model)
+    export_onnx(model, onnx_path)
+    parameters = count_parameters(model)
     check_file_size(onnx_path, parameters)  # the float graph first: a duplicated weight shows here
     if quantize != "none":
         float_size = onnx_size(onnx_path)
         quantize_file(onnx_path, quantize, EXTERNAL_DATA)
         check_quantized_size(onnx_path, parameters, onnx_size(onnx_path))
         print(f"quantized {onnx_path} to {weights_label(quantize)}: {float_size:,} -> {onnx_size(onnx_path):,} bytes")
-    msn = build_msn_json(hf_model, tokenizer_json, name, training, fim_orders, max_positions, fim_tokens,
+    msn = build_msn_json(model, tokenizer_json, name, training, fim_orders, max_positions, fim_tokens,
                          weights_label(quantize))
     (out_dir / "msn.json").write_text(json.dumps(msn, indent=2) + "\n")
     card = out_dir / "MODEL_CARD.md"
@@ -458,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                                orders, max_positions, fim_tokens, args.quantize)
     except (UnsupportedModelError, PromptFormatError) as error:
         raise SystemExit(f"cannot export {args.checkpoint}: {error}") from None
-    print(f"wrote {args.out}: {type(model).__name__}, {msn['parameters']:,} parameters, "
+    print(f"wrote {args.out}: {architecture_name(model)}, {msn['parameters']:,} parameters, "
           f"model.onnx {onnx_size(args.out / 'model.onnx'):,} bytes ({msn['weights']}), max_positions {msn['max_positions']}, "
           f"prompt format {family.name} ({','.join(msn['prompt']['fim_orders'])})")
 

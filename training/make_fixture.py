@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Sequence
 
 import torch
-from transformers import LlamaForCausalLM
-
+from training.code_model import CodeModel
 from training.export import export_model_dir
 from training.model_config import make_config
-from training.parity import ContractSession, check_parity, hf_causal_reference
+from training.parity import ContractSession, check_parity, torch_causal_reference
 from training.tokenizer import iter_source_files, read_texts, train_tokenizer
 
 SEED = 20240604
@@ -41,7 +40,7 @@ decoding engine, the tools and the tests run against a real `msn-onnx/1` model d
   `<|endoftext|>` (id 0), `<|fim_prefix|>`, `<|fim_suffix|>`, `<|fim_middle|>`, `<|fim_pad|>`, `<|repo_name|>`, `<|file_sep|>`.
 - Training: none (`"method": "random-init"` in msn.json).
 - Reproduce: `.venv/bin/python -m training.make_fixture --out test/fixtures/tiny-model`
-- Parity of the exported graph with the Hugging Face model (KV-cached prefill and a 10-node tree):
+- Parity of the exported graph with the PyTorch model (KV-cached prefill and a 10-node tree):
   max abs logit difference {parity:.1e}.
 """
 
@@ -65,13 +64,13 @@ def build_fixture(out_dir: Path) -> dict:
     tokenizer.save(str(tokenizer_path))
 
     torch.manual_seed(SEED)
-    model = LlamaForCausalLM(make_config("fixture", vocab_size=tokenizer.get_vocab_size())).eval()
+    model = CodeModel(make_config("fixture", vocab_size=tokenizer.get_vocab_size())).eval()
     training = {"method": "random-init", "msn_span_length": 0, "tokens_seen": 0, "corpus": "none", "seed": SEED}
     card = out_dir / "MODEL_CARD.md"
     card.unlink(missing_ok=True)
     msn = export_model_dir(model, tokenizer_path, out_dir, "msn-tiny-random-fixture", training)
 
-    parity = check_parity(ContractSession(out_dir), hf_causal_reference(model))
+    parity = check_parity(ContractSession(out_dir), torch_causal_reference(model))
     worst = max(parity.values())
     if not worst < 1e-4:
         raise RuntimeError(f"fixture parity failed: {parity}")

@@ -356,12 +356,12 @@ def measure_ms_per_step(model_dir: Path, past: int = 256, steps: int = 12) -> di
 def parity(model_dir: Path, hf_model, quantize: str) -> dict:
     """Max abs logit differences: the graph against the PyTorch model (float32 exports) and against itself run
     causally (every export: what lossless tree decoding needs)."""
-    from training.parity import ContractSession, check_parity, hf_causal_reference, onnx_causal_reference
+    from training.parity import ContractSession, check_parity, onnx_causal_reference, torch_causal_reference
 
     session = ContractSession(model_dir)
     result = {"self": max(check_parity(session, onnx_causal_reference(session)).values())}
     if quantize == "none":
-        result["pytorch"] = max(check_parity(session, hf_causal_reference(hf_model)).values())
+        result["pytorch"] = max(check_parity(session, torch_causal_reference(hf_model)).values())
     return result
 
 

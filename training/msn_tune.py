@@ -164,7 +164,7 @@ def measure_tokens_per_second(folder: Path, ids: np.ndarray, flags: np.ndarray, 
     import torch
 
     from training.noise import collate
-    from training.prev_token import load_causal_lm
+    from training.code_model import load_causal_lm
 
     torch.set_num_threads(threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

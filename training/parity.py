@@ -3,7 +3,8 @@
 Steps: prefill a prefix of P tokens with past=0 (and, separately, in two chunks, the second with
 past>0); then verify a branching token tree (depth >= 3) at past=P with position ids P+depth and a
 tree mask. Each node's logits must equal the reference model run causally on prefix + the node's
-ancestor path + the node. The reference is the Hugging Face checkpoint when given, otherwise the
+ancestor path + the node. The reference is the checkpoint run causally in PyTorch when given (this
+project's model runs its layers' causal path there, the graph their cache path), otherwise the
 exported graph itself run causally from scratch (past=0), which still checks cache and tree logic.
 
 CLI: python -m training.parity --model DIR [--checkpoint HF_DIR] [--prefix 12] [--tolerance 1e-4]
@@ -118,19 +119,20 @@ def onnx_causal_reference(session: ContractSession) -> Callable[[list[int]], np.
     return logits
 
 
-def hf_causal_reference(checkpoint) -> Callable[[list[int]], np.ndarray]:
-    """Reference logits (all positions) from a Hugging Face causal LM (a directory or a model).
+def torch_causal_reference(checkpoint) -> Callable[[list[int]], np.ndarray]:
+    """Reference logits (all positions) from a PyTorch causal LM (a directory or a model), run causally.
 
-    A directory is loaded as the architecture its config.json names (Llama, Qwen2, Starcoder2, ...),
-    in float32 like the export.
+    A directory of this project's model shape is loaded as training/code_model.py's CodeModel, any other as
+    the architecture its config.json names, in float32 like the export.
     """
     import torch
-    from transformers import AutoModelForCausalLM
 
     if isinstance(checkpoint, torch.nn.Module):
         model = checkpoint
     else:
-        model = AutoModelForCausalLM.from_pretrained(checkpoint, dtype=torch.float32)
+        from training.code_model import load_causal_lm
+
+        model = load_causal_lm(checkpoint)
     model = model.float().eval()
 
     def logits(tokens: list[int]) -> np.ndarray:
@@ -188,15 +190,15 @@ def check_parity(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, type=Path, help="exported msn-onnx/1 directory")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="HF checkpoint to use as the reference")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="Hugging Face checkpoint folder to use as the reference")
     parser.add_argument("--prefix", type=int, default=12)
     parser.add_argument("--tolerance", type=float, default=PARITY_TOLERANCE)
     args = parser.parse_args(argv)
 
     session = ContractSession(args.model)
-    reference = hf_causal_reference(args.checkpoint) if args.checkpoint else onnx_causal_reference(session)
+    reference = torch_causal_reference(args.checkpoint) if args.checkpoint else onnx_causal_reference(session)
     results = check_parity(session, reference, args.prefix)
-    source = f"HF checkpoint {args.checkpoint}" if args.checkpoint else "the graph run causally"
+    source = f"checkpoint {args.checkpoint}" if args.checkpoint else "the graph run causally"
     print(f"model: {session.msn.get('architecture')} {session.msn.get('name')}")
     print(f"reference: {source}; tree of {len(DEFAULT_TREE_PARENTS)} nodes, depth {max(tree_depths(DEFAULT_TREE_PARENTS)) + 1}")
     for name, diff in results.items():

@@ -8,7 +8,9 @@
 The run directory holds run.json (arguments), log.jsonl (one line per log interval and evaluation),
 checkpoint.pt (model, optimizer, schedule, step, tokens, data position, RNG state; written every
 --checkpoint-minutes, at the end, and on SIGTERM/SIGINT) and hf/ (the model in Hugging Face format,
-with tokenizer.json, ready for `python -m training.export`). --resume continues from checkpoint.pt
+with tokenizer.json, ready for `python -m training.export`). The model is training/code_model.py's (a fresh
+--preset, or an --init folder of that shape); an --init folder of another architecture trains as its own
+transformers class. --resume continues from checkpoint.pt
 exactly: same rows next, same noise (seeded by step), same optimizer state.
 
 Two options for the copying experiments (model card), both off by default (the run is then what it always was):
@@ -56,7 +58,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--prev-token-path", action="store_true",
         help="add the previous-token path (training/prev_token.py): input = emb(token) + W·emb(previous token), W = 0"
-        " at the start (an --init folder saved with the path has it already)",
+        " at the start (an --init folder saved with the path has it already); this project's model only",
     )
     parser.add_argument(
         "--copy-rows", type=float, default=0.0, metavar="SHARE",
@@ -105,21 +107,22 @@ def cosine_with_warmup(step: int, warmup: int, total: int, min_ratio: float) -> 
 
 
 def build_model(args: argparse.Namespace, vocab_size: int) -> torch.nn.Module:
-    """A fresh model of the preset (seeded), or the --init checkpoint in float32; with --prev-token-path
-    wrapped in the previous-token path (W = 0, so the wrapped model computes exactly what it did)."""
-    from training.prev_token import PrevTokenLM, has_prev_token_path, load_causal_lm
+    """A fresh model of the preset (seeded), or the --init checkpoint in float32 (training/code_model.py:
+    this project's model, or a real model's own transformers class); with --prev-token-path the path is
+    added (W = 0, so the model computes exactly what it did)."""
+    from training.code_model import CodeModel, load_causal_lm
 
     if args.init is not None:
         model = load_causal_lm(args.init, dtype=torch.float32)
     else:
-        from transformers import LlamaForCausalLM
-
         from training.model_config import make_config
 
         torch.manual_seed(args.seed)  # same seed -> same initial weights (MSN and baseline start equal)
-        model = LlamaForCausalLM(make_config(args.preset, vocab_size=vocab_size, **args.model_overrides))
-    if getattr(args, "prev_token_path", False) and not has_prev_token_path(model):
-        model = PrevTokenLM(model)
+        model = CodeModel(make_config(args.preset, vocab_size=vocab_size, **args.model_overrides))
+    if getattr(args, "prev_token_path", False):
+        if not isinstance(model, CodeModel):
+            raise SystemExit(f"--prev-token-path needs this project's model shape; {args.init} is a {type(model).__name__}")
+        model.add_prev_token_path()
     return model
 
 

@@ -57,20 +57,27 @@ def small_tokenizer_path(small_tokenizer, tmp_path_factory) -> Path:
     return path
 
 
-def assert_new_rows_are_the_hf_cache(out_dir, model, msn, tolerance: float) -> None:
-    """The exported graph's new_key_values (rotary applied to keys) equal the Hugging Face cache rows."""
+def assert_new_rows_are_the_model_cache(out_dir, model, msn, tolerance: float) -> None:
+    """The exported graph's new_key_values (rotary applied to keys) equal the PyTorch model's cache rows
+    (this project's model: its KVCache; a Hugging Face model: the transformers cache)."""
     import numpy as np
 
+    from training.code_model import CodeModel
     from training.parity import ContractSession, causal_mask
 
     session = ContractSession(out_dir)
     tokens = [5, 17, 42, 99, 7, 300]
     _, keys, values = session.run(tokens, range(len(tokens)), causal_mask(0, len(tokens)), session.empty_cache())
     with torch.no_grad():
-        cache = model(torch.tensor([tokens]), use_cache=True).cache
-    for layer in range(msn["num_layers"]):
-        hf_keys = cache.layers[layer].keys[0].permute(1, 0, 2).numpy()  # [T, kv, dim]
-        hf_values = cache.layers[layer].values[0].permute(1, 0, 2).numpy()
+        if isinstance(model, CodeModel):
+            cache = model.extend(tokens)[1]
+            rows = [(cache.keys[i][0], cache.values[i][0]) for i in range(msn["num_layers"])]  # [T, kv, dim]
+        else:
+            cache = model(torch.tensor([tokens]), use_cache=True).cache
+            rows = [(cache.layers[i].keys[0].permute(1, 0, 2), cache.layers[i].values[0].permute(1, 0, 2))
+                    for i in range(msn["num_layers"])]
+    for layer, (model_keys, model_values) in enumerate(rows):
+        hf_keys, hf_values = model_keys.numpy(), model_values.numpy()
         assert keys[layer].shape == (1, len(tokens), msn["num_kv_heads"], msn["head_dim"])
         assert np.abs(keys[layer][0] - hf_keys).max() < tolerance
         assert np.abs(values[layer][0] - hf_values).max() < tolerance

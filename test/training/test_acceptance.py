@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from transformers import LlamaForCausalLM
-
 from training.acceptance import Simulator, best_first_template, chain_template, leaves, measure
+from training.code_model import CodeModel
 from training.model_config import make_config
 
 
-def tiny_model(seed: int = 0) -> LlamaForCausalLM:
+def tiny_model(seed: int = 0) -> CodeModel:
     torch.manual_seed(seed)
-    return LlamaForCausalLM(make_config("fixture", vocab_size=300))
+    return CodeModel(make_config("fixture", vocab_size=300))
 
 
 def prompts(count: int, length: int = 40) -> list[list[int]]:

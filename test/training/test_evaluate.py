@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pytest
 import torch
-from transformers import LlamaForCausalLM
-
+from training.code_model import CodeModel
 from training.evaluate import (
     FimCompleter,
     OnnxModel,
@@ -68,7 +67,7 @@ def memorised(small_tokenizer, sample_code):
     # The CLI's own selection (interleaved order, 2 per file), so the end-to-end test meets the same cases.
     cases = next_line_cases(interleave_by_language(records), count=2, per_file=2)
     torch.manual_seed(0)
-    model = LlamaForCausalLM(make_config("fixture", vocab_size=small_tokenizer.get_vocab_size()))
+    model = CodeModel(make_config("fixture", vocab_size=small_tokenizer.get_vocab_size()))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     batch = [torch.tensor([fim_training_ids(small_tokenizer, case)]) for case in cases]
     for _ in range(120):

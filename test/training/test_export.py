@@ -1,8 +1,9 @@
-"""Export to msn-onnx/1 and parity with the Hugging Face model (prefill, chunked cache, token tree, GQA)."""
+"""Export of this project's model to msn-onnx/1 and parity with it in PyTorch (prefill, chunked cache, token tree, GQA).
+The other families, Llama folders of other shapes included, are in test_export_families.py."""
 
 from __future__ import annotations
 
-from conftest import assert_new_rows_are_the_hf_cache
+from conftest import assert_new_rows_are_the_model_cache
 
 import json
 
@@ -10,8 +11,7 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from transformers import LlamaForCausalLM
-
+from training.code_model import CodeModel
 from training.export import export_model_dir, input_names, output_names
 from training.model_config import count_parameters, make_config
 from training.parity import (
@@ -19,7 +19,7 @@ from training.parity import (
     ContractSession,
     causal_mask,
     check_parity,
-    hf_causal_reference,
+    torch_causal_reference,
     onnx_causal_reference,
     tree_depths,
     tree_mask,
@@ -29,11 +29,11 @@ from training.parity import (
 TOLERANCE = 1e-4
 
 
-def random_llama(vocab_size: int, seed: int, **overrides) -> LlamaForCausalLM:
-    """A tiny GQA Llama with weights large enough that logits spread over several units."""
+def random_llama(vocab_size: int, seed: int, **overrides) -> CodeModel:
+    """A tiny GQA model with weights large enough that logits spread over several units."""
     torch.manual_seed(seed)
     config = make_config("fixture", vocab_size=vocab_size, initializer_range=0.3, **overrides)
-    return LlamaForCausalLM(config).eval()
+    return CodeModel(config).eval()
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_tree_helpers_describe_a_branching_tree():
 def test_parity_with_hf_model_gqa_tied(tied_export):
     model, out, _ = tied_export
     assert model.config.num_key_value_heads < model.config.num_attention_heads
-    results = check_parity(ContractSession(out), hf_causal_reference(model), prefix_length=12)
+    results = check_parity(ContractSession(out), torch_causal_reference(model), prefix_length=12)
     print("parity (tied, GQA):", results)
     assert max(results.values()) < TOLERANCE, results
 
@@ -66,20 +66,20 @@ def test_parity_with_hf_model_gqa_tied(tied_export):
 def test_parity_catches_a_wrong_model(tied_export):
     _, out, _ = tied_export
     other = random_llama(400, seed=2)
-    results = check_parity(ContractSession(out), hf_causal_reference(other), prefix_length=6)
+    results = check_parity(ContractSession(out), torch_causal_reference(other), prefix_length=6)
     assert max(results.values()) > 1e-2
 
 
 def test_new_keys_match_hf_cache_with_rotary(tied_export):
     model, out, msn = tied_export
-    assert_new_rows_are_the_hf_cache(out, model, msn, TOLERANCE)
+    assert_new_rows_are_the_model_cache(out, model, msn, TOLERANCE)
 
 
 def test_untied_model_with_more_kv_sharing(small_tokenizer_path, tmp_path):
     model = random_llama(400, seed=3, tie_word_embeddings=False, num_key_value_heads=1)
     assert model.lm_head.weight is not model.model.embed_tokens.weight
     export_model_dir(model, small_tokenizer_path, tmp_path, "test-untied", {"method": "baseline"})
-    results = check_parity(ContractSession(tmp_path), hf_causal_reference(model), prefix_length=7)
+    results = check_parity(ContractSession(tmp_path), torch_causal_reference(model), prefix_length=7)
     assert max(results.values()) < TOLERANCE, results
 
 
@@ -144,7 +144,7 @@ def test_cli_exports_a_saved_checkpoint_with_its_training_record(small_tokenizer
     assert msn["name"] == "cli-test"
     assert msn["training"] == {"method": "msn", "msn_span_length": 5, "tokens_seen": 3584, "step": 7,
                                "val_loss": 5.5, "corpus": "held-out manifest v1"}
-    results = check_parity(ContractSession(out), hf_causal_reference(checkpoint), prefix_length=6)
+    results = check_parity(ContractSession(out), torch_causal_reference(checkpoint), prefix_length=6)
     assert max(results.values()) < TOLERANCE, results
 
 
@@ -167,3 +167,12 @@ def test_export_refuses_a_checkpoint_with_a_previous_token_path(tmp_path):
     (tmp_path / PREV_TOKEN_FILE).write_bytes(b"")
     with pytest.raises(UnsupportedModelError, match="previous-token path"):
         load_causal_lm(tmp_path)
+
+
+def test_export_refuses_a_model_with_a_previous_token_path(small_tokenizer_path, tmp_path):
+    from training.architectures import UnsupportedModelError
+
+    model = random_llama(400, seed=5)
+    model.add_prev_token_path()
+    with pytest.raises(UnsupportedModelError, match="previous-token path"):
+        export_model_dir(model, small_tokenizer_path, tmp_path, "with-path", {"method": "baseline"})

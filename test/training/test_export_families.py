@@ -8,7 +8,7 @@ against the PyTorch model; what cannot be exported exactly must be refused by na
 
 from __future__ import annotations
 
-from conftest import assert_new_rows_are_the_hf_cache
+from conftest import assert_new_rows_are_the_model_cache
 
 import json
 from pathlib import Path
@@ -32,7 +32,7 @@ from transformers import (
 
 from training.architectures import UnsupportedModelError
 from training.export import EXTERNAL_DATA, declare_batch_of_one, export_model_dir, prompt_block
-from training.parity import ContractSession, causal_mask, check_parity, hf_causal_reference
+from training.parity import ContractSession, causal_mask, check_parity, torch_causal_reference
 from training.prompt_formats import PROMPT_FAMILIES, PromptFormatError, token_id
 
 TOLERANCE = 1e-4
@@ -127,14 +127,14 @@ def family_export(request, small_tokenizer_path, tmp_path_factory):
 
 def test_family_parity_under_a_tree_with_a_kv_cache(family_export):
     name, model, out, msn, _ = family_export
-    results = check_parity(ContractSession(out), hf_causal_reference(model), prefix_length=12)
+    results = check_parity(ContractSession(out), torch_causal_reference(model), prefix_length=12)
     print(f"{name} ({type(model).__name__}): max abs logit diff {max(results.values()):.2e} {results}")
     assert max(results.values()) < TOLERANCE, results
 
 
 def test_family_new_keys_are_the_hf_cache_rows(family_export):
     _, model, out, msn, _ = family_export
-    assert_new_rows_are_the_hf_cache(out, model, msn, TOLERANCE)
+    assert_new_rows_are_the_model_cache(out, model, msn, TOLERANCE)
 
 
 def test_family_msn_json(family_export):
@@ -159,8 +159,8 @@ def test_rope_scaling_is_in_the_graph(rope, small_tokenizer_path, tmp_path):
     plain.load_state_dict(model.state_dict())
     export_model_dir(model, small_tokenizer_path, tmp_path, "rope", {"method": "random-init"})
     session = ContractSession(tmp_path)
-    exact = max(check_parity(session, hf_causal_reference(model), prefix_length=12).values())
-    unscaled = max(check_parity(session, hf_causal_reference(plain.eval()), prefix_length=12).values())
+    exact = max(check_parity(session, torch_causal_reference(model), prefix_length=12).values())
+    unscaled = max(check_parity(session, torch_causal_reference(plain.eval()), prefix_length=12).values())
     print(f"rope {rope['rope_type']}: diff vs its model {exact:.2e}, vs plain rope {unscaled:.2e}")
     assert exact < TOLERANCE and unscaled > 1e-2
 
@@ -331,5 +331,5 @@ def test_per_tensor_external_files_are_gathered_into_one(small_tokenizer_path, t
     assert len(scattered) > 5
     declare_batch_of_one(tmp_path / "model.onnx")
     assert set(p.name for p in tmp_path.iterdir()) == {"model.onnx", EXTERNAL_DATA, "msn.json", "tokenizer.json", "MODEL_CARD.md"}
-    results = check_parity(ContractSession(tmp_path), hf_causal_reference(model), prefix_length=8)
+    results = check_parity(ContractSession(tmp_path), torch_causal_reference(model), prefix_length=8)
     assert max(results.values()) < TOLERANCE, results

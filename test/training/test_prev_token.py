@@ -1,22 +1,29 @@
-"""The previous-token path (training/prev_token.py): W = 0 preserves the wrapped model, gradients reach W,
-save/load keeps W, the KV-cache greedy of training.evaluate feeds the right previous tokens, and training
-with --prev-token-path resumes exactly."""
+"""The previous-token path (training/prev_token.py, held by training/code_model.py): W = 0 preserves the model,
+gradients reach W, save/load keeps W, the KV-cache greedy of training.evaluate feeds the right previous tokens,
+and training with --prev-token-path resumes exactly."""
 
 from __future__ import annotations
 
 import json
 
-import numpy as np
 import torch
-from transformers import LlamaForCausalLM
 
+from training.code_model import CodeModel
 from training.model_config import make_config
-from training.prev_token import PREV_TOKEN_FILE, PrevTokenLM, load_causal_lm, previous_ids
+from training.prev_token import PREV_TOKEN_FILE, previous_ids
 
 
-def tiny_llama(seed: int = 0) -> LlamaForCausalLM:
+def tiny_model(seed: int = 0, prev_token_path: bool = False) -> CodeModel:
     torch.manual_seed(seed)
-    return LlamaForCausalLM(make_config("fixture", vocab_size=400)).eval()
+    return CodeModel(make_config("fixture", vocab_size=400), prev_token_path=prev_token_path).eval()
+
+
+def with_path(model: CodeModel) -> CodeModel:
+    """A copy of `model` with the path added (W = 0)."""
+    copy = tiny_model()
+    copy.load_state_dict(model.state_dict())
+    copy.add_prev_token_path()
+    return copy.eval()
 
 
 def test_previous_ids_shift_with_the_token_itself_at_position_0():
@@ -24,58 +31,59 @@ def test_previous_ids_shift_with_the_token_itself_at_position_0():
     assert previous_ids(ids).tolist() == [[5, 5, 6, 7]]
 
 
-def test_zero_w_preserves_the_logits_and_the_loss_of_the_wrapped_model():
-    lm = tiny_llama()
-    wrapped = PrevTokenLM(lm).eval()
+def test_zero_w_preserves_the_logits_and_the_loss_of_the_model():
+    plain_model = tiny_model()
+    path_model = with_path(plain_model)
+    assert path_model.prev_token_path and not plain_model.prev_token_path
     ids = torch.randint(8, 400, (2, 32), generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        plain = lm(input_ids=ids, labels=ids)
-        path = wrapped(input_ids=ids, labels=ids)
+        plain = plain_model(input_ids=ids, labels=ids)
+        path = path_model(input_ids=ids, labels=ids)
     assert torch.equal(plain.logits, path.logits)
     assert abs(plain.loss.item() - path.loss.item()) < 1e-6
     with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):  # the training precision too
-        assert torch.equal(lm(input_ids=ids).logits, wrapped(input_ids=ids).logits)
+        assert torch.equal(plain_model(input_ids=ids).logits, path_model(input_ids=ids).logits)
 
 
 def test_gradients_reach_w_and_a_nonzero_w_changes_the_output():
-    wrapped = PrevTokenLM(tiny_llama()).train()
+    model = tiny_model(prev_token_path=True).train()
     ids = torch.randint(8, 400, (2, 32), generator=torch.Generator().manual_seed(2))
-    wrapped(input_ids=ids, labels=ids).loss.backward()
-    assert wrapped.prev_proj.weight.grad is not None and wrapped.prev_proj.weight.grad.abs().sum() > 0
+    model(input_ids=ids, labels=ids).loss.backward()
+    assert model.prev_proj.weight.grad is not None and model.prev_proj.weight.grad.abs().sum() > 0
     with torch.no_grad():
-        before = wrapped(input_ids=ids).logits
-        wrapped.prev_proj.weight.normal_(0, 0.1)
-        after = wrapped(input_ids=ids).logits
+        before = model(input_ids=ids).logits
+        model.prev_proj.weight.normal_(0, 0.1)
+        after = model(input_ids=ids).logits
     assert not torch.allclose(before, after)
     # position 0 sees the token itself as its previous token
     with torch.no_grad():
-        explicit = wrapped(input_ids=ids, prev_input_ids=previous_ids(ids)).logits
+        explicit = model(input_ids=ids, prev_input_ids=previous_ids(ids)).logits
     assert torch.equal(after, explicit)
 
 
 def test_save_and_load_keep_w(tmp_path):
-    wrapped = PrevTokenLM(tiny_llama())
+    model = tiny_model(prev_token_path=True)
     with torch.no_grad():
-        wrapped.prev_proj.weight.normal_(0, 0.1)
-    wrapped.save_pretrained(tmp_path / "hf")
+        model.prev_proj.weight.normal_(0, 0.1)
+    model.save_pretrained(tmp_path / "hf")
     assert (tmp_path / "hf" / PREV_TOKEN_FILE).exists()
-    loaded = load_causal_lm(tmp_path / "hf").eval()
-    assert isinstance(loaded, PrevTokenLM)
-    assert torch.equal(loaded.prev_proj.weight, wrapped.prev_proj.weight)
+    loaded = CodeModel.from_pretrained(tmp_path / "hf").eval()
+    assert loaded.prev_token_path
+    assert torch.equal(loaded.prev_proj.weight, model.prev_proj.weight)
     ids = torch.randint(8, 400, (1, 20), generator=torch.Generator().manual_seed(3))
     with torch.no_grad():
-        assert torch.allclose(loaded(input_ids=ids).logits, wrapped.eval()(input_ids=ids).logits, atol=1e-5)
-    tiny_llama().save_pretrained(tmp_path / "plain")
-    assert not isinstance(load_causal_lm(tmp_path / "plain"), PrevTokenLM)
+        assert torch.allclose(loaded(input_ids=ids).logits, model(input_ids=ids).logits, atol=1e-5)
+    tiny_model().save_pretrained(tmp_path / "plain")
+    assert not CodeModel.from_pretrained(tmp_path / "plain").prev_token_path
 
 
 def test_cached_greedy_equals_greedy_without_cache():
     from training.evaluate import TorchModel
 
-    wrapped = PrevTokenLM(tiny_llama())
+    path_model = tiny_model(prev_token_path=True)
     with torch.no_grad():
-        wrapped.prev_proj.weight.normal_(0, 0.3)
-    model = TorchModel(wrapped)
+        path_model.prev_proj.weight.normal_(0, 0.3)
+    model = TorchModel(path_model)
     prompt = [11, 12, 13, 14, 15, 16]
     cached = model.greedy(prompt, 8, lambda generated: False)
     ids = list(prompt)
@@ -108,4 +116,4 @@ def test_training_with_the_path_resumes_exactly(tmp_path, small_tokenizer_path, 
     assert "prev_proj.weight" in straight and straight["prev_proj.weight"].abs().sum() > 0  # W moved off zero
     for key in straight:
         assert torch.equal(straight[key], resumed[key]), key
-    assert isinstance(load_causal_lm(tmp_path / "straight" / "hf"), PrevTokenLM)
+    assert CodeModel.from_pretrained(tmp_path / "straight" / "hf").prev_token_path
