@@ -11,11 +11,11 @@ describe('replayedSpeedup', () => {
   });
   it('charges what slowed the completion as it ran to plain greedy too, a share in proportion to its time, the rest as time', () => {
     // The editor took 50 ms from a completion the trees decode in 100 (1.5x): plain greedy, 200 idle, is
-    // slowed x 1.1 for the proportional fifth and by 40 ms for the rest: 220 + 40 = 260.
-    assert.equal(SLOWDOWN_IN_PROPORTION, 0.2);
-    assert.ok(close(replayedSpeedup([m(150, 100, 200)]), 260 / 150));
+    // slowed x 1.25 for the proportional half and by 25 ms for the rest: 250 + 25 = 275.
+    assert.equal(SLOWDOWN_IN_PROPORTION, 0.5);
+    assert.ok(close(replayedSpeedup([m(150, 100, 200)]), 275 / 150));
     // Between charging it all as time (250 / 150) and all in proportion (300 / 150).
-    assert.ok(260 / 150 > 250 / 150 && 260 / 150 < 300 / 150);
+    assert.ok(275 / 150 > 250 / 150 && 275 / 150 < 300 / 150);
   });
   it('pools completions by their time, so a short one counts for little', () => {
     assert.ok(close(replayedSpeedup([m(100, 100, 200), m(10, 10, 10)]), 210 / 110));
@@ -25,7 +25,7 @@ describe('replayedSpeedup', () => {
     assert.equal(replayedSpeedup([m(0, 0, 0)]), 0);
   });
   it('plain greedy\'s tokens/s: the tokens over the time it would have taken', () => {
-    assert.ok(close(plainTokensPerSecond(m(150, 100, 200)), 40000 / 260));
+    assert.ok(close(plainTokensPerSecond(m(150, 100, 200)), 40000 / 275));
     assert.equal(plainTokensPerSecond(m(0, 0, 0)), 0);
   });
 });

@@ -7,7 +7,6 @@ import { shiftOffset } from '../../extension/host/logic/offsetTracking';
 import { StatsHistory, summarize, type MeasuredStats } from '../../extension/host/logic/statsHistory';
 import { formatSpeed, formatStatusText, formatTooltip, recentSpeed } from '../../extension/host/logic/statusText';
 
-/** 40 tokens in 325 ms; two plain greedy steps of 17.25 ms (58 tok/s) would take 690 ms: 2.1x. */
 /** A tree completion's replay: 40 tokens that took 325 ms as they ran, 300 ms replayed, 665 ms by plain greedy (2.12x). */
 function replay(overrides: Partial<SpeedupMeasurement> = {}): SpeedupMeasurement {
   return { strategy: 'tr-jacobi', tokens: 40, liveMs: 325, treeIdleMs: 300, arIdleMs: 665, ...overrides };
@@ -117,19 +116,22 @@ describe('status bar text', () => {
   const base = { engine: { kind: 'ready' as const }, indexing: null, recent: [] as MeasuredStats[], inlineEnabled: true };
   it('formats the speed read-out over recent completions: measured speed-up, short ones left out', () => {
     // 40 tokens in 325 ms = 123 tok/s; idle, the trees took 300 ms and plain greedy 665: slowed as the completion was
-    // (25 ms, a fifth in proportion: x 1 + 5 / 300, the rest as time: + 20 ms), plain greedy 696.1 ms: 696.1 / 325 = 2.14x.
-    assert.equal(formatStatusText({ ...base, recent: [measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    // (25 ms, half in proportion: x 1 + 12.5 / 300, half as time: + 12.5 ms), plain greedy 705.2 ms: 705.2 / 325 = 2.17x.
+    assert.equal(formatStatusText({ ...base, recent: [measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.2x');
     const short = { stats: stats({ tokens: 2, elapsedMs: 10, tokensPerSecond: 200 }) };
-    assert.equal(formatStatusText({ ...base, recent: [measured(), short] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    assert.equal(formatStatusText({ ...base, recent: [measured(), short] }), '$(zap) 123 tok/s · 2.5/step · 2.2x');
     assert.equal(formatStatusText({ ...base, recent: [short] }), '$(zap) MSN: ready');
     assert.equal(formatStatusText({ ...base, recent: [{ stats: stats() }] }), '$(zap) 123 tok/s · 2.5/step', 'no figure before a measurement');
-    // Pooled: 325 + 1000 ms as they ran; plain greedy 696.1 + 1000 (500 idle, slowed 2x: a fifth x1.2, the rest +400 ms): 1.3x.
+    // Pooled: 325 + 1000 ms as they ran; plain greedy 705.2 + 1000 (500 idle, slowed 2x: half x1.5, half +250 ms): 1.3x.
     const slow = measured({ tokens: 40, elapsedMs: 1000, tokensPerSecond: 40 }, { liveMs: 1000, treeIdleMs: 500, arIdleMs: 500 });
     assert.equal(formatSpeed(recentSpeed([measured(), slow])!), `$(zap) ${Math.round(80000 / 1325)} tok/s · 2.5/step · 1.3x`);
   });
-  it('covers only the completions since the strategy last changed; plain greedy is 1x by definition', () => {
+  it('covers only the completions of the strategy in use (the last one\'s), wherever they fell; plain greedy is 1x by definition', () => {
     const ar = { stats: stats({ strategy: 'ar', forwardPasses: 40, tokensPerSecond: 58 }) };
-    assert.equal(formatStatusText({ ...base, recent: [slowTree(), ar, measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x', 'the tree completion before ar is left out');
+    assert.equal(formatStatusText({ ...base, recent: [ar, measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.2x', 'ar is left out');
+    // Completions of the strategy in use on both sides of another's are pooled: an A/B that alternates them.
+    assert.equal(recentSpeed([slowTree(), ar, measured()])!.completions, 2);
+    assert.equal(formatStatusText({ ...base, recent: [slowTree(), ar, measured()] }), formatStatusText({ ...base, recent: [slowTree(), measured()] }));
     assert.equal(recentSpeed([measured(), ar])!.completions, 1);
     assert.equal(formatStatusText({ ...base, recent: [measured(), ar] }), '$(zap) 123 tok/s · 1.0/step · 1.0x');
     function slowTree() { return measured({ tokens: 40, elapsedMs: 4000, tokensPerSecond: 10 }, { liveMs: 4000 }); }
@@ -139,20 +141,20 @@ describe('status bar text', () => {
     assert.equal(formatStatusText({ ...base, engine: { kind: 'loading' } }), '$(loading~spin) MSN: loading model');
     assert.equal(formatStatusText({ ...base, engine: { kind: 'restarting', reason: 'x' } }), '$(loading~spin) MSN: restarting decoder');
     assert.equal(formatStatusText({ ...base, indexing: { done: 3, total: 40 }, recent: [measured()] }), '$(loading~spin) MSN: indexing 3/40 files');
-    assert.equal(formatStatusText({ ...base, indexing: { done: 40, total: 40 }, recent: [measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.1x');
+    assert.equal(formatStatusText({ ...base, indexing: { done: 40, total: 40 }, recent: [measured()] }), '$(zap) 123 tok/s · 2.5/step · 2.2x');
     assert.equal(formatStatusText(base), '$(zap) MSN: ready');
     assert.equal(formatStatusText({ ...base, inlineEnabled: false }), '$(circle-slash) MSN: inline off');
   });
   it('the tooltip has the details, says how the speed-up is measured and what restricted mode limits', () => {
     const tooltip = formatTooltip({ ...base, recent: [measured()], model: { name: 'msn-tiny', parameters: 158016, promptFormat: 'FIM psm, repo-level context' }, corpus: { documents: 5, tokens: 900 }, workspaceTrusted: false });
-    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.14x', 'measured, not estimated', 'plain greedy measured: 57 tokens/s', '850 reused', '12 from retrieval, 8 from Jacobi, 1 from noise', '5 documents', 'Restricted mode']) {
+    for (const expected of ['msn-tiny', '0.2M parameters', 'repo-level context', '123 tokens/s', '2.17x', 'measured, not estimated', 'plain greedy measured: 57 tokens/s', '850 reused', '12 from retrieval, 8 from Jacobi, 1 from noise', '5 documents', 'Restricted mode']) {
       assert.ok(tooltip.includes(expected), `tooltip mentions ${expected}:\n${tooltip}`);
     }
     assert.ok(!tooltip.includes('Plain greedy only'));
     const plainOnly = formatTooltip({ ...base, model: { name: 'q-int8', promptFormat: 'FIM psm', plainGreedyOnly: 'on this CPU the logits change with the pass size' }, corpus: null, workspaceTrusted: true });
     assert.ok(plainOnly.includes('Plain greedy only: on this CPU the logits change with the pass size.'), plainOnly);
     const unmeasured = formatTooltip({ ...base, recent: [{ stats: stats() }], model: null, corpus: null, workspaceTrusted: true });
-    assert.ok(unmeasured.includes('speed-up not measured yet') && !unmeasured.includes('2.14x'), unmeasured);
+    assert.ok(unmeasured.includes('speed-up not measured yet') && !unmeasured.includes('2.17x'), unmeasured);
     assert.ok(!formatTooltip({ ...base, model: null, corpus: null, workspaceTrusted: true }).includes('Restricted'));
   });
   it('the tooltip says which distribution is decoded: the workspace mixture, or the model alone and why', () => {
@@ -199,13 +201,13 @@ describe('StatsHistory', () => {
   });
   it('pools the measured completions; an unmeasured one adds nothing to the figure; plain greedy counts as 1x', () => {
     const pooled = summarize([measured({}, { liveMs: 100, treeIdleMs: 80, arIdleMs: 180 }), measured({}, { liveMs: 100, treeIdleMs: 100, arIdleMs: 200 })]);
-    // 200 ms as they ran; plain greedy 205 (180 idle, slowed 100 / 80: x 1.05, + 16 ms) + 200: 405 / 200.
-    assert.ok(Math.abs(pooled.meanSpeedup - 405 / 200) < 1e-12, `${pooled.meanSpeedup}`);
+    // 200 ms as they ran; plain greedy 212.5 (180 idle, slowed 100 / 80: x 1.125, + 10 ms) + 200: 412.5 / 200.
+    assert.ok(Math.abs(pooled.meanSpeedup - 412.5 / 200) < 1e-12, `${pooled.meanSpeedup}`);
     assert.equal(pooled.measuredCompletions, 2);
     const withUnmeasured = summarize([measured({}, { liveMs: 100, treeIdleMs: 80, arIdleMs: 180 }), { stats: stats({ elapsedMs: 1 }) }]);
-    assert.ok(Math.abs(withUnmeasured.meanSpeedup - 2.05) < 1e-12, `${withUnmeasured.meanSpeedup}`);
+    assert.ok(Math.abs(withUnmeasured.meanSpeedup - 2.125) < 1e-12, `${withUnmeasured.meanSpeedup}`);
     const withAr = summarize([measured({}, { liveMs: 100, treeIdleMs: 80, arIdleMs: 180 }), { stats: stats({ strategy: 'ar', elapsedMs: 100 }) }]);
-    assert.ok(Math.abs(withAr.meanSpeedup - 305 / 200) < 1e-12, `plain greedy's own 100 ms saved nothing: ${withAr.meanSpeedup}`);
+    assert.ok(Math.abs(withAr.meanSpeedup - 312.5 / 200) < 1e-12, `plain greedy's own 100 ms saved nothing: ${withAr.meanSpeedup}`);
   });
 });
 

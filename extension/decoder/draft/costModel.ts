@@ -141,47 +141,90 @@ export class LatencyCurve {
 
 // ---- per-step overhead ----
 
-/** What the planner needs to price a tree: the time of one decoding step with q query tokens. */
+/**
+ * What the planner needs to price a tree: the time of one decoding step with q query tokens, and what each
+ * token it emits costs on top (optional; 0 when unknown).
+ */
 export interface StepLatency {
   latency(q: number): number;
+  perTokenMs?(): number;
+}
+
+/** Emitted tokens per ms of a step with q query tokens expected to emit `expected` tokens. */
+export function stepSpeed(expected: number, q: number, latency: StepLatency): number {
+  return expected / (latency.latency(q) + (latency.perTokenMs?.() ?? 0) * expected);
 }
 
 const OVERHEAD_DECAY = 0.99;
-/** Pseudo-observations that pull the fitted slope towards 0 until q varies enough to measure it. */
+/** Pseudo-observations that pull each fitted slope towards 0 until its regressor varies enough to measure it. */
 const OVERHEAD_SLOPE_PRIOR_WEIGHT = 4;
 
 /**
- * The time a decoding step spends outside the forward pass (planning, building the tree
- * mask over the whole past, argmax and top-k over q rows of logits, committing KV rows,
- * the event loop), fitted online as a + b * q by decayed least squares. Part of it grows
- * with q, so leaving it out makes big trees look cheaper than they are.
+ * The time a decoding step spends outside the forward pass, fitted online as a + b * q + c * e by decayed
+ * least squares (q query tokens, e tokens emitted). Part of it grows with q (building the tree mask over the
+ * whole past, argmax and top-k over q rows of logits, committing KV rows), so leaving it out makes big trees
+ * look cheaper than they are; part of it grows with e (the workspace mixture's choice at every emitted
+ * token, stop rules, detokenizing), and charged per step instead it would look like a fixed cost that a
+ * bigger tree spreads over more tokens, which it does not.
  */
 export class StepOverhead {
   private weight = 0;
   private sumQ = 0;
-  private sumQQ = 0;
+  private sumE = 0;
   private sumMs = 0;
+  private sumQQ = 0;
+  private sumEE = 0;
+  private sumQE = 0;
   private sumQMs = 0;
+  private sumEMs = 0;
 
-  observe(q: number, overheadMs: number): void {
-    if (!(q >= 1) || !Number.isFinite(overheadMs)) return;
+  observe(q: number, emitted: number, overheadMs: number): void {
+    if (!(q >= 1) || !(emitted >= 0) || !Number.isFinite(overheadMs)) return;
     const ms = Math.max(0, overheadMs);
-    this.weight = this.weight * OVERHEAD_DECAY + 1;
-    this.sumQ = this.sumQ * OVERHEAD_DECAY + q;
-    this.sumQQ = this.sumQQ * OVERHEAD_DECAY + q * q;
-    this.sumMs = this.sumMs * OVERHEAD_DECAY + ms;
-    this.sumQMs = this.sumQMs * OVERHEAD_DECAY + q * ms;
+    const d = OVERHEAD_DECAY;
+    this.weight = this.weight * d + 1;
+    this.sumQ = this.sumQ * d + q;
+    this.sumE = this.sumE * d + emitted;
+    this.sumMs = this.sumMs * d + ms;
+    this.sumQQ = this.sumQQ * d + q * q;
+    this.sumEE = this.sumEE * d + emitted * emitted;
+    this.sumQE = this.sumQE * d + q * emitted;
+    this.sumQMs = this.sumQMs * d + q * ms;
+    this.sumEMs = this.sumEMs * d + emitted * ms;
   }
 
-  /** Fitted ms per step for q query tokens (0 before any observation). */
+  /** The fitted a, b (ms per query token) and c (ms per emitted token), slopes never negative; zeros before any observation. */
+  private fit(): { a: number; b: number; c: number } {
+    if (this.weight === 0) return { a: 0, b: 0, c: 0 };
+    const w = this.weight;
+    const meanQ = this.sumQ / w;
+    const meanE = this.sumE / w;
+    const meanMs = this.sumMs / w;
+    // Centred (co)variances, each slope with its ridge prior.
+    const vqq = this.sumQQ - w * meanQ * meanQ + OVERHEAD_SLOPE_PRIOR_WEIGHT;
+    const vee = this.sumEE - w * meanE * meanE + OVERHEAD_SLOPE_PRIOR_WEIGHT;
+    const vqe = this.sumQE - w * meanQ * meanE;
+    const cq = this.sumQMs - w * meanQ * meanMs;
+    const ce = this.sumEMs - w * meanE * meanMs;
+    const det = vqq * vee - vqe * vqe;
+    let b = (cq * vee - ce * vqe) / det;
+    let c = (ce * vqq - cq * vqe) / det;
+    // A negative slope is noise: drop it, and fit the other alone.
+    if (b < 0 && c < 0) b = c = 0;
+    else if (b < 0) [b, c] = [0, Math.max(0, ce / vee)];
+    else if (c < 0) [b, c] = [Math.max(0, cq / vqq), 0];
+    return { a: meanMs - b * meanQ - c * meanE, b, c };
+  }
+
+  /** Fitted ms per step for q query tokens, less what its emitted tokens cost (perToken); 0 before any observation. */
   at(q: number): number {
-    if (this.weight === 0) return 0;
-    const meanQ = this.sumQ / this.weight;
-    const meanMs = this.sumMs / this.weight;
-    const varianceQ = this.sumQQ - this.weight * meanQ * meanQ;
-    const covariance = this.sumQMs - this.weight * meanQ * meanMs;
-    const slope = Math.max(0, covariance / (varianceQ + OVERHEAD_SLOPE_PRIOR_WEIGHT));
-    return Math.max(0, meanMs + slope * (q - meanQ));
+    const { a, b } = this.fit();
+    return Math.max(0, a + b * q);
+  }
+
+  /** Fitted ms per emitted token. */
+  perToken(): number {
+    return this.fit().c;
   }
 }
 
@@ -194,6 +237,10 @@ export class StepCost implements StepLatency {
 
   latency(q: number): number {
     return this.forward.latency(q) + (this.forward.online ? this.overhead.at(q) : 0);
+  }
+
+  perTokenMs(): number {
+    return this.forward.online ? this.overhead.perToken() : 0;
   }
 }
 
@@ -352,16 +399,16 @@ function valueBin(value: number): number {
 
 /**
  * Given node values in the order a planner adds them (values[i] for the (i+1)-th draft
- * node), the number of draft nodes that maximises (1 + sum of their values) / latency(1 + n).
+ * node), the number of draft nodes that maximises the step's speed (stepSpeed) at 1 + sum of their values tokens.
  * `minDrafts` forces a floor (e.g. to keep a Jacobi trajectory alive).
  */
 export function bestPrefixSize(values: ArrayLike<number>, count: number, latency: StepLatency, minDrafts = 0): number {
   let expected = 1;
   let bestSize = 0;
-  let bestSpeed = expected / latency.latency(1);
+  let bestSpeed = stepSpeed(expected, 1, latency);
   for (let n = 1; n <= count; n++) {
     expected += values[n - 1];
-    const speed = expected / latency.latency(n + 1);
+    const speed = stepSpeed(expected, n + 1, latency);
     if (speed > bestSpeed) {
       bestSpeed = speed;
       bestSize = n;

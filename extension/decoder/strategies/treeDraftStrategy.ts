@@ -67,6 +67,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   /** When the current step's draft() began, and its tree size and forward time once observed. */
   private stepStart = NaN;
   private observedQ = 0;
+  private observedEmitted = 0;
   private observedForwardMs = NaN;
   private readonly drawNoise = () => this.context[this.random.below(this.context.length)];
   private readonly jacobiGate: JacobiGate | null;
@@ -152,6 +153,7 @@ export class TreeDraftStrategy implements DraftStrategy {
     this.planner.learn(outcome.acceptance);
     this.options.latency.observe(outcome.tree.nodes.length, outcome.forwardMs);
     this.observedQ = outcome.tree.nodes.length;
+    this.observedEmitted = outcome.acceptance.emitted.length;
     this.observedForwardMs = outcome.forwardMs;
     const jacobi = this.jacobiDrafting;
     this.jacobiGate?.observe(outcome.acceptance.acceptedBySource.jacobi, jacobi && this.draftedGuesses);
@@ -171,7 +173,7 @@ export class TreeDraftStrategy implements DraftStrategy {
   private measureOverhead(): void {
     const now = this.now();
     if (Number.isFinite(this.stepStart) && Number.isFinite(this.observedForwardMs)) {
-      this.cost.overhead.observe(this.observedQ, now - this.stepStart - this.observedForwardMs);
+      this.cost.overhead.observe(this.observedQ, this.observedEmitted, now - this.stepStart - this.observedForwardMs);
     }
     this.stepStart = now;
     this.observedForwardMs = NaN;

@@ -110,16 +110,13 @@ export class StatsHistory<T extends MeasuredStats = CompletionRecord> {
 export const SPEED_WINDOW = 20;
 
 /**
- * The completions a speed figure is over: recent ones decoded since the strategy last changed (so a
- * figure after switching is about the strategy in use alone), of at least MIN_SPEED_TOKENS tokens.
+ * The completions a speed figure is over: the recent ones decoded with the strategy in use (the last
+ * completion's), so a figure after switching is about that strategy alone, of at least MIN_SPEED_TOKENS tokens.
  */
 export function speedSample<T extends MeasuredStats>(records: readonly T[]): T[] {
   const strategy = records.at(-1)?.stats.strategy;
-  let since = records.length;
-  while (since > 0 && records[since - 1].stats.strategy === strategy) since--;
   return records
-    .slice(since)
-    .filter(({ stats }) => stats.tokens >= MIN_SPEED_TOKENS && stats.stopReason !== 'cancelled')
+    .filter(({ stats }) => stats.strategy === strategy && stats.tokens >= MIN_SPEED_TOKENS && stats.stopReason !== 'cancelled')
     .slice(-SPEED_WINDOW);
 }
 

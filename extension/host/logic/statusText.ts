@@ -95,7 +95,7 @@ export function formatTooltip(input: TooltipInput): string {
     const speedup = speed.measuredCompletions > 0
       ? `${speed.meanSpeedup.toFixed(2)}x plain greedy over the ${speed.measuredCompletions} measured — measured, not estimated: once idle, the ` +
         'decoder decodes each completion again on the same cache, with the same trees and with plain greedy, and plain greedy is ' +
-        'charged its idle time slowed as the completion was slowed (a fifth in proportion, the rest as time: speedup.ts SLOWDOWN_IN_PROPORTION).'
+        'charged its idle time slowed as the completion was slowed (half in proportion, half as time: speedup.ts SLOWDOWN_IN_PROPORTION).'
       : 'speed-up not measured yet (the decoder measures it once idle).';
     lines.push('', `Speed over the last ${speed.completions} completions of ${MIN_SPEED_TOKENS}+ tokens: ${speed.meanTokensPerSecond.toFixed(0)} tokens/s; ${speedup}`);
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AcceptanceStats, DEFAULT_RELATIVE_LATENCY, LatencyCurve, StepCost, StepOverhead, ValueCalibration, bestPrefixSize } from '../../../extension/decoder/draft/costModel';
+import { AcceptanceStats, DEFAULT_RELATIVE_LATENCY, LatencyCurve, StepCost, StepOverhead, ValueCalibration, bestPrefixSize, stepSpeed } from '../../../extension/decoder/draft/costModel';
 
 describe('LatencyCurve', () => {
   const curve = () => new LatencyCurve({ 1: 2, 2: 2.1, 4: 2.2, 8: 2.5, 16: 3, 32: 4.5, 64: 6.6 });
@@ -140,30 +140,57 @@ describe('bestPrefixSize', () => {
 });
 
 describe('StepOverhead and StepCost', () => {
-  it('fits the time outside the forward pass as a + b * q', () => {
+  it('fits the time outside the forward pass as a + b * q + c * emitted tokens', () => {
     const overhead = new StepOverhead();
     assert.equal(overhead.at(8), 0);
-    for (let i = 0; i < 200; i++) {
+    assert.equal(overhead.perToken(), 0);
+    for (let i = 0; i < 400; i++) {
       const q = 1 + (i % 16);
-      overhead.observe(q, 1.5 + 0.2 * q);
+      const emitted = 1 + ((i * 7) % 5) + (q >> 2); // bigger trees emit more, not in lockstep
+      overhead.observe(q, emitted, 1.5 + 0.2 * q + 0.25 * emitted);
     }
     assert.ok(Math.abs(overhead.at(1) - 1.7) < 0.05, `${overhead.at(1)}`);
     assert.ok(Math.abs(overhead.at(16) - 4.7) < 0.05, `${overhead.at(16)}`);
+    assert.ok(Math.abs(overhead.perToken() - 0.25) < 0.01, `${overhead.perToken()}`);
   });
 
-  it('charges a slope only once q varies, and never a negative one', () => {
+  it('charges a slope only once its regressor varies, and never a negative one', () => {
     const constant = new StepOverhead();
-    for (let i = 0; i < 50; i++) constant.observe(10, 2);
+    for (let i = 0; i < 50; i++) constant.observe(10, 3, 2);
     assert.equal(constant.at(1), 2);
     assert.equal(constant.at(30), 2);
+    assert.equal(constant.perToken(), 0);
     const falling = new StepOverhead();
-    for (let i = 0; i < 50; i++) falling.observe(1 + (i % 8), 5 - 0.5 * (i % 8));
+    for (let i = 0; i < 50; i++) falling.observe(1 + (i % 8), 1 + (i % 3), 5 - 0.5 * (i % 8) + 0.1 * (i % 3));
     assert.ok(falling.at(1) === falling.at(60));
+    assert.ok(falling.perToken() > 0);
+  });
+
+  it('charges what each emitted token costs per token, so it does not make big trees look cheaper', () => {
+    const observe = (overhead: StepOverhead, withEmitted: boolean) => {
+      for (let i = 0; i < 300; i++) {
+        const emitted = 1 + ((i * 5) % 7);
+        overhead.observe(12 + (i % 8), withEmitted ? emitted : 0, 0.3 * emitted);
+      }
+      return overhead;
+    };
+    const overhead = observe(new StepOverhead(), true);
+    assert.ok(overhead.at(16) < 0.05, `${overhead.at(16)}`);
+    assert.ok(Math.abs(overhead.perToken() - 0.3) < 0.01, `${overhead.perToken()}`);
+    const forward = new LatencyCurve({ 1: 1, 8: 1.3, 16: 1.8, 32: 3 });
+    const values = Array.from({ length: 30 }, (_, i) => 0.9 * 0.8 ** i);
+    const cost = new StepCost(forward, overhead);
+    // Per token it is the same for every tree: the choice is the forward pass's alone.
+    assert.equal(bestPrefixSize(values, values.length, cost), bestPrefixSize(values, values.length, forward));
+    assert.ok(Math.abs(stepSpeed(4, 8, cost) - 4 / (forward.latency(8) + overhead.at(8) + 4 * overhead.perToken())) < 1e-9);
+    // The same time charged per step (the emitted tokens not known) is spread over more tokens by a bigger tree.
+    const perStep = new StepCost(forward, observe(new StepOverhead(), false));
+    assert.ok(bestPrefixSize(values, values.length, perStep) > bestPrefixSize(values, values.length, cost));
   });
 
   it('adds the overhead to curves in ms only, and it makes big trees dearer', () => {
     const overhead = new StepOverhead();
-    for (let i = 0; i < 100; i++) overhead.observe(1 + (i % 32), 0.3 * (1 + (i % 32)));
+    for (let i = 0; i < 100; i++) overhead.observe(1 + (i % 32), 1, 0.3 * (1 + (i % 32)));
     const ms = new LatencyCurve({ 1: 2, 64: 8 });
     const cost = new StepCost(ms, overhead);
     assert.ok(Math.abs(cost.latency(32) - (ms.latency(32) + overhead.at(32))) < 1e-12);
