@@ -23,7 +23,7 @@ export function chooseCompletionMode(textAbove: string, textBelow: string): Comp
   if (next === undefined) return 'block';
   const previous = lines.slice(0, -1).reverse().find((line) => line.trim() !== '');
   // Right after a line that opens a block: a block while that block is still empty.
-  if (previous !== undefined && BLOCK_OPENER.test(previous.trimEnd())) return indentOf(next) <= indentOf(previous) ? 'block' : 'line';
+  if (previous !== undefined && BLOCK_OPENER.test(previous)) return indentOf(next) <= indentOf(previous) ? 'block' : 'line';
   // A body that goes on below at the cursor's depth or deeper: one line; top level, or a body's end: a block.
   return indentOf(next) > 0 && indentOf(next) >= linePrefix.length ? 'line' : 'block';
 }

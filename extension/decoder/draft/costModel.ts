@@ -141,18 +141,9 @@ export class LatencyCurve {
 
 // ---- per-step overhead ----
 
-/**
- * What the planner needs to price a tree: the time of one decoding step with q query tokens, and what each
- * token it emits costs on top (optional; 0 when unknown).
- */
+/** What the planner needs to price a tree: the time of one decoding step with q query tokens. */
 export interface StepLatency {
   latency(q: number): number;
-  perTokenMs?(): number;
-}
-
-/** Emitted tokens per ms of a step with q query tokens expected to emit `expected` tokens. */
-export function stepSpeed(expected: number, q: number, latency: StepLatency): number {
-  return expected / (latency.latency(q) + (latency.perTokenMs?.() ?? 0) * expected);
 }
 
 const OVERHEAD_DECAY = 0.99;
@@ -164,8 +155,9 @@ const OVERHEAD_SLOPE_PRIOR_WEIGHT = 4;
  * least squares (q query tokens, e tokens emitted). Part of it grows with q (building the tree mask over the
  * whole past, argmax and top-k over q rows of logits, committing KV rows), so leaving it out makes big trees
  * look cheaper than they are; part of it grows with e (the workspace mixture's choice at every emitted
- * token, stop rules, detokenizing), and charged per step instead it would look like a fixed cost that a
- * bigger tree spreads over more tokens, which it does not.
+ * token, stop rules, detokenizing). That part costs every tree the same per token, so it changes no choice
+ * of tree (tokens / (time + c * tokens) ranks trees as tokens / time does) and the planner leaves it out;
+ * charged per step instead, it would look like a fixed cost that a bigger tree spreads over more tokens.
  */
 export class StepOverhead {
   private weight = 0;
@@ -216,7 +208,7 @@ export class StepOverhead {
     return { a: meanMs - b * meanQ - c * meanE, b, c };
   }
 
-  /** Fitted ms per step for q query tokens, less what its emitted tokens cost (perToken); 0 before any observation. */
+  /** Fitted ms per step for q query tokens, without what its emitted tokens cost (perToken); 0 before any observation. */
   at(q: number): number {
     const { a, b } = this.fit();
     return Math.max(0, a + b * q);
@@ -237,10 +229,6 @@ export class StepCost implements StepLatency {
 
   latency(q: number): number {
     return this.forward.latency(q) + (this.forward.online ? this.overhead.at(q) : 0);
-  }
-
-  perTokenMs(): number {
-    return this.forward.online ? this.overhead.perToken() : 0;
   }
 }
 
@@ -399,16 +387,16 @@ function valueBin(value: number): number {
 
 /**
  * Given node values in the order a planner adds them (values[i] for the (i+1)-th draft
- * node), the number of draft nodes that maximises the step's speed (stepSpeed) at 1 + sum of their values tokens.
+ * node), the number of draft nodes that maximises (1 + sum of their values) / latency(1 + n).
  * `minDrafts` forces a floor (e.g. to keep a Jacobi trajectory alive).
  */
 export function bestPrefixSize(values: ArrayLike<number>, count: number, latency: StepLatency, minDrafts = 0): number {
   let expected = 1;
   let bestSize = 0;
-  let bestSpeed = stepSpeed(expected, 1, latency);
+  let bestSpeed = expected / latency.latency(1);
   for (let n = 1; n <= count; n++) {
     expected += values[n - 1];
-    const speed = stepSpeed(expected, n + 1, latency);
+    const speed = expected / latency.latency(n + 1);
     if (speed > bestSpeed) {
       bestSpeed = speed;
       bestSize = n;

@@ -12,7 +12,7 @@
 // Children proposing the same token merge into one node (the trie) that keeps every
 // proposal's statistics feature and continues every proposal's source.
 
-import { AcceptanceStats, ValueCalibration, bestPrefixSize, stepSpeed, type RetrievalOrigin, type StepLatency } from './costModel';
+import { AcceptanceStats, ValueCalibration, bestPrefixSize, type RetrievalOrigin, type StepLatency } from './costModel';
 import { DraftTree } from './tree';
 import type { Acceptance, DraftSource } from './types';
 
@@ -158,7 +158,7 @@ export class TreePlanner {
       guessesRight *= stats.probability(stats.jacobiFeature(added + 1, 0));
       const worth = this.calibration.calibrated(this.value[child]) + this.value[end] * guessesRight;
       const q = chosen.length + 1;
-      if (stepSpeed(expected + worth, q + 1, this.latency) <= stepSpeed(expected, q, this.latency)) return;
+      if ((expected + worth) / this.latency.latency(q + 1) <= expected / this.latency.latency(q)) return;
       expected += worth;
       chosen.push(child);
       end = child;

@@ -115,10 +115,9 @@ export class RequestMixture implements NextTokenRule {
     const own = fromOwn.matchLength > 0 && fromOwn.matchLength >= (fromWorkspace?.matchLength ?? 0);
     const found = own ? fromOwn : fromWorkspace;
     if (!found || found.matchLength === 0) return null;
-    const occurrences = found.counts.reduce((a, b) => a + b, 0);
     return {
-      matchLength: found.matchLength, source: own ? 'own' : 'workspace', occurrences,
-      tokens: [...found.tokens], probabilities: found.counts.map((c) => c / occurrences),
+      matchLength: found.matchLength, source: own ? 'own' : 'workspace', occurrences: found.total,
+      tokens: found.tokens, probabilities: found.counts.map((c) => c / found.total),
     };
   }
 

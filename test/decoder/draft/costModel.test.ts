@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { AcceptanceStats, DEFAULT_RELATIVE_LATENCY, LatencyCurve, StepCost, StepOverhead, ValueCalibration, bestPrefixSize, stepSpeed } from '../../../extension/decoder/draft/costModel';
+import { AcceptanceStats, DEFAULT_RELATIVE_LATENCY, LatencyCurve, StepCost, StepOverhead, ValueCalibration, bestPrefixSize } from '../../../extension/decoder/draft/costModel';
 
 describe('LatencyCurve', () => {
   const curve = () => new LatencyCurve({ 1: 2, 2: 2.1, 4: 2.2, 8: 2.5, 16: 3, 32: 4.5, 64: 6.6 });
@@ -182,7 +182,6 @@ describe('StepOverhead and StepCost', () => {
     const cost = new StepCost(forward, overhead);
     // Per token it is the same for every tree: the choice is the forward pass's alone.
     assert.equal(bestPrefixSize(values, values.length, cost), bestPrefixSize(values, values.length, forward));
-    assert.ok(Math.abs(stepSpeed(4, 8, cost) - 4 / (forward.latency(8) + overhead.at(8) + 4 * overhead.perToken())) < 1e-9);
     // The same time charged per step (the emitted tokens not known) is spread over more tokens by a bigger tree.
     const perStep = new StepCost(forward, observe(new StepOverhead(), false));
     assert.ok(bestPrefixSize(values, values.length, perStep) > bestPrefixSize(values, values.length, cost));
